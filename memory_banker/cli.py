@@ -1,0 +1,84 @@
+"""The ``memory-banker`` command line: global options, the error convention, command registration.
+
+Commands are thin: they parse options, call one library function, render, and return an exit code.
+Any package error (``MemoryBankerError``, ``TrackingError``, ``PricingError``) becomes one line on
+stderr and exit code 2; ``-v`` adds the traceback.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Before anything can import litellm: without this each LiteLLM run waits ~5 s on a remote fetch
+# of the price map (DESIGN §9). setdefault, so a user can still opt in to the remote map.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+import sys  # noqa: E402
+import traceback  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import click  # noqa: E402
+
+from memory_banker import __version__  # noqa: E402
+from memory_banker.cli_common import AppContext  # noqa: E402
+from memory_banker.errors import MemoryBankerError  # noqa: E402
+from pricing.errors import PricingError  # noqa: E402
+from token_tracking.errors import TrackingError  # noqa: E402
+
+PACKAGE_ERRORS = (MemoryBankerError, TrackingError, PricingError)
+
+
+class _MemoryBankerGroup(click.Group):
+    """A click group that turns package errors into one line on stderr and exit code 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except PACKAGE_ERRORS as exc:
+            app = ctx.find_object(AppContext)
+            if app is not None and app.verbose:
+                traceback.print_exc()
+            message = " ".join(str(exc).split()) or type(exc).__name__
+            click.echo(f"Error: {message}", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=_MemoryBankerGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--project-path",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="The project to work on.",
+)
+@click.option(
+    "--pricing-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="MEMORY_BANKER_PRICING_FILE",
+    default=None,
+    help="TOML or JSON file of custom model prices (env MEMORY_BANKER_PRICING_FILE).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks and debug diagnostics.")
+@click.version_option(__version__, "--version", prog_name="memory-banker")
+@click.pass_context
+def cli(ctx: click.Context, project_path: Path, pricing_file: Path | None, verbose: bool) -> None:
+    """Generate a memory bank for a code project and know what every agent run cost.
+
+    \b
+    Examples:
+      memory-banker update --offline          # regenerate ./memory-bank with no API key
+      memory-banker --project-path ../app init --model gpt-4o-mini
+      memory-banker tokens                    # the latest run's token report
+    """
+    ctx.obj = AppContext(
+        project_path=project_path.resolve(), pricing_file=pricing_file, verbose=verbose
+    )
+
+
+def main() -> None:
+    """Console-script entry point."""
+    sys.exit(cli.main(prog_name="memory-banker"))
+
+
+# Command registration: each module keeps its heavy imports inside its functions.

@@ -1,0 +1,65 @@
+"""The import-direction contract of DESIGN §2 holds, and the check really catches a violation."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("memory_banker", "token_tracking", "pricing")
+
+
+def run_lint_imports(tree: Path) -> subprocess.CompletedProcess[str]:
+    lint_imports = Path(sys.executable).parent / "lint-imports"
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    return subprocess.run(
+        [str(lint_imports), "--no-cache"],
+        cwd=tree,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def tree_copy(tmp_path: Path) -> Path:
+    """A copy of the three packages and the contracts, to break on purpose."""
+    for package in PACKAGES:
+        shutil.copytree(
+            ROOT / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__")
+        )
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    return tmp_path
+
+
+def test_the_repository_keeps_the_contracts(tree_copy: Path) -> None:
+    result = run_lint_imports(tree_copy)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Contracts: 2 kept, 0 broken." in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("module", "line", "contract"),
+    [
+        ("pricing/_violation.py", "import token_tracking\n", "One import direction"),
+        ("token_tracking/_violation.py", "import memory_banker\n", "One import direction"),
+        ("pricing/_violation.py", "import litellm\n", "pricing reads the price JSON itself"),
+        ("pricing/_violation.py", "from agents import Agent\n", "pricing reads the price JSON"),
+    ],
+)
+def test_a_forbidden_import_breaks_the_check(
+    tree_copy: Path, module: str, line: str, contract: str
+) -> None:
+    (tree_copy / module).write_text(line)
+    result = run_lint_imports(tree_copy)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "1 broken" in result.stdout
+    broken_section = result.stdout.split("Broken contracts")[1]
+    assert contract in broken_section
