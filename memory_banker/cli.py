@@ -13,18 +13,18 @@ import os
 # of the price map (DESIGN §9). setdefault, so a user can still opt in to the remote map.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-import sys  # noqa: E402
-import traceback  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
 
-import click  # noqa: E402
+import click
 
-from memory_banker import __version__  # noqa: E402
-from memory_banker.cli_common import AppContext  # noqa: E402
-from memory_banker.errors import MemoryBankerError  # noqa: E402
-from pricing.errors import PricingError  # noqa: E402
-from token_tracking.errors import TrackingError  # noqa: E402
+from memory_banker import __version__
+from memory_banker.cli_common import AppContext
+from memory_banker.errors import MemoryBankerError
+from pricing.errors import PricingError
+from token_tracking.errors import TrackingError
 
 PACKAGE_ERRORS = (MemoryBankerError, TrackingError, PricingError)
 
