@@ -82,3 +82,6 @@ def main() -> None:
 
 
 # Command registration: each module keeps its heavy imports inside its functions.
+from memory_banker.cli_tokens import tokens  # noqa: E402
+
+cli.add_command(tokens)
