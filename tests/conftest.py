@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.fake_provider import FakeProvider
+
 # Set before anything imports litellm (DESIGN §9): a remote price-map fetch would reach the network.
 os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
 os.environ["OPENAI_AGENTS_DISABLE_TRACING"] = "1"
@@ -69,3 +71,13 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
     for name in PROVIDER_KEY_VARIABLES + SETTING_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     yield home
+
+
+@pytest.fixture
+def fake_provider() -> Iterator[FakeProvider]:
+    """A running loopback fake of the OpenAI and Anthropic APIs (see ``tests/fake_provider.py``).
+
+    Yields the started :class:`FakeProvider`; it is stopped after the test.
+    """
+    with FakeProvider() as fake:
+        yield fake
