@@ -1,0 +1,114 @@
+"""Builders of reports and request rows for the ledger tests (no I/O beyond the ledger file)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from token_tracking.records import AgentUsage, GitInfo, RequestUsage, TokenUsageReport
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    """One agent of a test session: its requests' counts and costs."""
+
+    name: str
+    prompt: int
+    completion: int
+    cost: float | None = None
+    model: str = "gpt-4o-mini"
+    requests: int = 1
+    cached: int | None = None
+
+
+def make_session(
+    project: Path,
+    start: datetime,
+    agents: Sequence[AgentSpec],
+    *,
+    branch: str | None = "main",
+    source: str = "llm",
+    command: str = "update",
+    user: str | None = "dev@example.com",
+    session_id: str | None = None,
+    request_spacing: timedelta = timedelta(seconds=10),
+    with_requests: bool = True,
+) -> tuple[TokenUsageReport, list[RequestUsage]]:
+    """Return a report and its request rows: agents run one after another from ``start``.
+
+    Each agent's tokens and cost are split evenly over its requests (the first request takes
+    the remainder), ``request_spacing`` apart.
+    """
+    moment = start
+    usages: list[AgentUsage] = []
+    requests: list[RequestUsage] = []
+    for agent in agents:
+        agent_start = moment
+        for index in range(agent.requests):
+            share_p = agent.prompt // agent.requests
+            share_c = agent.completion // agent.requests
+            if index == 0:
+                share_p += agent.prompt - share_p * agent.requests
+                share_c += agent.completion - share_c * agent.requests
+            cost = None if agent.cost is None else agent.cost / agent.requests
+            cached = None
+            if agent.cached is not None:
+                cached = agent.cached if index == 0 else 0
+            moment = moment + request_spacing
+            requests.append(
+                RequestUsage(
+                    timestamp=moment,
+                    agent_name=agent.name,
+                    model=agent.model,
+                    prompt_tokens=share_p,
+                    completion_tokens=share_c,
+                    cached_tokens=cached,
+                    cost_usd=cost,
+                    duration_seconds=request_spacing.total_seconds(),
+                )
+            )
+        usages.append(
+            AgentUsage(
+                agent_name=agent.name,
+                prompt_tokens=agent.prompt,
+                completion_tokens=agent.completion,
+                total_tokens=agent.prompt + agent.completion,
+                model=agent.model,
+                start_time=agent_start,
+                end_time=moment,
+                duration_seconds=(moment - agent_start).total_seconds(),
+                success=True,
+                cached_tokens=agent.cached,
+                requests=agent.requests,
+                cost_usd=agent.cost,
+            )
+        )
+    costs = [agent.cost for agent in agents]
+    known = [cost for cost in costs if cost is not None]
+    prompt = sum(agent.prompt for agent in agents)
+    completion = sum(agent.completion for agent in agents)
+    priced = sum(a.prompt + a.completion for a in agents if a.cost is not None)
+    report = TokenUsageReport(
+        session_id=session_id or str(uuid.uuid4()),
+        project_path=str(project),
+        model=agents[0].model if agents else None,
+        command=command,
+        start_time=start,
+        end_time=moment,
+        total_duration_seconds=(moment - start).total_seconds(),
+        total_prompt_tokens=prompt,
+        total_completion_tokens=completion,
+        total_tokens=prompt + completion,
+        total_cost_usd=sum(known) if known else None,
+        successful_agents=len(agents),
+        agent_usage=usages,
+        schema_version=1,
+        total_requests=sum(agent.requests for agent in agents),
+        source=source,  # type: ignore[arg-type]
+        git=GitInfo(branch=branch, user_email=user) if branch or user else None,
+        priced_coverage=priced / (prompt + completion) if prompt + completion else None,
+    )
+    return report, requests if with_requests else []

@@ -1,0 +1,1261 @@
+"""The SQLite usage ledger (DESIGN §7): one file per user, every finished session with its rows.
+
+Three tables hold a session at three grains:
+
+- ``sessions``: one row per finished session, with its totals and the report as JSON;
+- ``agent_runs``: one row per agent run of the session (the export grain);
+- ``usage_rows``: one row per LLM request (the grain of limits, intervals and time trends).
+  A report that carries no request rows (a 0.1 report, an imported file, a manual entry) gets one
+  row per agent run, timestamped at the agent's end and flagged ``derived``, so every token of the
+  ledger is in ``usage_rows`` exactly once.
+
+Times are stored as integer microseconds since the Unix epoch (UTC); naive times (0.1 reports)
+are read as local time. Grouping by local day, week and month happens in
+:mod:`token_tracking.trends`.
+
+Writers take the write lock up front (``BEGIN IMMEDIATE``) and wait on the busy timeout, so
+concurrent processes queue instead of failing with ``database is locked``. The file is in WAL mode
+so readers never block the writer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+
+import platformdirs
+from pydantic import BaseModel
+
+from token_tracking.errors import TrackingError
+from token_tracking.records import AgentUsage, IntervalUsage, RequestUsage, TokenUsageReport
+
+DB_PATH_VARIABLE = "TOKEN_TRACKING_DB_PATH"
+"""Environment variable that points at the ledger file."""
+
+BUSY_TIMEOUT_MS = 30_000
+"""How long a writer waits for another process's write transaction before giving up."""
+
+_US = 1_000_000
+
+
+class LedgerError(TrackingError):
+    """The ledger file cannot be opened, migrated or queried."""
+
+
+class SessionNotFoundError(LedgerError):
+    """No session in the ledger has the id (or id prefix) asked for."""
+
+    def __init__(self, session_id: str) -> None:
+        super().__init__(f"Session {session_id} not found")
+        self.session_id = session_id
+
+
+class AmbiguousSessionError(LedgerError):
+    """An id prefix matches more than one session."""
+
+
+# --------------------------------------------------------------------------------------------------
+# Paths, projects, time
+
+
+def default_db_path(environ: Mapping[str, str] | None = None) -> Path:
+    """Return the ledger file: ``TOKEN_TRACKING_DB_PATH``, else the platform user-data directory."""
+    env = os.environ if environ is None else environ
+    configured = env.get(DB_PATH_VARIABLE)
+    if configured:
+        return Path(configured).expanduser()
+    return platformdirs.user_data_path("memory-banker") / "ledger.sqlite3"
+
+
+@lru_cache(maxsize=256)
+def project_key(path: Path) -> str:
+    """Return the ledger's name for the project at ``path``: its resolved git root, else the path.
+
+    Works for paths that no longer exist (a moved project's old reports): those resolve as given.
+    """
+    resolved = path.expanduser().resolve()
+    if resolved.is_dir():
+        try:
+            done = subprocess.run(
+                ["git", "-C", str(resolved), "rev-parse", "--show-toplevel"],
+                capture_output=True,
+                text=True,
+                timeout=10,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            # No git on this machine (or it hangs): the path itself names the project.
+            return str(resolved)
+        top = done.stdout.strip()
+        if done.returncode == 0 and top:
+            return str(Path(top).resolve())
+    return str(resolved)
+
+
+def to_us(moment: datetime) -> int:
+    """Return ``moment`` as integer microseconds since the epoch; a naive time is local time."""
+    aware = moment if moment.tzinfo is not None else moment.astimezone()
+    delta = aware - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * _US + delta.microseconds
+
+
+def from_us(value: int) -> datetime:
+    """Return the UTC datetime of integer microseconds since the epoch."""
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=value)
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+# --------------------------------------------------------------------------------------------------
+# Schema
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One step of the schema; applied in ``version`` order, each in its own transaction."""
+
+    version: int
+    description: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "sessions, agent runs and request rows",
+        (
+            """
+            CREATE TABLE sessions (
+                id INTEGER PRIMARY KEY,
+                session_id TEXT NOT NULL UNIQUE,
+                project TEXT NOT NULL,
+                project_remote TEXT,
+                command TEXT NOT NULL,
+                model TEXT,
+                source TEXT NOT NULL,
+                status TEXT NOT NULL,
+                start_us INTEGER NOT NULL,
+                end_us INTEGER NOT NULL,
+                duration_seconds REAL NOT NULL,
+                branch TEXT,
+                git_commit TEXT,
+                user TEXT,
+                prompt_tokens INTEGER NOT NULL,
+                completion_tokens INTEGER NOT NULL,
+                total_tokens INTEGER NOT NULL,
+                cached_tokens INTEGER,
+                cache_write_tokens INTEGER,
+                reasoning_tokens INTEGER,
+                requests INTEGER,
+                cost_usd REAL,
+                priced_coverage REAL,
+                successful_agents INTEGER NOT NULL,
+                failed_agents INTEGER NOT NULL,
+                note TEXT,
+                report_json TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX sessions_by_end ON sessions(end_us)",
+            "CREATE INDEX sessions_by_project_end ON sessions(project, end_us)",
+            """
+            CREATE TABLE agent_runs (
+                id INTEGER PRIMARY KEY,
+                session_pk INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+                position INTEGER NOT NULL,
+                agent TEXT NOT NULL,
+                model TEXT,
+                start_us INTEGER,
+                end_us INTEGER,
+                duration_seconds REAL,
+                success INTEGER NOT NULL,
+                error TEXT,
+                prompt_tokens INTEGER,
+                completion_tokens INTEGER,
+                total_tokens INTEGER,
+                cached_tokens INTEGER,
+                cache_write_tokens INTEGER,
+                reasoning_tokens INTEGER,
+                requests INTEGER,
+                cost_usd REAL,
+                output_file TEXT
+            )
+            """,
+            "CREATE INDEX agent_runs_by_session ON agent_runs(session_pk)",
+            """
+            CREATE TABLE usage_rows (
+                id INTEGER PRIMARY KEY,
+                session_pk INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+                ts_us INTEGER NOT NULL,
+                project TEXT NOT NULL,
+                branch TEXT,
+                git_commit TEXT,
+                user TEXT,
+                command TEXT NOT NULL,
+                agent TEXT,
+                iteration INTEGER,
+                model TEXT,
+                prompt_tokens INTEGER,
+                completion_tokens INTEGER,
+                cached_tokens INTEGER,
+                cache_write_tokens INTEGER,
+                reasoning_tokens INTEGER,
+                total_tokens INTEGER,
+                requests INTEGER,
+                cost_usd REAL,
+                cost_is_actual INTEGER NOT NULL,
+                duration_seconds REAL,
+                metadata TEXT,
+                note TEXT,
+                source TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX usage_rows_by_time ON usage_rows(ts_us)",
+            "CREATE INDEX usage_rows_by_session ON usage_rows(session_pk, ts_us)",
+        ),
+    ),
+    Migration(
+        2,
+        "derived-row flag; indexes for project, branch and model queries",
+        (
+            # Rows synthesized from agent totals (no per-request data) stay distinguishable.
+            "ALTER TABLE usage_rows ADD COLUMN derived INTEGER NOT NULL DEFAULT 0",
+            "CREATE INDEX usage_rows_by_project_time ON usage_rows(project, ts_us)",
+            "CREATE INDEX usage_rows_by_branch_time ON usage_rows(branch, ts_us)",
+            "CREATE INDEX usage_rows_by_model_time ON usage_rows(model, ts_us)",
+        ),
+    ),
+)
+
+SCHEMA_VERSION = MIGRATIONS[-1].version
+"""The schema version this code writes and reads."""
+
+
+# --------------------------------------------------------------------------------------------------
+# Results
+
+
+class SessionSummary(BaseModel):
+    """One ledger session as lists and queries show it."""
+
+    session_id: str
+    """The session's UUID."""
+    project: str
+    """The project: its git root, else its resolved path."""
+    project_remote: str | None = None
+    """URL of the project's ``origin`` remote, when known."""
+    command: str
+    """``init``, ``update``, ``refresh``, ``manual`` or an app's own command name."""
+    model: str | None = None
+    """The session's model."""
+    source: str
+    """``llm``, ``offline``, ``manual`` or ``import``."""
+    status: str
+    """The session's outcome."""
+    start_time: datetime
+    """Session start (UTC)."""
+    end_time: datetime
+    """Session end (UTC)."""
+    duration_seconds: float
+    """Wall time of the session, in seconds."""
+    branch: str | None = None
+    """Git branch the session ran on."""
+    commit: str | None = None
+    """Git commit the session ran on."""
+    user: str | None = None
+    """The git user e-mail of whoever ran it."""
+    prompt_tokens: int
+    """All input tokens (cache reads and writes included)."""
+    completion_tokens: int
+    """All output tokens (reasoning included)."""
+    total_tokens: int
+    """``prompt_tokens + completion_tokens``."""
+    cached_tokens: int | None = None
+    """Cached input tokens; ``None`` when unknown."""
+    requests: int | None = None
+    """LLM requests; ``None`` when unknown."""
+    cost_usd: float | None = None
+    """Cost in USD; ``None`` when unknown, a lower bound when ``priced_coverage`` < 1."""
+    priced_coverage: float | None = None
+    """Share of tokens with a known price."""
+    note: str | None = None
+    """The note of a manual entry."""
+
+
+class UsageTotals(BaseModel):
+    """Sums over a set of ledger rows."""
+
+    sessions: int = 0
+    """Distinct sessions with rows in the set."""
+    requests: int = 0
+    """LLM requests (rows whose request count is unknown add nothing)."""
+    prompt_tokens: int = 0
+    """Input tokens."""
+    completion_tokens: int = 0
+    """Output tokens."""
+    cached_tokens: int = 0
+    """Cached input tokens (where reported)."""
+    total_tokens: int = 0
+    """``prompt + completion`` tokens."""
+    cost_usd: float | None = None
+    """Cost of the priced rows; ``None`` when no row has a price."""
+    priced_tokens: int = 0
+    """Tokens of the rows with a known cost."""
+
+    @property
+    def priced_coverage(self) -> float | None:
+        """Share of tokens with a known cost; ``None`` when there are no tokens."""
+        if self.total_tokens == 0:
+            return None
+        return self.priced_tokens / self.total_tokens
+
+
+class BucketRow(BaseModel):
+    """Sums of one session's rows within one 15-minute UTC bucket (see ``Ledger.buckets``)."""
+
+    bucket_start: datetime
+    """UTC start of the 15-minute bucket."""
+    session_pk: int
+    """Internal id of the session."""
+    totals: UsageTotals
+    """Sums of the session's rows in the bucket (``sessions`` is 1)."""
+
+
+class AgentRunRow(BaseModel):
+    """One agent run with its session's context: the export grain."""
+
+    session_id: str
+    """The session's UUID."""
+    timestamp: datetime
+    """When the agent run started (UTC); the session start when unknown."""
+    project: str
+    """The project."""
+    branch: str | None = None
+    """Git branch."""
+    command: str
+    """The session's command."""
+    agent: str | None = None
+    """The agent's name; ``None`` for a session without agent runs."""
+    model: str | None = None
+    """The agent's model."""
+    prompt_tokens: int | None = None
+    """Input tokens."""
+    completion_tokens: int | None = None
+    """Output tokens."""
+    cached_tokens: int | None = None
+    """Cached input tokens."""
+    cache_write_tokens: int | None = None
+    """Cache-write input tokens."""
+    reasoning_tokens: int | None = None
+    """Reasoning output tokens."""
+    total_tokens: int | None = None
+    """``prompt + completion``."""
+    requests: int | None = None
+    """LLM requests."""
+    cost_usd: float | None = None
+    """Cost in USD; ``None`` when unknown."""
+    source: str
+    """The session's source."""
+    note: str | None = None
+    """The session's note, or the agent's error."""
+
+
+class PruneResult(BaseModel):
+    """What ``prune`` removed, or would remove."""
+
+    cutoff: datetime
+    """Sessions that ended before this time (UTC) are removed."""
+    sessions: int
+    """Sessions removed (or that would be)."""
+    agent_runs: int
+    """Agent runs removed."""
+    usage_rows: int
+    """Request rows removed."""
+    dry_run: bool
+    """True when nothing was removed."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which rows a query reads."""
+
+    project: str | None = None
+    """Only this project (``None``: all projects)."""
+    start: datetime | None = None
+    """Rows at or after this time (``None``: from the first)."""
+    end: datetime | None = None
+    """Rows before this time (``None``: up to the last)."""
+    include_offline: bool = False
+    """Count rows of the offline engine too."""
+
+    def where(self, column_prefix: str = "") -> tuple[str, list[Any]]:
+        """Return the SQL condition and its parameters for these filters."""
+        clauses: list[str] = ["1 = 1"]
+        params: list[Any] = []
+        if self.project is not None:
+            clauses.append(f"{column_prefix}project = ?")
+            params.append(self.project)
+        if self.start is not None:
+            clauses.append(f"{column_prefix}ts_us >= ?")
+            params.append(to_us(self.start))
+        if self.end is not None:
+            clauses.append(f"{column_prefix}ts_us < ?")
+            params.append(to_us(self.end))
+        if not self.include_offline:
+            clauses.append(f"{column_prefix}source != 'offline'")
+        return " AND ".join(clauses), params
+
+
+GroupColumn = Literal["branch", "model", "agent", "command", "user", "project", "source"]
+_GROUP_COLUMNS: frozenset[str] = frozenset(
+    ("branch", "model", "agent", "command", "user", "project", "source")
+)
+
+_SUMS = """
+    COUNT(DISTINCT session_pk),
+    SUM(requests),
+    SUM(prompt_tokens),
+    SUM(completion_tokens),
+    SUM(cached_tokens),
+    SUM(total_tokens),
+    SUM(cost_usd),
+    SUM(CASE WHEN cost_usd IS NOT NULL THEN total_tokens END)
+"""
+
+
+def _totals(row: Sequence[Any]) -> UsageTotals:
+    sessions, requests, prompt, completion, cached, total, cost, priced = row
+    return UsageTotals(
+        sessions=sessions or 0,
+        requests=requests if requests is not None else 0,
+        prompt_tokens=prompt if prompt is not None else 0,
+        completion_tokens=completion if completion is not None else 0,
+        cached_tokens=cached if cached is not None else 0,
+        total_tokens=total if total is not None else 0,
+        cost_usd=cost,
+        priced_tokens=priced if priced is not None else 0,
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# The ledger
+
+
+class Ledger:
+    """An open ledger file. Use as a context manager, or call :meth:`close`."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        """Open (creating and migrating as needed) the ledger at ``path`` or the default path.
+
+        Raises:
+            LedgerError: the file cannot be opened or is not a ledger.
+        """
+        self.path = path if path is not None else default_db_path()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(
+                self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1e3
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise LedgerError(f"cannot open the ledger {self.path}: {exc}") from exc
+        try:
+            self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            # WAL makes NORMAL durable against application crashes, at a fraction of FULL's fsyncs.
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            self._db.execute("PRAGMA foreign_keys = ON")
+            migrate(self._db)
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise LedgerError(f"cannot use the ledger {self.path}: {exc}") from exc
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._db.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The underlying connection, for read queries this module does not offer."""
+        return self._db
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def insert_report(
+        self,
+        report: TokenUsageReport,
+        requests: Sequence[RequestUsage] = (),
+        *,
+        note: str | None = None,
+    ) -> bool:
+        """Insert a finished session with its agent runs and request rows in one transaction.
+
+        Idempotent by ``session_id``: returns ``False`` (and changes nothing) when the session is
+        already in the ledger, ``True`` when it was inserted.
+
+        Raises:
+            LedgerError: the write failed (the transaction is rolled back).
+        """
+        project = project_key(Path(report.project_path))
+        git = report.git
+        branch = git.branch if git is not None else None
+        commit = git.commit if git is not None else None
+        user = git.user_email if git is not None else None
+        remote = git.remote if git is not None else None
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                cursor = self._db.execute(
+                    """
+                    INSERT OR IGNORE INTO sessions (
+                        session_id, project, project_remote, command, model, source, status,
+                        start_us, end_us, duration_seconds, branch, git_commit, user,
+                        prompt_tokens, completion_tokens, total_tokens, cached_tokens,
+                        cache_write_tokens, reasoning_tokens, requests, cost_usd, priced_coverage,
+                        successful_agents, failed_agents, note, report_json
+                    ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+                              ?, ?, ?)
+                    """,
+                    (
+                        report.session_id,
+                        project,
+                        remote,
+                        report.command,
+                        report.model,
+                        report.source,
+                        report.status,
+                        to_us(report.start_time),
+                        to_us(report.end_time),
+                        report.total_duration_seconds,
+                        branch,
+                        commit,
+                        user,
+                        report.total_prompt_tokens,
+                        report.total_completion_tokens,
+                        report.total_tokens,
+                        report.total_cached_tokens,
+                        report.total_cache_write_tokens,
+                        report.total_reasoning_tokens,
+                        report.total_requests,
+                        report.total_cost_usd,
+                        report.priced_coverage,
+                        report.successful_agents,
+                        report.failed_agents,
+                        note,
+                        report.model_dump_json(),
+                    ),
+                )
+                if cursor.rowcount == 0:
+                    self._db.execute("ROLLBACK")
+                    return False
+                session_pk = cursor.lastrowid
+                self._db.executemany(
+                    """
+                    INSERT INTO agent_runs (
+                        session_pk, position, agent, model, start_us, end_us, duration_seconds,
+                        success, error, prompt_tokens, completion_tokens, total_tokens,
+                        cached_tokens, cache_write_tokens, reasoning_tokens, requests, cost_usd,
+                        output_file
+                    ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                    [
+                        _agent_values(session_pk, position, agent)
+                        for position, agent in enumerate(report.agent_usage)
+                    ],
+                )
+                context = _RowContext(
+                    session_pk=session_pk if session_pk is not None else 0,
+                    project=project,
+                    branch=branch,
+                    commit=commit,
+                    user=user,
+                    command=report.command,
+                    source=report.source,
+                    note=note,
+                )
+                self._db.executemany(_INSERT_ROW, list(_usage_values(context, report, requests)))
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise LedgerError(
+                f"cannot record session {report.session_id} in {self.path}: {exc}"
+            ) from exc
+        return True
+
+    def prune(self, before: datetime, *, dry_run: bool) -> PruneResult:
+        """Remove the sessions that ended before ``before`` (with their rows); or count them.
+
+        Raises:
+            LedgerError: the delete failed.
+        """
+        cutoff = to_us(before)
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                sessions, runs, rows = self._db.execute(
+                    """
+                    SELECT COUNT(*),
+                        (SELECT COUNT(*) FROM agent_runs WHERE session_pk IN
+                            (SELECT id FROM sessions WHERE end_us < ?)),
+                        (SELECT COUNT(*) FROM usage_rows WHERE session_pk IN
+                            (SELECT id FROM sessions WHERE end_us < ?))
+                    FROM sessions WHERE end_us < ?
+                    """,
+                    (cutoff, cutoff, cutoff),
+                ).fetchone()
+                if not dry_run:
+                    old = "(SELECT id FROM sessions WHERE end_us < ?)"
+                    self._db.execute(f"DELETE FROM usage_rows WHERE session_pk IN {old}", (cutoff,))
+                    self._db.execute(f"DELETE FROM agent_runs WHERE session_pk IN {old}", (cutoff,))
+                    self._db.execute("DELETE FROM sessions WHERE end_us < ?", (cutoff,))
+                self._db.execute("ROLLBACK" if dry_run else "COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise LedgerError(f"cannot prune {self.path}: {exc}") from exc
+        return PruneResult(
+            cutoff=from_us(cutoff),
+            sessions=sessions,
+            agent_runs=runs,
+            usage_rows=rows,
+            dry_run=dry_run,
+        )
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def schema_version(self) -> int:
+        """Return the highest applied migration."""
+        return _applied_version(self._db)
+
+    def has_session(self, session_id: str) -> bool:
+        """Return whether the session is in the ledger."""
+        row = self._db.execute("SELECT 1 FROM sessions WHERE session_id = ?", (session_id,))
+        return row.fetchone() is not None
+
+    def session_ids(self) -> set[str]:
+        """Return every session id in the ledger."""
+        return {row[0] for row in self._db.execute("SELECT session_id FROM sessions")}
+
+    def sessions(
+        self,
+        *,
+        project: str | None = None,
+        limit: int | None = 10,
+        start: datetime | None = None,
+        include_offline: bool = True,
+        order_by: Literal["end", "cost"] = "end",
+    ) -> list[SessionSummary]:
+        """Return sessions, latest end first (or most expensive first with ``order_by="cost"``).
+
+        ``project`` None means every project; ``start`` keeps sessions that started at or after it.
+        """
+        clauses = ["1 = 1"]
+        params: list[Any] = []
+        if project is not None:
+            clauses.append("project = ?")
+            params.append(project)
+        if start is not None:
+            clauses.append("start_us >= ?")
+            params.append(to_us(start))
+        if not include_offline:
+            clauses.append("source != 'offline'")
+        order = (
+            "end_us DESC" if order_by == "end" else "cost_usd IS NULL, cost_usd DESC, end_us DESC"
+        )
+        where = " AND ".join(clauses)
+        sql = f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE {where} ORDER BY {order}"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [_session(row) for row in self._db.execute(sql, params)]
+
+    def find_session(self, session_id: str) -> SessionSummary:
+        """Return the session whose id is ``session_id`` or starts with it (any project).
+
+        Raises:
+            SessionNotFoundError: no session matches.
+            AmbiguousSessionError: the prefix matches several sessions.
+        """
+        exact = self._db.execute(
+            f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE session_id = ?", (session_id,)
+        ).fetchone()
+        if exact is not None:
+            return _session(exact)
+        escaped = session_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = self._db.execute(
+            f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE session_id LIKE ? ESCAPE '\\' "
+            "ORDER BY end_us DESC LIMIT 6",
+            (escaped + "%",),
+        ).fetchall()
+        if not rows or not session_id:
+            raise SessionNotFoundError(session_id)
+        if len(rows) > 1:
+            ids = ", ".join(row[0][:12] for row in rows[:5])
+            raise AmbiguousSessionError(
+                f"Session id prefix {session_id} matches several sessions ({ids}); give more of it"
+            )
+        return _session(rows[0])
+
+    def report(self, session_id: str) -> TokenUsageReport:
+        """Return the stored report of a session (exact id).
+
+        Raises:
+            SessionNotFoundError: the session is not in the ledger.
+        """
+        row = self._db.execute(
+            "SELECT report_json FROM sessions WHERE session_id = ?", (session_id,)
+        ).fetchone()
+        if row is None:
+            raise SessionNotFoundError(session_id)
+        return TokenUsageReport.model_validate_json(row[0])
+
+    def session_requests(self, session_id: str) -> list[RequestUsage]:
+        """Return the request rows of a session in time order (derived rows included)."""
+        rows = self._db.execute(
+            """
+            SELECT ts_us, agent, model, prompt_tokens, completion_tokens, cached_tokens,
+                   cache_write_tokens, reasoning_tokens, requests, duration_seconds, cost_usd,
+                   cost_is_actual, iteration, metadata
+            FROM usage_rows WHERE session_pk = (SELECT id FROM sessions WHERE session_id = ?)
+            ORDER BY ts_us, id
+            """,
+            (session_id,),
+        )
+        return [
+            RequestUsage(
+                timestamp=from_us(ts),
+                agent_name=agent,
+                model=model,
+                prompt_tokens=prompt,
+                completion_tokens=completion,
+                cached_tokens=cached,
+                cache_write_tokens=cache_write,
+                reasoning_tokens=reasoning,
+                requests=requests if requests is not None else 0,
+                duration_seconds=duration,
+                cost_usd=cost,
+                cost_is_actual=bool(actual),
+                iteration=iteration,
+                metadata=json.loads(metadata) if metadata else {},
+            )
+            for (
+                ts,
+                agent,
+                model,
+                prompt,
+                completion,
+                cached,
+                cache_write,
+                reasoning,
+                requests,
+                duration,
+                cost,
+                actual,
+                iteration,
+                metadata,
+            ) in rows
+        ]
+
+    def intervals(self, session_id: str, minutes: float) -> list[IntervalUsage]:
+        """Return a session's usage per ``minutes``-long interval from its start (seed 000).
+
+        Every interval from the start to the end is listed, empty ones included; the last one is
+        partial when the session ended inside it. A request belongs to the interval its timestamp
+        falls in. Interval cost is ``None`` when a request in it has no price.
+
+        Raises:
+            SessionNotFoundError: the session is not in the ledger.
+        """
+        session = self.find_session(session_id)
+        length = timedelta(minutes=minutes)
+        span = session.end_time - session.start_time
+        rows = self.session_requests(session.session_id)
+        last_ts = max((row.timestamp for row in rows), default=session.end_time)
+        span = max(span, last_ts - session.start_time)
+        count = max(1, -(-span // length)) if span > timedelta(0) else 1
+        intervals = [
+            IntervalUsage(
+                index=index + 1,
+                start=session.start_time + index * length,
+                duration_seconds=min(length, span - index * length).total_seconds()
+                if span > timedelta(0)
+                else 0.0,
+                cost_usd=0.0,
+            )
+            for index in range(count)
+        ]
+        for row in rows:
+            offset = row.timestamp - session.start_time
+            index = min(count - 1, max(0, offset // length))
+            interval = intervals[index]
+            interval.prompt_tokens += row.prompt_tokens if row.prompt_tokens is not None else 0
+            completion = row.completion_tokens if row.completion_tokens is not None else 0
+            interval.completion_tokens += completion
+            interval.total_tokens = interval.prompt_tokens + interval.completion_tokens
+            interval.requests += row.requests
+            if row.cost_usd is None or interval.cost_usd is None:
+                interval.cost_usd = None
+            else:
+                interval.cost_usd += row.cost_usd
+        return intervals
+
+    def window_totals(self, filters: Filters) -> UsageTotals:
+        """Return the sums of the request rows the filters select."""
+        where, params = filters.where()
+        row = self._db.execute(f"SELECT {_SUMS} FROM usage_rows WHERE {where}", params).fetchone()
+        return _totals(row)
+
+    def totals(
+        self, since_days: int, project: str | None = None, *, now: datetime | None = None
+    ) -> tuple[int, float | None, float | None]:
+        """Return ``(tokens, cost_usd, priced_coverage)`` of the last ``since_days`` local days.
+
+        The window is the last ``since_days`` local calendar days including today (0 = all
+        time); offline rows are not counted. ``cost_usd`` is ``None`` when nothing was priced and a
+        lower bound when ``priced_coverage`` < 1; ``priced_coverage`` is ``None`` with no tokens.
+        """
+        start = window_start(since_days, now=now)
+        totals = self.window_totals(Filters(project=project, start=start))
+        return totals.total_tokens, totals.cost_usd, totals.priced_coverage
+
+    def grouped(
+        self, column: GroupColumn, filters: Filters
+    ) -> list[tuple[str | None, UsageTotals]]:
+        """Return the sums of the selected request rows per value of ``column``.
+
+        Raises:
+            LedgerError: ``column`` is not a groupable column.
+        """
+        if column not in _GROUP_COLUMNS:
+            raise LedgerError(f"cannot group ledger rows by {column!r}")
+        where, params = filters.where()
+        rows = self._db.execute(
+            f"SELECT {column}, {_SUMS} FROM usage_rows WHERE {where} GROUP BY {column}", params
+        )
+        return [(row[0], _totals(row[1:])) for row in rows]
+
+    def buckets(self, filters: Filters) -> Iterator[BucketRow]:
+        """Yield per-session sums of the selected rows in 15-minute UTC buckets.
+
+        Every time zone's offset is a multiple of 15 minutes, so no local midnight falls inside a
+        bucket: grouping these buckets by local date, week or month is exact, and SQLite only
+        aggregates (it never converts a row's time zone).
+        """
+        where, params = filters.where()
+        bucket = 900 * _US
+        rows = self._db.execute(
+            f"""
+            SELECT ts_us / {bucket}, session_pk, {_SUMS} FROM usage_rows WHERE {where}
+            GROUP BY ts_us / {bucket}, session_pk
+            """,
+            params,
+        )
+        for row in rows:
+            yield BucketRow(
+                bucket_start=from_us(row[0] * bucket), session_pk=row[1], totals=_totals(row[2:])
+            )
+
+    def first_row_time(self, filters: Filters) -> datetime | None:
+        """Return the time of the earliest selected row, or ``None`` when none is selected."""
+        where, params = filters.where()
+        row = self._db.execute(f"SELECT MIN(ts_us) FROM usage_rows WHERE {where}", params)
+        value = row.fetchone()[0]
+        return from_us(value) if value is not None else None
+
+    def model_usage(self, filters: Filters) -> list[ModelUsage]:
+        """Return the selected rows' token sums per model (for re-pricing on another model)."""
+        where, params = filters.where()
+        rows = self._db.execute(
+            f"""
+            SELECT model, SUM(prompt_tokens), SUM(completion_tokens), SUM(cached_tokens),
+                   SUM(cache_write_tokens), SUM(reasoning_tokens), SUM(cost_usd),
+                   SUM(CASE WHEN cost_usd IS NULL THEN 1 ELSE 0 END)
+            FROM usage_rows WHERE {where} GROUP BY model
+            """,
+            params,
+        )
+        return [
+            ModelUsage(
+                model=row[0],
+                prompt_tokens=row[1] if row[1] is not None else 0,
+                completion_tokens=row[2] if row[2] is not None else 0,
+                cached_tokens=row[3],
+                cache_write_tokens=row[4],
+                reasoning_tokens=row[5],
+                cost_usd=row[6],
+                unpriced_rows=row[7],
+            )
+            for row in rows
+        ]
+
+    def agent_runs(
+        self,
+        *,
+        project: str | None = None,
+        start: datetime | None = None,
+        include_offline: bool = True,
+    ) -> list[AgentRunRow]:
+        """Return one row per agent run (one per session without agent runs), oldest first.
+
+        Sessions are selected by their start time (at or after ``start``).
+        """
+        clauses = ["1 = 1"]
+        params: list[Any] = []
+        if project is not None:
+            clauses.append("s.project = ?")
+            params.append(project)
+        if start is not None:
+            clauses.append("s.start_us >= ?")
+            params.append(to_us(start))
+        if not include_offline:
+            clauses.append("s.source != 'offline'")
+        rows = self._db.execute(
+            f"""
+            SELECT s.session_id, COALESCE(a.start_us, s.start_us), s.project, s.branch, s.command,
+                   a.agent, COALESCE(a.model, s.model),
+                   CASE WHEN a.id IS NULL THEN s.prompt_tokens ELSE a.prompt_tokens END,
+                   CASE WHEN a.id IS NULL THEN s.completion_tokens ELSE a.completion_tokens END,
+                   CASE WHEN a.id IS NULL THEN s.cached_tokens ELSE a.cached_tokens END,
+                   CASE WHEN a.id IS NULL THEN s.cache_write_tokens ELSE a.cache_write_tokens END,
+                   CASE WHEN a.id IS NULL THEN s.reasoning_tokens ELSE a.reasoning_tokens END,
+                   CASE WHEN a.id IS NULL THEN s.total_tokens ELSE a.total_tokens END,
+                   CASE WHEN a.id IS NULL THEN s.requests ELSE a.requests END,
+                   CASE WHEN a.id IS NULL THEN s.cost_usd ELSE a.cost_usd END,
+                   s.source, COALESCE(s.note, a.error)
+            FROM sessions s LEFT JOIN agent_runs a ON a.session_pk = s.id
+            WHERE {" AND ".join(clauses)}
+            ORDER BY s.start_us, s.id, a.position
+            """,
+            params,
+        )
+        return [
+            AgentRunRow(
+                session_id=row[0],
+                timestamp=from_us(row[1]),
+                project=row[2],
+                branch=row[3],
+                command=row[4],
+                agent=row[5],
+                model=row[6],
+                prompt_tokens=row[7],
+                completion_tokens=row[8],
+                cached_tokens=row[9],
+                cache_write_tokens=row[10],
+                reasoning_tokens=row[11],
+                total_tokens=row[12],
+                requests=row[13],
+                cost_usd=row[14],
+                source=row[15],
+                note=row[16],
+            )
+            for row in rows
+        ]
+
+    def stored_sessions(
+        self,
+        *,
+        project: str | None = None,
+        start: datetime | None = None,
+        include_offline: bool = True,
+    ) -> list[tuple[SessionSummary, TokenUsageReport]]:
+        """Return each selected session with its stored report, oldest first."""
+        clauses = ["1 = 1"]
+        params: list[Any] = []
+        if project is not None:
+            clauses.append("project = ?")
+            params.append(project)
+        if start is not None:
+            clauses.append("start_us >= ?")
+            params.append(to_us(start))
+        if not include_offline:
+            clauses.append("source != 'offline'")
+        rows = self._db.execute(
+            f"SELECT {_SESSION_COLUMNS}, report_json FROM sessions "
+            f"WHERE {' AND '.join(clauses)} ORDER BY start_us, id",
+            params,
+        )
+        return [(_session(row[:-1]), TokenUsageReport.model_validate_json(row[-1])) for row in rows]
+
+
+class ModelUsage(BaseModel):
+    """Token sums of one model over a window (the input of "same usage on another model")."""
+
+    model: str | None
+    """The model; ``None`` for rows with no model."""
+    prompt_tokens: int
+    """Input tokens."""
+    completion_tokens: int
+    """Output tokens."""
+    cached_tokens: int | None
+    """Cached input tokens; ``None`` when never reported."""
+    cache_write_tokens: int | None
+    """Cache-write input tokens; ``None`` when never reported."""
+    reasoning_tokens: int | None
+    """Reasoning output tokens; ``None`` when never reported."""
+    cost_usd: float | None
+    """Recorded cost of the priced rows."""
+    unpriced_rows: int
+    """Rows of this model with no known cost."""
+
+
+def window_start(days: int, *, now: datetime | None = None) -> datetime | None:
+    """Return the start (local midnight, as an aware time) of the last ``days`` local days.
+
+    ``days`` counts calendar days including today; 0 means all time (``None``).
+    """
+    if days <= 0:
+        return None
+    local_now = (now if now is not None else utc_now()).astimezone()
+    first_day = local_now.date() - timedelta(days=days - 1)
+    return datetime(first_day.year, first_day.month, first_day.day).astimezone()
+
+
+# --------------------------------------------------------------------------------------------------
+# Internals
+
+
+_SESSION_COLUMNS = """
+    session_id, project, project_remote, command, model, source, status, start_us, end_us,
+    duration_seconds, branch, git_commit, user, prompt_tokens, completion_tokens, total_tokens,
+    cached_tokens, requests, cost_usd, priced_coverage, note
+"""
+
+
+def _session(row: Sequence[Any]) -> SessionSummary:
+    return SessionSummary(
+        session_id=row[0],
+        project=row[1],
+        project_remote=row[2],
+        command=row[3],
+        model=row[4],
+        source=row[5],
+        status=row[6],
+        start_time=from_us(row[7]),
+        end_time=from_us(row[8]),
+        duration_seconds=row[9],
+        branch=row[10],
+        commit=row[11],
+        user=row[12],
+        prompt_tokens=row[13],
+        completion_tokens=row[14],
+        total_tokens=row[15],
+        cached_tokens=row[16],
+        requests=row[17],
+        cost_usd=row[18],
+        priced_coverage=row[19],
+        note=row[20],
+    )
+
+
+def _agent_values(session_pk: int | None, position: int, agent: AgentUsage) -> tuple[Any, ...]:
+    return (
+        session_pk,
+        position,
+        agent.agent_name,
+        agent.model,
+        to_us(agent.start_time) if agent.start_time is not None else None,
+        to_us(agent.end_time) if agent.end_time is not None else None,
+        agent.duration_seconds,
+        int(agent.success),
+        agent.error,
+        agent.prompt_tokens,
+        agent.completion_tokens,
+        agent.total_tokens,
+        agent.cached_tokens,
+        agent.cache_write_tokens,
+        agent.reasoning_tokens,
+        agent.requests,
+        agent.cost_usd,
+        agent.output_file,
+    )
+
+
+@dataclass(frozen=True)
+class _RowContext:
+    session_pk: int
+    project: str
+    branch: str | None
+    commit: str | None
+    user: str | None
+    command: str
+    source: str
+    note: str | None
+
+
+_INSERT_ROW = """
+    INSERT INTO usage_rows (
+        session_pk, ts_us, project, branch, git_commit, user, command, agent, iteration, model,
+        prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens,
+        total_tokens, requests, cost_usd, cost_is_actual, duration_seconds, metadata, note, source,
+        derived
+    ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+
+
+def _sum_known(*values: int | None) -> int | None:
+    if any(value is None for value in values):
+        return None
+    return sum(value for value in values if value is not None)
+
+
+def _usage_values(
+    context: _RowContext, report: TokenUsageReport, requests: Sequence[RequestUsage]
+) -> Iterator[tuple[Any, ...]]:
+    """Yield the usage rows of a report: its requests, plus a derived row per agent without any."""
+    head = (context.session_pk,)
+    where = (context.project, context.branch, context.commit, context.user, context.command)
+    tail = (context.note, context.source)
+    for request in requests:
+        yield (
+            *head,
+            to_us(request.timestamp),
+            *where,
+            request.agent_name,
+            request.iteration,
+            request.model,
+            request.prompt_tokens,
+            request.completion_tokens,
+            request.cached_tokens,
+            request.cache_write_tokens,
+            request.reasoning_tokens,
+            _sum_known(request.prompt_tokens, request.completion_tokens),
+            request.requests,
+            request.cost_usd,
+            int(request.cost_is_actual),
+            request.duration_seconds,
+            json.dumps(request.metadata, sort_keys=True, default=str) if request.metadata else None,
+            *tail,
+            0,
+        )
+    covered = {request.agent_name for request in requests}
+    for agent in report.agent_usage:
+        if agent.agent_name in covered:
+            continue
+        moment = agent.end_time or agent.start_time or report.end_time
+        yield (
+            *head,
+            to_us(moment),
+            *where,
+            agent.agent_name,
+            None,
+            agent.model if agent.model is not None else report.model,
+            agent.prompt_tokens,
+            agent.completion_tokens,
+            agent.cached_tokens,
+            agent.cache_write_tokens,
+            agent.reasoning_tokens,
+            agent.total_tokens
+            if agent.total_tokens is not None
+            else _sum_known(agent.prompt_tokens, agent.completion_tokens),
+            agent.requests,
+            agent.cost_usd,
+            0,
+            agent.duration_seconds,
+            None,
+            *tail,
+            1,
+        )
+    if not requests and not report.agent_usage and report.total_tokens:
+        # A session with tokens but no agent breakdown: one row keeps its tokens countable.
+        yield (
+            *head,
+            to_us(report.end_time),
+            *where,
+            None,
+            None,
+            report.model,
+            report.total_prompt_tokens,
+            report.total_completion_tokens,
+            report.total_cached_tokens,
+            report.total_cache_write_tokens,
+            report.total_reasoning_tokens,
+            report.total_tokens,
+            report.total_requests,
+            report.total_cost_usd,
+            0,
+            report.total_duration_seconds,
+            None,
+            *tail,
+            1,
+        )
+
+
+def _applied_version(db: sqlite3.Connection) -> int:
+    exists = db.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+    ).fetchone()
+    if exists is None:
+        return 0
+    value = db.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0]
+    return int(value) if value is not None else 0
+
+
+def migrate(db: sqlite3.Connection, *, target: int | None = None) -> list[int]:
+    """Apply the pending migrations up to ``target`` (default: all), each in its own transaction.
+
+    Safe when several processes open a fresh file at once: each step re-reads the version under
+    the write lock. Returns the versions applied.
+
+    Raises:
+        LedgerError: the file was written by a newer memory-banker (unknown schema version).
+    """
+    goal = SCHEMA_VERSION if target is None else target
+    current = _applied_version(db)
+    if current > SCHEMA_VERSION:
+        raise LedgerError(
+            f"the ledger has schema version {current}, newer than this memory-banker knows "
+            f"({SCHEMA_VERSION}); upgrade memory-banker"
+        )
+    applied: list[int] = []
+    for migration in MIGRATIONS:
+        if migration.version > goal or migration.version <= current:
+            continue
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                "version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)"
+            )
+            current = _applied_version(db)
+            if migration.version <= current:
+                db.execute("COMMIT")
+                continue
+            for statement in migration.statements:
+                db.execute(statement)
+            db.execute(
+                "INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)",
+                (migration.version, migration.description, utc_now().isoformat()),
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        applied.append(migration.version)
+    return applied

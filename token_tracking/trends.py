@@ -1,0 +1,435 @@
+"""Usage over time from the ledger: tables by period or by dimension, and insights (DESIGN §7).
+
+Periods are local calendar days, weeks starting on Monday, and months; ``days=N`` is the last N
+local calendar days including today (0 = all time). Offline rows are left out unless asked for.
+
+Insights, each computed from the window's rows:
+
+- peak day: the local day with the most tokens;
+- most active branch: the branch with the most tokens;
+- average tokens (and cost) per day: the window's total over its calendar days, counted from the
+  window's first day or from the first record if that is later, through today;
+- projected monthly cost: that daily average cost x 30 — a straight-line projection, stated as such;
+- week-over-week: the last 7 local days (today included) against the 7 before them;
+- recommendations: the agent and the model with the largest share of the cost, and what the
+  window's usage would have cost on the cheapest model used in it (priced with ``cost_of``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import date, datetime, timedelta
+from typing import Literal, get_args
+
+from pydantic import BaseModel, Field
+
+from token_tracking.store import (
+    Filters,
+    GroupColumn,
+    Ledger,
+    ModelUsage,
+    UsageTotals,
+    utc_now,
+    window_start,
+)
+
+TrendBy = Literal["day", "week", "month", "branch", "model", "agent", "command", "user"]
+"""What ``tokens trends --by`` groups on."""
+
+TREND_BY: tuple[str, ...] = get_args(TrendBy)
+"""Every accepted ``--by`` value."""
+
+NO_VALUE = "(none)"
+"""The label of rows whose branch, model, agent or user is not known."""
+
+CostFunction = Callable[[str, ModelUsage], float | None]
+"""Prices a model's token sums on another model; ``None`` when that model has no price."""
+
+
+class TrendRow(BaseModel):
+    """One line of a trends table: a period or a branch, model, agent, command or user."""
+
+    key: str
+    """The period (``2026-11-23``, a week's Monday, ``2026-11``) or the group's value."""
+    sessions: int
+    """Sessions with usage in this row."""
+    requests: int
+    """LLM requests (where known)."""
+    prompt_tokens: int
+    """Input tokens (cache reads and writes included)."""
+    completion_tokens: int
+    """Output tokens (reasoning included)."""
+    cached_tokens: int
+    """Cached input tokens (where reported)."""
+    total_tokens: int
+    """``prompt + completion`` tokens."""
+    cost_usd: float | None
+    """Cost in USD; ``None`` when nothing was priced, a lower bound when coverage < 1."""
+    priced_coverage: float | None
+    """Share of the row's tokens with a known price."""
+
+
+class WeekOverWeek(BaseModel):
+    """The last 7 local days (today included) against the 7 days before them."""
+
+    last_7_days_tokens: int
+    """Tokens of the last 7 days."""
+    previous_7_days_tokens: int
+    """Tokens of the 7 days before those."""
+    last_7_days_cost: float | None
+    """Cost of the last 7 days."""
+    previous_7_days_cost: float | None
+    """Cost of the 7 days before."""
+    change_percent: float | None
+    """Token change in percent; ``None`` when the previous week had no tokens."""
+
+
+class Recommendation(BaseModel):
+    """A suggestion grounded in the window's figures."""
+
+    kind: Literal["largest_agent", "largest_model", "cheapest_model"]
+    """Which rule produced it."""
+    text: str
+    """The sentence shown to the user."""
+    subject: str
+    """The agent or model it is about."""
+    share: float | None = None
+    """The subject's share of the window's cost (0 to 1), for the largest-share rules."""
+    cost_usd: float | None = None
+    """The subject's cost, or the re-priced cost for ``cheapest_model``."""
+    baseline_cost_usd: float | None = None
+    """The window's recorded cost the figure is compared with."""
+
+
+class Insights(BaseModel):
+    """Facts about the window (see the module docstring for their definitions)."""
+
+    peak_day: date | None = None
+    """The local day with the most tokens."""
+    peak_day_tokens: int | None = None
+    """Tokens of the peak day."""
+    most_active_branch: str | None = None
+    """The branch with the most tokens (``(none)`` for usage outside a branch)."""
+    most_active_branch_tokens: int | None = None
+    """Tokens of that branch."""
+    days_counted: int = 0
+    """Calendar days the averages divide by."""
+    average_tokens_per_day: float | None = None
+    """Window tokens / ``days_counted``."""
+    average_cost_per_day: float | None = None
+    """Window cost / ``days_counted``."""
+    projected_monthly_cost: float | None = None
+    """``average_cost_per_day`` x 30: a straight-line projection."""
+    week_over_week: WeekOverWeek
+    """Last 7 days against the 7 before."""
+    recommendations: list[Recommendation] = Field(default_factory=list)
+    """Suggestions grounded in the window's figures."""
+
+
+class TrendsResult(BaseModel):
+    """The answer of ``tokens trends``: the table, the window's totals and the insights."""
+
+    by: TrendBy
+    """What the rows group on."""
+    days: int
+    """The window in local calendar days (0 = all time)."""
+    start: datetime | None
+    """First instant of the window (local midnight); ``None`` for all time."""
+    end: datetime
+    """When the window was read."""
+    project: str | None
+    """The project read; ``None`` for all projects."""
+    include_offline: bool
+    """Whether offline-engine rows were counted."""
+    totals: TrendRow
+    """The whole window (``key`` is ``TOTAL``)."""
+    rows: list[TrendRow]
+    """Periods newest first; other groupings by tokens, largest first."""
+    insights: Insights
+    """Peak day, most active branch, averages, projection, week-over-week, recommendations."""
+
+
+class _Accumulator:
+    """Sums of rows, plus the distinct sessions seen."""
+
+    def __init__(self) -> None:
+        self.totals = UsageTotals()
+        self.session_ids: set[int] = set()
+
+    def add(self, totals: UsageTotals, session_pk: int | None = None) -> None:
+        current = self.totals
+        if current.cost_usd is None:
+            cost = totals.cost_usd
+        elif totals.cost_usd is None:
+            cost = current.cost_usd
+        else:
+            cost = current.cost_usd + totals.cost_usd
+        self.totals = UsageTotals(
+            sessions=current.sessions + totals.sessions,
+            requests=current.requests + totals.requests,
+            prompt_tokens=current.prompt_tokens + totals.prompt_tokens,
+            completion_tokens=current.completion_tokens + totals.completion_tokens,
+            cached_tokens=current.cached_tokens + totals.cached_tokens,
+            total_tokens=current.total_tokens + totals.total_tokens,
+            cost_usd=cost,
+            priced_tokens=current.priced_tokens + totals.priced_tokens,
+        )
+        if session_pk is not None:
+            self.session_ids.add(session_pk)
+
+    def row(self, key: str) -> TrendRow:
+        totals = self.totals
+        return _row(key, totals, len(self.session_ids) if self.session_ids else totals.sessions)
+
+
+def _row(key: str, totals: UsageTotals, sessions: int | None = None) -> TrendRow:
+    return TrendRow(
+        key=key,
+        sessions=totals.sessions if sessions is None else sessions,
+        requests=totals.requests,
+        prompt_tokens=totals.prompt_tokens,
+        completion_tokens=totals.completion_tokens,
+        cached_tokens=totals.cached_tokens,
+        total_tokens=totals.total_tokens,
+        cost_usd=totals.cost_usd,
+        priced_coverage=totals.priced_coverage,
+    )
+
+
+def period_key(moment: datetime, unit: Literal["day", "week", "month"]) -> str:
+    """Return the local period of ``moment``: ``YYYY-MM-DD``, the week's Monday, ``YYYY-MM``."""
+    local = moment.astimezone().date()
+    if unit == "day":
+        return local.isoformat()
+    if unit == "week":
+        return (local - timedelta(days=local.weekday())).isoformat()
+    return f"{local.year:04d}-{local.month:02d}"
+
+
+def periods(
+    ledger: Ledger, filters: Filters, unit: Literal["day", "week", "month"]
+) -> list[TrendRow]:
+    """Return the selected usage per local day, week (Monday) or month, oldest first.
+
+    Only periods with usage are listed (see :func:`daily_series` for a gap-free series).
+    """
+    buckets: dict[str, _Accumulator] = {}
+    keys: dict[datetime, str] = {}
+    for bucket in ledger.buckets(filters):
+        key = keys.get(bucket.bucket_start)
+        if key is None:
+            key = keys[bucket.bucket_start] = period_key(bucket.bucket_start, unit)
+        buckets.setdefault(key, _Accumulator()).add(bucket.totals, bucket.session_pk)
+    return [buckets[key].row(key) for key in sorted(buckets)]
+
+
+def daily_series(
+    ledger: Ledger, filters: Filters, *, now: datetime | None = None
+) -> list[TrendRow]:
+    """Return one row per local day from the window's first day (or first record) through today.
+
+    Days without usage are present with zero tokens and a ``None`` cost: the series has no gaps,
+    ready to chart.
+    """
+    rows = {row.key: row for row in periods(ledger, filters, "day")}
+    first = _first_day(ledger, filters)
+    if first is None:
+        return []
+    today = (now if now is not None else utc_now()).astimezone().date()
+    series: list[TrendRow] = []
+    day = first
+    while day <= today:
+        key = day.isoformat()
+        series.append(rows.get(key) or _row(key, UsageTotals()))
+        day += timedelta(days=1)
+    return series
+
+
+def breakdown(ledger: Ledger, filters: Filters, by: GroupColumn) -> list[TrendRow]:
+    """Return the selected usage per branch, model, agent, command or user, most tokens first."""
+    rows = [
+        _row(key if key is not None else NO_VALUE, totals)
+        for key, totals in ledger.grouped(by, filters)
+    ]
+    return sorted(rows, key=lambda row: (-row.total_tokens, row.key))
+
+
+def compute_trends(
+    ledger: Ledger,
+    *,
+    days: int = 30,
+    by: TrendBy = "day",
+    project: str | None = None,
+    include_offline: bool = False,
+    now: datetime | None = None,
+    cost_of: CostFunction | None = None,
+) -> TrendsResult:
+    """Return the trends table and insights of the last ``days`` local days (0 = all time).
+
+    ``cost_of`` prices token sums on a given model; without it the cheapest-model recommendation
+    is left out.
+    """
+    moment = now if now is not None else utc_now()
+    start = window_start(days, now=moment)
+    filters = Filters(project=project, start=start, include_offline=include_offline)
+    day_rows = periods(ledger, filters, "day")
+    if by in ("day", "week", "month"):
+        rows = day_rows if by == "day" else periods(ledger, filters, by)
+        rows = list(reversed(rows))
+    else:
+        rows = breakdown(ledger, filters, by)  # type: ignore[arg-type]
+    total = _row("TOTAL", ledger.window_totals(filters))
+    insights = _insights(ledger, filters, day_rows, total, moment, cost_of)
+    return TrendsResult(
+        by=by,
+        days=days,
+        start=start,
+        end=moment,
+        project=project,
+        include_offline=include_offline,
+        totals=total,
+        rows=rows,
+        insights=insights,
+    )
+
+
+def week_over_week(
+    ledger: Ledger, filters: Filters, *, now: datetime | None = None
+) -> WeekOverWeek:
+    """Return the last 7 local days (today included) against the 7 before them.
+
+    The filters' own window is ignored; project and offline filters apply.
+    """
+    moment = now if now is not None else utc_now()
+    last_start = window_start(7, now=moment)
+    previous_start = window_start(14, now=moment)
+    last = ledger.window_totals(
+        Filters(project=filters.project, start=last_start, include_offline=filters.include_offline)
+    )
+    previous = ledger.window_totals(
+        Filters(
+            project=filters.project,
+            start=previous_start,
+            end=last_start,
+            include_offline=filters.include_offline,
+        )
+    )
+    change = None
+    if previous.total_tokens:
+        change = (last.total_tokens - previous.total_tokens) / previous.total_tokens * 100
+    return WeekOverWeek(
+        last_7_days_tokens=last.total_tokens,
+        previous_7_days_tokens=previous.total_tokens,
+        last_7_days_cost=last.cost_usd,
+        previous_7_days_cost=previous.cost_usd,
+        change_percent=change,
+    )
+
+
+def _first_day(ledger: Ledger, filters: Filters) -> date | None:
+    first = ledger.first_row_time(filters)
+    if first is None:
+        return None
+    first_day = first.astimezone().date()
+    if filters.start is not None:
+        first_day = max(first_day, filters.start.astimezone().date())
+    return first_day
+
+
+def _insights(
+    ledger: Ledger,
+    filters: Filters,
+    day_rows: list[TrendRow],
+    total: TrendRow,
+    now: datetime,
+    cost_of: CostFunction | None,
+) -> Insights:
+    insights = Insights(week_over_week=week_over_week(ledger, filters, now=now))
+    if not day_rows:
+        return insights
+    peak = max(day_rows, key=lambda row: (row.total_tokens, row.key))
+    insights.peak_day = date.fromisoformat(peak.key)
+    insights.peak_day_tokens = peak.total_tokens
+    branches = breakdown(ledger, filters, "branch")
+    if branches:
+        insights.most_active_branch = branches[0].key
+        insights.most_active_branch_tokens = branches[0].total_tokens
+    first = _first_day(ledger, filters)
+    if first is not None:
+        days = (now.astimezone().date() - first).days + 1
+        insights.days_counted = days
+        insights.average_tokens_per_day = total.total_tokens / days
+        if total.cost_usd is not None:
+            insights.average_cost_per_day = total.cost_usd / days
+            insights.projected_monthly_cost = insights.average_cost_per_day * 30
+    insights.recommendations = list(_recommendations(ledger, filters, total, cost_of))
+    return insights
+
+
+def _largest_share(
+    rows: Iterable[TrendRow], total_cost: float, kind: Literal["largest_agent", "largest_model"]
+) -> Recommendation | None:
+    priced = [row for row in rows if row.cost_usd is not None]
+    if not priced or total_cost <= 0:
+        return None
+    top = max(priced, key=lambda row: (row.cost_usd or 0.0, row.key))
+    assert top.cost_usd is not None
+    share = top.cost_usd / total_cost
+    noun = "Agent" if kind == "largest_agent" else "Model"
+    return Recommendation(
+        kind=kind,
+        subject=top.key,
+        share=share,
+        cost_usd=top.cost_usd,
+        baseline_cost_usd=total_cost,
+        text=(
+            f"{noun} {top.key} accounts for {share:.0%} of the cost "
+            f"(${top.cost_usd:.4f} of ${total_cost:.4f}): the first place to look for savings."
+        ),
+    )
+
+
+def _recommendations(
+    ledger: Ledger, filters: Filters, total: TrendRow, cost_of: CostFunction | None
+) -> Iterable[Recommendation]:
+    total_cost = total.cost_usd
+    if total_cost is None or total_cost <= 0:
+        return
+    agents = breakdown(ledger, filters, "agent")
+    if len(agents) > 1:
+        found = _largest_share(agents, total_cost, "largest_agent")
+        if found is not None:
+            yield found
+    models = breakdown(ledger, filters, "model")
+    found = _largest_share(models, total_cost, "largest_model")
+    if found is not None:
+        yield found
+    if cost_of is None:
+        return
+    usage = ledger.model_usage(filters)
+    candidates = sorted({u.model for u in usage if u.model is not None and u.model != "offline"})
+    if len(candidates) < 2 or any(u.unpriced_rows for u in usage):
+        # One model leaves nothing to compare; unpriced rows would make the baseline a lower bound.
+        return
+    repriced: dict[str, float] = {}
+    for candidate in candidates:
+        costs = [cost_of(candidate, u) for u in usage]
+        if all(cost is not None for cost in costs):
+            repriced[candidate] = sum(cost for cost in costs if cost is not None)
+    if not repriced:
+        return
+    cheapest = min(repriced, key=lambda name: (repriced[name], name))
+    cost = repriced[cheapest]
+    if cost >= total_cost:
+        return
+    saving = 1 - cost / total_cost
+    yield Recommendation(
+        kind="cheapest_model",
+        subject=cheapest,
+        cost_usd=cost,
+        baseline_cost_usd=total_cost,
+        text=(
+            f"The same usage on {cheapest}, the cheapest model used in this window, would have "
+            f"cost ${cost:.4f} instead of ${total_cost:.4f} ({saving:.0%} less), at list prices."
+        ),
+    )
