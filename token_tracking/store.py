@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -33,10 +32,13 @@ from types import TracebackType
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from token_tracking.errors import TrackingError
+from token_tracking.git import project_root
+from token_tracking.journal import recover_journals
 from token_tracking.records import AgentUsage, IntervalUsage, RequestUsage, TokenUsageReport
+from token_tracking.report import ReportFileError, load_report
 
 DB_PATH_VARIABLE = "TOKEN_TRACKING_DB_PATH"
 """Environment variable that points at the ledger file."""
@@ -81,24 +83,9 @@ def project_key(path: Path) -> str:
     """Return the ledger's name for the project at ``path``: its resolved git root, else the path.
 
     Works for paths that no longer exist (a moved project's old reports): those resolve as given.
+    Cached per process: inserting many sessions of one project asks git once.
     """
-    resolved = path.expanduser().resolve()
-    if resolved.is_dir():
-        try:
-            done = subprocess.run(
-                ["git", "-C", str(resolved), "rev-parse", "--show-toplevel"],
-                capture_output=True,
-                text=True,
-                timeout=10,
-                check=False,
-            )
-        except (OSError, subprocess.TimeoutExpired):
-            # No git on this machine (or it hangs): the path itself names the project.
-            return str(resolved)
-        top = done.stdout.strip()
-        if done.returncode == 0 and top:
-            return str(Path(top).resolve())
-    return str(resolved)
+    return str(project_root(path.expanduser()))
 
 
 def to_us(moment: datetime) -> int:
@@ -825,6 +812,15 @@ class Ledger:
                 interval.cost_usd += row.cost_usd
         return intervals
 
+    def session_totals(self, session_id: str) -> UsageTotals:
+        """Return the sums of one session's request rows (exact id)."""
+        row = self._db.execute(
+            f"SELECT {_SUMS} FROM usage_rows "
+            "WHERE session_pk = (SELECT id FROM sessions WHERE session_id = ?)",
+            (session_id,),
+        ).fetchone()
+        return _totals(row)
+
     def window_totals(self, filters: Filters) -> UsageTotals:
         """Return the sums of the request rows the filters select."""
         where, params = filters.where()
@@ -1259,3 +1255,65 @@ def migrate(db: sqlite3.Connection, *, target: int | None = None) -> list[int]:
             raise
         applied.append(migration.version)
     return applied
+
+
+# --------------------------------------------------------------------------------------------------
+# Reindex
+
+
+REPORT_GLOB = "token_usage_*.json"
+"""The names of report files in a token-reports folder."""
+
+
+class ReindexResult(BaseModel):
+    """What ``reindex`` found and imported."""
+
+    folder: Path
+    """The token-reports folder read."""
+    imported: list[str] = Field(default_factory=list)
+    """Session ids imported (or that would be, in a dry run)."""
+    already_present: int = 0
+    """Report files whose session the ledger already had."""
+    recovered: list[str] = Field(default_factory=list)
+    """Session ids of orphaned journals turned into ``interrupted`` reports."""
+    skipped: list[str] = Field(default_factory=list)
+    """One warning per unreadable report file, naming it."""
+    dry_run: bool = False
+    """True when nothing was written."""
+
+
+def reindex(ledger: Ledger, reports_folder: Path, *, dry_run: bool = False) -> ReindexResult:
+    """Import every report file of ``reports_folder`` the ledger lacks, idempotent by session id.
+
+    Orphaned journals (whose process died) are first recovered into ``interrupted`` reports,
+    saved beside the others; with ``dry_run`` nothing is recovered, saved or inserted, and the
+    result lists what would be. Reports of every schema version load, 0.1 included; a corrupt
+    or foreign file is skipped and named in ``skipped``.
+
+    Raises:
+        LedgerError: an insert failed.
+        ReportFileError: a recovered journal's report cannot be saved.
+    """
+    result = ReindexResult(folder=reports_folder, dry_run=dry_run)
+    if not reports_folder.is_dir():
+        return result
+    recovered = recover_journals(reports_folder, save=not dry_run)
+    result.recovered = [report.session_id for report in recovered]
+    seen: set[str] = set()
+    candidates: list[TokenUsageReport] = list(recovered) if dry_run else []
+    for path in sorted(reports_folder.glob(REPORT_GLOB)):
+        try:
+            candidates.append(load_report(path))
+        except ReportFileError as error:
+            result.skipped.append(f"skipped {path}: {error}")
+    for report in candidates:
+        if report.session_id in seen:
+            continue
+        seen.add(report.session_id)
+        if ledger.has_session(report.session_id):
+            result.already_present += 1
+        elif dry_run or ledger.insert_report(report):
+            result.imported.append(report.session_id)
+        else:
+            result.already_present += 1  # another process inserted it meanwhile
+    return result

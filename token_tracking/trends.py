@@ -28,6 +28,7 @@ from token_tracking.store import (
     GroupColumn,
     Ledger,
     ModelUsage,
+    SessionNotFoundError,
     UsageTotals,
     utc_now,
     window_start,
@@ -432,4 +433,101 @@ def _recommendations(
             f"The same usage on {cheapest}, the cheapest model used in this window, would have "
             f"cost ${cost:.4f} instead of ${total_cost:.4f} ({saving:.0%} less), at list prices."
         ),
+    )
+
+
+StatsPeriod = Literal["hourly", "daily", "session"]
+"""What ``tokens stats --period`` summarizes."""
+
+
+class UsageStats(BaseModel):
+    """Seed 001's statistics table: the last hour, the last 24 hours, or one session."""
+
+    period: StatsPeriod
+    """``hourly`` (last 60 minutes), ``daily`` (last 24 hours) or ``session``."""
+    title: str
+    """What the figures cover, in words."""
+    session_id: str | None = None
+    """The session, for ``session``."""
+    project: str | None = None
+    """The project read; ``None`` for all projects."""
+    sessions: int
+    """Sessions with usage in the period."""
+    requests: int
+    """LLM requests (where known)."""
+    prompt_tokens: int
+    """Input tokens."""
+    completion_tokens: int
+    """Output tokens."""
+    cached_tokens: int
+    """Cached input tokens (where reported)."""
+    total_tokens: int
+    """Total tokens."""
+    cost_usd: float | None
+    """Cost in USD; ``None`` when nothing was priced."""
+    priced_coverage: float | None
+    """Share of tokens with a known price."""
+    average_tokens_per_request: float | None
+    """``total_tokens / requests``; ``None`` without requests."""
+
+
+def usage_stats(
+    ledger: Ledger,
+    period: StatsPeriod,
+    *,
+    project: str | None = None,
+    session_id: str | None = None,
+    include_offline: bool = False,
+    now: datetime | None = None,
+) -> UsageStats:
+    """Return the usage of the last hour, the last 24 hours, or one session.
+
+    With ``session_id`` (a prefix is enough) the figures are that session's, whatever ``period``
+    says; ``session`` without an id means the project's latest session.
+
+    Raises:
+        SessionNotFoundError: the session is unknown, or ``session`` finds no session at all.
+    """
+    moment = now if now is not None else utc_now()
+    if session_id is not None or period == "session":
+        if session_id is not None:
+            session = ledger.find_session(session_id)
+        else:
+            latest = ledger.sessions(project=project, limit=1)
+            if not latest:
+                raise SessionNotFoundError("(latest)")
+            session = latest[0]
+        totals = ledger.session_totals(session.session_id)
+        title = f"Session {session.session_id}"
+        return _stats("session", title, totals, session_id=session.session_id, project=project)
+    window = timedelta(hours=1) if period == "hourly" else timedelta(days=1)
+    filters = Filters(project=project, start=moment - window, include_offline=include_offline)
+    title = "Last 60 minutes" if period == "hourly" else "Last 24 hours"
+    return _stats(period, title, ledger.window_totals(filters), project=project)
+
+
+def _stats(
+    period: StatsPeriod,
+    title: str,
+    totals: UsageTotals,
+    *,
+    session_id: str | None = None,
+    project: str | None = None,
+) -> UsageStats:
+    return UsageStats(
+        period=period,
+        title=title,
+        session_id=session_id,
+        project=project,
+        sessions=totals.sessions,
+        requests=totals.requests,
+        prompt_tokens=totals.prompt_tokens,
+        completion_tokens=totals.completion_tokens,
+        cached_tokens=totals.cached_tokens,
+        total_tokens=totals.total_tokens,
+        cost_usd=totals.cost_usd,
+        priced_coverage=totals.priced_coverage,
+        average_tokens_per_request=totals.total_tokens / totals.requests
+        if totals.requests
+        else None,
     )
