@@ -1,0 +1,192 @@
+"""The dashboard's data, page and file, without a browser (see test_dashboard_browser.py)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import date
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from tests.dashboard_seed import (
+    EXPECTED_COMPLETION,
+    EXPECTED_COST,
+    EXPECTED_PROJECTED,
+    EXPECTED_PROMPT,
+    EXPECTED_SESSIONS,
+    EXPECTED_TOKENS,
+    NOW,
+    XSS_BRANCH,
+    Seeded,
+    seed_ledger,
+)
+from token_tracking.dashboard import (
+    DashboardData,
+    DashboardError,
+    collect_dashboard_data,
+    render_dashboard,
+    script_json,
+    write_dashboard,
+)
+from token_tracking.store import Ledger, project_key
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Iterator[Ledger]:
+    with Ledger(tmp_path / "ledger.sqlite3") as opened:
+        yield opened
+
+
+@pytest.fixture
+def seeded(ledger: Ledger, tmp_path: Path) -> Seeded:
+    return seed_ledger(ledger, tmp_path)
+
+
+def collect(ledger: Ledger, project: Path | None, **options: object) -> DashboardData:
+    key = project_key(project) if project is not None else None
+    days = options.pop("days", 30)
+    assert isinstance(days, int)
+    include_offline = bool(options.pop("include_offline", False))
+    return collect_dashboard_data(
+        ledger, days=days, project=key, include_offline=include_offline, now=NOW
+    )
+
+
+def test_collect_sums_the_project_window_without_offline(ledger: Ledger, seeded: Seeded) -> None:
+    data = collect(ledger, seeded.project)
+
+    summary = data.summary
+    assert summary.sessions == EXPECTED_SESSIONS
+    assert summary.prompt_tokens == EXPECTED_PROMPT
+    assert summary.completion_tokens == EXPECTED_COMPLETION
+    assert summary.total_tokens == EXPECTED_TOKENS
+    assert summary.cached_tokens == 400
+    assert summary.cost_usd == pytest.approx(EXPECTED_COST, rel=1e-9)
+    assert summary.cost_is_lower_bound is True  # the mystery-model session has no price
+    assert summary.projected_monthly_cost_usd == pytest.approx(EXPECTED_PROJECTED, rel=1e-9)
+    assert summary.average_tokens_per_day == pytest.approx(EXPECTED_TOKENS / 6, rel=1e-9)
+    assert (data.first_day, data.last_day) == (date(2026, 11, 15), date(2026, 11, 20))
+
+
+def test_collect_daily_series_has_every_day_and_unknown_cost(
+    ledger: Ledger, seeded: Seeded
+) -> None:
+    data = collect(ledger, seeded.project)
+
+    assert [(d.day.day, d.sessions, d.total_tokens, d.cost_usd) for d in data.daily] == [
+        (15, 1, 3500, None),
+        (16, 0, 0, 0.0),
+        (17, 0, 0, 0.0),
+        (18, 1, 6000, pytest.approx(0.0025, rel=1e-9)),
+        (19, 0, 0, 0.0),
+        (20, 1, 3500, pytest.approx(0.0008, rel=1e-9)),
+    ]
+
+
+def test_collect_groups_and_most_expensive_sessions(ledger: Ledger, seeded: Seeded) -> None:
+    data = collect(ledger, seeded.project)
+
+    assert [(g.name, g.total_tokens) for g in data.by_branch] == [
+        (XSS_BRANCH, 6000),
+        ("feature/x", 3500),
+        ("main", 3500),
+    ]
+    assert [(g.name, g.total_tokens) for g in data.by_model] == [
+        ("claude-3-haiku", 6000),
+        ("gpt-4o-mini", 3500),
+        ("mystery-model", 3500),
+    ]
+    assert [(g.name, g.total_tokens) for g in data.by_agent] == [
+        ("progress", 6000),
+        ("systemPatterns", 3500),
+        ("techContext", 2300),
+        ("projectbrief", 1200),
+    ]
+    reports = seeded.reports
+    assert [row.session_id for row in data.top_sessions] == [
+        reports["xss"].session_id,
+        reports["main"].session_id,
+        reports["unpriced"].session_id,
+    ]
+    assert data.top_sessions[0].branch == XSS_BRANCH
+
+
+def test_collect_include_offline_all_projects_and_all_history(
+    ledger: Ledger, seeded: Seeded
+) -> None:
+    with_offline = collect(ledger, seeded.project, include_offline=True)
+    every_project = collect(ledger, None)
+    all_history = collect(ledger, seeded.project, days=0)
+
+    assert with_offline.summary.total_tokens == EXPECTED_TOKENS + 14000
+    assert with_offline.summary.sessions == EXPECTED_SESSIONS + 1
+    assert every_project.summary.total_tokens == EXPECTED_TOKENS + 1650
+    assert every_project.project is None
+    assert all_history.summary.total_tokens == EXPECTED_TOKENS + 7700
+    assert all_history.first_day == date(2026, 10, 1)
+    assert len(all_history.daily) == (date(2026, 11, 20) - date(2026, 10, 1)).days + 1
+
+
+def test_collect_empty_ledger_and_negative_days(ledger: Ledger) -> None:
+    data = collect_dashboard_data(ledger, days=30, project=None, now=NOW)
+
+    assert data.is_empty
+    assert data.daily == [] and data.by_branch == [] and data.top_sessions == []
+    with pytest.raises(DashboardError, match="--days must be 0"):
+        collect_dashboard_data(ledger, days=-1, project=None, now=NOW)
+
+
+def test_script_json_cannot_close_the_script_element() -> None:
+    text = script_json({"branch": "</script><script>alert(1)</script>", "x": "a & b <!--"})
+
+    assert "<" not in text and ">" not in text and "&" not in text
+    assert json.loads(text) == {"branch": "</script><script>alert(1)</script>", "x": "a & b <!--"}
+
+
+def test_page_escapes_ledger_text_and_loads_nothing_remote(ledger: Ledger, seeded: Seeded) -> None:
+    page = render_dashboard(collect(ledger, seeded.project))
+
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "\\u003cscript\\u003ealert(1)\\u003c/script\\u003e" in page
+    tags = _tags(page)
+    # Our three script elements and no other: the branch name never becomes markup.
+    assert [name for name, _ in tags].count("script") == 3
+    assert [(name, attrs) for name, attrs in tags if "src" in attrs or "href" in attrs] == []
+    assert "default-src 'none'" in page
+
+
+def _tags(page: str) -> list[tuple[str, dict[str, str | None]]]:
+    """Every start tag of the page as the browser's tokenizer sees it (script bodies are text)."""
+    tags: list[tuple[str, dict[str, str | None]]] = []
+
+    class Collector(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            tags.append((tag, dict(attrs)))
+
+    Collector().feed(page)
+    return tags
+
+
+def test_empty_page_says_there_is_no_data_yet(ledger: Ledger) -> None:
+    page = render_dashboard(collect_dashboard_data(ledger, days=30, project=None, now=NOW))
+
+    assert "No data yet" in page
+    assert "<script" not in page
+    assert 'id="chart-' not in page
+
+
+def test_write_dashboard_replaces_atomically_and_reports_bad_paths(tmp_path: Path) -> None:
+    folder = tmp_path / "out"
+    folder.mkdir()
+    target = folder / "token_dashboard.html"
+    target.write_text("old", encoding="utf-8")
+
+    assert write_dashboard(target, "<p>new</p>") == target
+    assert target.read_text(encoding="utf-8") == "<p>new</p>"
+    assert sorted(p.name for p in folder.iterdir()) == ["token_dashboard.html"]
+    with pytest.raises(DashboardError, match="does not exist"):
+        write_dashboard(tmp_path / "missing" / "page.html", "x")
+    with pytest.raises(DashboardError, match="is a folder"):
+        write_dashboard(tmp_path, "x")
