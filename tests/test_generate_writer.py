@@ -1,0 +1,85 @@
+"""Writing the bank: atomic files, the init refusal, the refresh history copy."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from memory_banker import writer
+from memory_banker.writer import BankExistsError
+
+SIX_FILES = (
+    "projectbrief.md",
+    "productContext.md",
+    "systemPatterns.md",
+    "techContext.md",
+    "activeContext.md",
+    "progress.md",
+)
+
+
+def test_bank_files_are_the_six_in_agent_order() -> None:
+    assert writer.bank_files() == SIX_FILES
+
+
+def test_write_atomic_replaces_the_file_and_leaves_no_temp_file(tmp_path: Path) -> None:
+    path = tmp_path / "memory-bank" / "progress.md"
+    writer.write_atomic(path, "first\n")
+    writer.write_atomic(path, "second\n")
+    assert path.read_text(encoding="utf-8") == "second\n"
+    assert os.listdir(path.parent) == ["progress.md"]
+
+
+def test_write_atomic_failure_keeps_the_old_file(tmp_path: Path) -> None:
+    path = tmp_path / "memory-bank" / "progress.md"
+    writer.write_atomic(path, "good\n")
+    with pytest.raises(UnicodeEncodeError):
+        writer.write_atomic(path, "bad \udc80 surrogate\n")
+    assert path.read_text(encoding="utf-8") == "good\n"
+    assert os.listdir(path.parent) == ["progress.md"]
+
+
+def test_check_init_refuses_an_existing_bank_unless_forced(tmp_path: Path) -> None:
+    writer.check_init(tmp_path, force=False)
+    writer.write_bank_file(tmp_path, "techContext.md", "x\n")
+    with pytest.raises(BankExistsError) as caught:
+        writer.check_init(tmp_path, force=False)
+    message = str(caught.value)
+    assert "techContext.md" in message
+    assert "memory-banker update" in message
+    assert "memory-banker refresh" in message
+    writer.check_init(tmp_path, force=True)
+
+
+def test_snapshot_history_copies_the_bank_files_only(tmp_path: Path) -> None:
+    writer.write_bank_file(tmp_path, "projectbrief.md", "brief\n")
+    writer.write_bank_file(tmp_path, "progress.md", "progress\n")
+    report = writer.reports_dir(tmp_path) / "token_usage_20260101_000000.json"
+    report.parent.mkdir(parents=True)
+    report.write_text("{}", encoding="utf-8")
+    now = datetime(2026, 11, 23, 16, 30, 5)
+
+    first = writer.snapshot_history(tmp_path, now=now)
+    second = writer.snapshot_history(tmp_path, now=now)
+
+    history = tmp_path / "memory-bank" / ".history"
+    assert first == history / "20261123_163005"
+    assert second == history / "20261123_163005_2"
+    assert first is not None
+    assert sorted(os.listdir(first)) == ["progress.md", "projectbrief.md"]
+    assert (first / "projectbrief.md").read_text(encoding="utf-8") == "brief\n"
+    assert report.read_text(encoding="utf-8") == "{}"
+
+
+def test_snapshot_history_of_an_empty_bank_is_none(tmp_path: Path) -> None:
+    assert writer.snapshot_history(tmp_path) is None
+    assert not (tmp_path / "memory-bank").exists()
+
+
+def test_read_bank_file_returns_none_when_missing(tmp_path: Path) -> None:
+    assert writer.read_bank_file(tmp_path, "progress.md") is None
+    writer.write_bank_file(tmp_path, "progress.md", "p\n")
+    assert writer.read_bank_file(tmp_path, "progress.md") == "p\n"
