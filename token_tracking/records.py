@@ -16,10 +16,17 @@ added since has a default.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any, Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from pricing import PriceBook
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +77,25 @@ def invariant_problems(
     return problems
 
 
+def local_if_naive(value: datetime | None) -> datetime | None:
+    """Return ``value`` with a UTC offset: a naive time (0.1 reports, seed 004 lines) is local."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.astimezone()
+
+
+def sum_counts(values: Iterable[int | None]) -> int | None:
+    """Sum the known counts; ``None`` when every count is unknown (or there is none).
+
+    A partly known sum is the sum of the known counts: the report shows what the providers
+    returned and never fills a gap with a guess.
+    """
+    known = [value for value in values if value is not None]
+    if not known:
+        return None
+    return sum(known)
+
+
 class RequestUsage(BaseModel):
     """The normalized usage of one LLM request (one line of the journal)."""
 
@@ -103,6 +129,8 @@ class RequestUsage(BaseModel):
     """Iteration number, for run-directory (seed 004) style logging."""
     metadata: dict[str, Any] = Field(default_factory=dict)
     """Free-form metadata supplied by the caller (never API keys or headers)."""
+
+    _aware_timestamp = field_validator("timestamp")(local_if_naive)
 
     @property
     def total_tokens(self) -> int | None:
@@ -162,6 +190,8 @@ class AgentUsage(BaseModel):
     """The agent's cost in USD; ``None`` when a price is unknown."""
     output_file: str | None = None
     """The memory-bank file the agent wrote (relative to the project), if it wrote one."""
+
+    _aware_times = field_validator("start_time", "end_time")(local_if_naive)
 
 
 class GitInfo(BaseModel):
@@ -233,6 +263,8 @@ class IntervalUsage(BaseModel):
     requests: int = 0
     """Requests that ended in this interval."""
 
+    _aware_start = field_validator("start")(local_if_naive)
+
 
 class TokenUsageReport(BaseModel):
     """The report of one session: seed 002's keys unchanged, plus the DESIGN §4 additions."""
@@ -295,3 +327,56 @@ class TokenUsageReport(BaseModel):
     """Usage per ``TOKEN_INTERVAL_MINUTES`` interval."""
     tool_version: str | None = None
     """The memory-banker version that wrote the report."""
+
+    _aware_times = field_validator("start_time", "end_time")(local_if_naive)
+
+    # The behaviour lives in report.py and render.py, which build on these models; importing them
+    # when a method is called (instead of at module top) avoids an import cycle.
+
+    def render(self, console: Console, *, pricebook: PriceBook | None = None) -> None:
+        """Print the report in seed 002's layout (see ``token_tracking.render.render_report``).
+
+        ``pricebook`` re-prices 0.1 reports for the "today's table" line; default: the default
+        price book. Raises nothing for unknown prices: they are shown as ``unknown``.
+        """
+        from token_tracking.render import render_report
+
+        render_report(self, console, pricebook=pricebook)
+
+    def save(self, folder: Path) -> Path:
+        """Write the report to ``folder/token_usage_<YYYYmmdd_HHMMSS>[_N].json``; return the path.
+
+        Atomic and exclusive: an existing report is never overwritten (``_2``, ``_3``… instead).
+        Raises ReportFileError (a TrackingError) when the folder cannot be written.
+        """
+        from token_tracking.report import save_report
+
+        return save_report(self, folder)
+
+    @classmethod
+    def load_from_file(cls, path: Path | str) -> TokenUsageReport:
+        """Read a report file (this layout or memory-banker 0.1's) and return it.
+
+        Raises ReportFileError (a TrackingError) naming the file when it is missing, not JSON, or
+        not a token usage report.
+        """
+        from token_tracking.report import load_report
+
+        return load_report(Path(path))
+
+    def calculate_cost(
+        self,
+        custom_pricing: Mapping[str, Mapping[str, float]] | None = None,
+        pricebook: PriceBook | None = None,
+        *,
+        model: str | None = None,
+    ) -> float | None:
+        """Re-price the report's agents and return the total in USD (see ``report.calculate_cost``).
+
+        ``custom_pricing`` is seed 002's per-1K dict (``{"m": {"prompt_per_1k": …,
+        "completion_per_1k": …}}``); ``model`` prices every agent as that model instead. Returns
+        None when no agent could be priced; the sum of the priced agents otherwise.
+        """
+        from token_tracking.report import calculate_cost
+
+        return calculate_cost(self, custom_pricing, pricebook, model=model)

@@ -1,0 +1,539 @@
+"""``TokenTracker``: the collector every integration and the memory-banker pipeline record into.
+
+One tracker is one session: ``start_session`` opens it (git state, the crash-safe journal),
+``start_agent`` / ``end_agent`` bracket each agent run, ``record`` adds one request's usage (from
+any thread or task, priced at once), and ``finish`` closes it with a ``TokenUsageReport``.
+
+Persistence — the journal, the report file, run-directory lines and (once wired) the ledger —
+follows ``TOKEN_TRACKING_ENABLED``; the in-memory accounting behind the end-of-run report and
+``--max-cost`` always works.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+from rich.console import Console
+
+from pricing import PriceBook
+from token_tracking import settings
+from token_tracking.errors import TrackingError
+from token_tracking.git import git_info, project_root
+from token_tracking.intervals import IntervalTracker, format_interval_line
+from token_tracking.journal import Journal
+from token_tracking.records import (
+    AgentUsage,
+    ReportSource,
+    ReportStatus,
+    RequestUsage,
+    TokenUsageReport,
+    sum_counts,
+)
+from token_tracking.report import Pricer, ReportBuilder, SessionMeta, save_report, total_cost
+from token_tracking.rundir import (
+    RunTokenStats,
+    append_usage,
+    compute_stats,
+    estimate,
+    print_summary,
+    read_run_json,
+    read_usage,
+    update_run_json,
+)
+from token_tracking.rundir import save_summary as write_summary
+
+ClientT = TypeVar("ClientT")
+
+_USAGE_FIELDS = ("cached_tokens", "cache_write_tokens", "reasoning_tokens", "duration_seconds")
+
+
+def local_now() -> datetime:
+    """Return the current local time with its UTC offset (the times reports carry)."""
+    return datetime.now().astimezone()
+
+
+class TokenTracker:
+    """Collects the token usage of one session and turns it into a ``TokenUsageReport``.
+
+    Thread-safe: agents may record concurrently from one event loop and from threads.
+    """
+
+    def __init__(
+        self,
+        run_dir: Path | None = None,
+        *,
+        default_model: str | None = None,
+        pricebook: PriceBook | None = None,
+        reports_dir: Path | None = None,
+        command: str = "app",
+        model: str | None = None,
+        project_path: Path | None = None,
+        source: ReportSource = "llm",
+        persist: bool | None = None,
+        interval_console: Console | None = None,
+        interval_minutes: float | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        """Create a tracker; nothing is written until the session starts.
+
+        ``run_dir``: also append every request to ``run_dir/tokens.jsonl`` (seed 004).
+        ``default_model`` prices records that name no model. ``pricebook``: default, the
+        table with environment overrides. ``reports_dir``: where the journal lives and the
+        report is saved. ``persist``: None reads ``TOKEN_TRACKING_ENABLED``.
+        ``interval_console``: where interval lines go (default: stderr). ``interval_minutes``:
+        None reads ``TOKEN_INTERVAL_MINUTES``. ``clock``: the time source (tests).
+
+        Raises SettingError (a TrackingError) when an environment setting is invalid.
+        """
+        self.session_id: str = str(uuid.uuid4())
+        """The session's id, also the journal's file name and the report's ``session_id``."""
+        self.run_dir = run_dir
+        self.reports_dir = reports_dir
+        self.command = command
+        self.model = model
+        self.default_model = default_model
+        self.source: ReportSource = source
+        self.project_path = project_path
+        self.persist = settings.tracking_enabled() if persist is None else persist
+        self.interval_minutes = (
+            settings.interval_minutes() if interval_minutes is None else interval_minutes
+        )
+        self.report_path: Path | None = None
+        """Where ``finish`` saved the report, when it saved one."""
+        self._interval_console = interval_console
+        self._clock = local_now if clock is None else clock
+        self._pricer = Pricer(pricebook, default_model)
+        self._lock = threading.Lock()
+        self._builder: ReportBuilder | None = None
+        self._intervals: IntervalTracker | None = None
+        self._journal: Journal | None = None
+        self._report: TokenUsageReport | None = None
+        self._unwritten: list[RequestUsage] = []
+
+    # --- session lifecycle ----------------------------------------------------------------
+
+    def __enter__(self) -> TokenTracker:
+        self.start_session()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._report is None:
+            interrupted = kind is not None and issubclass(kind, KeyboardInterrupt)
+            self.finish(status="interrupted" if interrupted else None)
+
+    @property
+    def pricer(self) -> Pricer:
+        """The pricer of this session (its price book and how each model resolved)."""
+        return self._pricer
+
+    def start_session(self) -> None:
+        """Open the session: read the project's git state and open the journal when persisting.
+
+        Calling it again is harmless. Raises JournalError (a TrackingError) when the journal
+        cannot be created.
+        """
+        with self._lock:
+            self._start_locked()
+
+    def _start_locked(self) -> ReportBuilder:
+        if self._builder is not None:
+            return self._builder
+        start = self._clock()
+        path = Path.cwd() if self.project_path is None else self.project_path
+        root = project_root(path)
+        meta = SessionMeta(
+            session_id=self.session_id,
+            command=self.command,
+            project_path=str(path.resolve()),
+            start_time=start,
+            model=self.model,
+            default_model=self.default_model,
+            source=self.source,
+            git=git_info(root),
+            interval_minutes=self.interval_minutes,
+        )
+        if self.persist and self.reports_dir is not None:
+            self._journal = Journal.create(self.reports_dir, meta, self._pricer.pricing_info())
+        self._intervals = IntervalTracker(start, self.interval_minutes)
+        self._builder = ReportBuilder(meta)
+        return self._builder
+
+    def _open_builder(self) -> ReportBuilder:
+        if self._report is not None:
+            raise TrackingError(f"session {self.session_id} is already finished")
+        return self._start_locked()
+
+    def start_agent(self, name: str, model: str | None = None) -> None:
+        """Start an agent run named ``name`` (starting the session if needed).
+
+        A run of that name that is still open keeps accumulating. Raises TrackingError after
+        ``finish``.
+        """
+        with self._lock:
+            builder = self._open_builder()
+            now = self._clock()
+            builder.start_agent(name, model, now)
+            if self._journal is not None:
+                self._journal.agent_start(name, model, now)
+
+    def end_agent(
+        self,
+        name: str,
+        *,
+        success: bool,
+        error: str | None = None,
+        output_file: str | None = None,
+    ) -> None:
+        """End the open run of ``name``: succeeded, or failed with ``error``. The tokens of the
+        requests it completed are kept either way. Raises TrackingError after ``finish``."""
+        with self._lock:
+            builder = self._open_builder()
+            now = self._clock()
+            builder.end_agent(name, now, success=success, error=error, output_file=output_file)
+            if self._journal is not None:
+                self._journal.agent_end(
+                    name, now, success=success, error=error, output_file=output_file
+                )
+
+    def record(self, usage: RequestUsage) -> RequestUsage:
+        """Add one request's usage to its agent (``usage.agent_name``; default: the command).
+
+        Checks the DESIGN §3 invariants (warning, never fixing), prices the request (the
+        default model when it names none; an actual cost is kept), journals it, appends it to
+        ``run_dir/tokens.jsonl``, and prints the lines of intervals that ended. Returns the
+        priced copy. Raises TrackingError after ``finish`` or when a file cannot be written.
+        """
+        usage.check_invariants()
+        with self._lock:
+            builder = self._open_builder()
+            priced = self._pricer.price(usage)
+            builder.add_request(priced, default_agent=self.command)
+            assert self._intervals is not None
+            self._intervals.add(priced)
+            if self._journal is not None:
+                note = None if priced.model is None else self._pricer.models.get(priced.model)
+                self._journal.request(priced, note)
+            if self.run_dir is not None:
+                if self.persist:
+                    append_usage(self.run_dir, priced)
+                else:
+                    self._unwritten.append(priced)
+            finished = self._intervals.newly_completed(self._clock())
+        if self.run_dir is not None and self.persist:
+            self._refresh_run_json()
+        self._announce(finished)
+        return priced
+
+    def check_intervals(self) -> list[str]:
+        """Print (and return) the lines of intervals that ended since the last check.
+
+        The collector checks on every ``record``; a live view calls this on its own tick so a
+        quiet interval is announced on time too.
+        """
+        with self._lock:
+            if self._intervals is None or self._report is not None:
+                return []
+            finished = self._intervals.newly_completed(self._clock())
+        return self._announce(finished)
+
+    def _announce(self, intervals: Sequence[Any]) -> list[str]:
+        lines = [format_interval_line(interval, self.interval_minutes) for interval in intervals]
+        if lines:
+            if self._interval_console is None:
+                self._interval_console = Console(stderr=True)
+            for line in lines:
+                self._interval_console.print(line, highlight=False, markup=False)
+        return lines
+
+    def spent_cost(self) -> float | None:
+        """Return the cost recorded so far in USD (0.0 before any request; None when no request
+        could be priced; with some unpriced, the priced part — a lower bound)."""
+        with self._lock:
+            if self._builder is None:
+                return 0.0
+            return total_cost(self._builder.requests)
+
+    def agent_snapshot(self) -> list[AgentUsage]:
+        """Return every agent run's figures so far, in launch order. A run still going has
+        ``end_time`` None, ``success`` False and its duration up to now."""
+        with self._lock:
+            if self._builder is None:
+                return []
+            return self._builder.snapshot(self._clock())
+
+    def requests(self) -> list[RequestUsage]:
+        """Return every request recorded in this session (priced), in recording order."""
+        with self._lock:
+            return [] if self._builder is None else list(self._builder.requests)
+
+    def finish(
+        self, *, status: ReportStatus | None = None, agents_not_run: Sequence[str] = ()
+    ) -> TokenUsageReport:
+        """Close the session and return its report.
+
+        ``status`` None derives it: every agent succeeded (or none ran) → ``success``, every
+        agent failed → ``failed``, otherwise ``partial``. An agent started but not ended fails
+        with "interrupted: the agent did not finish". When persisting, the report is saved to
+        ``reports_dir`` (``report_path``) and the journal then deleted. Raises TrackingError when
+        already finished, ReportFileError when the report cannot be saved (the journal is then
+        kept for recovery).
+        """
+        with self._lock:
+            builder = self._open_builder()
+            assert self._intervals is not None
+            end = self._clock()
+            finished = self._intervals.newly_completed(end)
+            builder.close_open_runs(end)
+            report = builder.build(
+                end_time=end,
+                status=status,
+                agents_not_run=agents_not_run,
+                pricing=self._pricer.pricing_info(),
+                intervals=self._intervals.intervals(end),
+            )
+            self._report = report
+        self._announce(finished)
+        journal, self._journal = self._journal, None
+        try:
+            self._persist(report)
+        except BaseException:
+            if journal is not None:
+                journal.close(delete=False)
+            raise
+        if journal is not None:
+            journal.close(delete=True)
+        return report
+
+    def _persist(self, report: TokenUsageReport) -> None:
+        """Persist a finished report: the report file, then the ledger (hook point).
+
+        Does nothing when persistence is off (``TOKEN_TRACKING_ENABLED=false``).
+        """
+        if not self.persist:
+            return
+        if self.reports_dir is not None:
+            self.report_path = save_report(report, self.reports_dir)
+        # Ledger hook point: the coordinator wires token_tracking.store's insertion here.
+
+    # --- SDK integrations (implemented in token_tracking/integrations/*) ------------------
+
+    def agents_hooks(self) -> Any:
+        """Return an ``agents.RunHooks`` recording every model response per agent.
+
+        Pass it as ``Runner.run(agent, input, hooks=tracker.agents_hooks())``.
+        """
+        # Imported here: the Agents SDK costs ~1.6 s to import; only its users pay for it.
+        from token_tracking.integrations.openai_agents import make_run_hooks
+
+        return make_run_hooks(self)
+
+    def litellm_callback(self) -> Any:
+        """Return a LiteLLM ``CustomLogger`` recording ``completion``/``acompletion`` usage.
+
+        Add it with ``litellm.callbacks.append(tracker.litellm_callback())``; the agent name is
+        taken from the request's ``metadata``.
+        """
+        # Imported here: litellm costs ~2.2 s to import; only its users pay for it.
+        from token_tracking.integrations.litellm import make_callback
+
+        return make_callback(self)
+
+    def wrap_anthropic(self, client: ClientT) -> ClientT:
+        """Return ``client`` (``Anthropic`` or ``AsyncAnthropic``) with ``messages.create`` and
+        ``messages.stream`` recorded."""
+        # Imported here: the anthropic SDK costs ~1.2 s to import; only its users pay for it.
+        from token_tracking.integrations.anthropic import wrap
+
+        wrapped: ClientT = wrap(self, client)
+        return wrapped
+
+    def record_usage(
+        self,
+        result: object,
+        *,
+        operation: str | None = None,
+        duration_seconds: float | None = None,
+        metadata: dict[str, Any] | None = None,
+        operation_type: str | None = None,
+        model: str | None = None,
+    ) -> RequestUsage:
+        """Record the usage in any SDK result (DESIGN §8) and return it, priced.
+
+        Accepts an Agents SDK ``RunResult`` (one record per model response), an OpenAI
+        ``ChatCompletion`` or ``Response``, a LiteLLM ``ModelResponse``, an Anthropic
+        ``Message``, or a mapping with OpenAI- or Anthropic-style usage keys. ``operation``
+        names the agent (``operation_type`` is seed 001's alias); ``duration_seconds`` is the
+        operation's wall time. A result with no usage is recorded as one request with unknown
+        counts. Returns the sum of the records made. Raises TrackingError for a result it cannot
+        read or when ``operation`` and ``operation_type`` disagree.
+        """
+        name = operation
+        if operation_type is not None:
+            if operation is not None and operation != operation_type:
+                raise TrackingError(
+                    f"operation={operation!r} and operation_type={operation_type!r} disagree; "
+                    "give one of them"
+                )
+            name = operation_type
+        # Imported here: usage extraction reads SDK objects duck-typed, but keeps any SDK
+        # import it needs off the collector's import path.
+        from token_tracking.usage_extract import usage_from_result
+
+        records = usage_from_result(result, model=model)
+        if not records:
+            records = [RequestUsage(timestamp=self._clock(), model=model)]
+        prepared: list[RequestUsage] = []
+        for position, record in enumerate(records, start=1):
+            update: dict[str, Any] = {}
+            if name is not None:
+                update["agent_name"] = name
+            if metadata:
+                update["metadata"] = {**record.metadata, **metadata}
+            if duration_seconds is not None and position == len(records):
+                # The operation ends with its last request: its start is then
+                # last timestamp - duration, the agent run's start.
+                update["duration_seconds"] = duration_seconds
+            prepared.append(record.model_copy(update=update))
+        priced = [self.record(record) for record in prepared]
+        if len(priced) == 1:
+            return priced[0]
+        return _combined(priced, duration_seconds)
+
+    async def arecord_usage(
+        self,
+        result: object,
+        *,
+        operation: str | None = None,
+        duration_seconds: float | None = None,
+        metadata: dict[str, Any] | None = None,
+        operation_type: str | None = None,
+        model: str | None = None,
+    ) -> RequestUsage:
+        """The async twin of :meth:`record_usage` (recording never blocks on the network)."""
+        return self.record_usage(
+            result,
+            operation=operation,
+            duration_seconds=duration_seconds,
+            metadata=metadata,
+            operation_type=operation_type,
+            model=model,
+        )
+
+    # --- run-directory API (seed 004) -----------------------------------------------------
+
+    def _require_run_dir(self) -> Path:
+        if self.run_dir is None:
+            raise TrackingError(
+                "this tracker has no run directory: create it as TokenTracker(run_dir)"
+            )
+        return self.run_dir
+
+    def log_usage(
+        self,
+        operation: str,
+        input_tokens: int,
+        output_tokens: int,
+        iteration: int | None = None,
+        model: str | None = None,
+        cost_usd: float | None = None,
+        **extras: Any,
+    ) -> RequestUsage:
+        """Record one operation's usage the seed 004 way and return the priced record.
+
+        A given ``cost_usd`` is the actual cost and overrides the estimate. ``extras`` may give
+        ``cached_tokens``, ``cache_write_tokens``, ``reasoning_tokens``, ``duration_seconds``
+        and ``timestamp``; any other keyword goes into the record's metadata.
+        """
+        known = {key: extras.pop(key) for key in _USAGE_FIELDS if key in extras}
+        timestamp = extras.pop("timestamp", None)
+        metadata = dict(extras.pop("metadata", None) or {})
+        metadata.update(extras)
+        usage = RequestUsage(
+            timestamp=self._clock() if timestamp is None else timestamp,
+            agent_name=operation,
+            model=model,
+            prompt_tokens=input_tokens,
+            completion_tokens=output_tokens,
+            iteration=iteration,
+            cost_usd=cost_usd,
+            cost_is_actual=cost_usd is not None,
+            metadata=metadata,
+            **known,
+        )
+        return self.record(usage)
+
+    def load_usage(self) -> list[RequestUsage]:
+        """Return every record of ``run_dir/tokens.jsonl`` (all processes' lines), plus this
+        session's records when persistence is off. Raises TrackingError without a run_dir."""
+        records = read_usage(self._require_run_dir())
+        with self._lock:
+            return records + list(self._unwritten)
+
+    def calculate_stats(self, run_id: str | None = None, phase: str | None = None) -> RunTokenStats:
+        """Return seed 004's statistics of the run directory.
+
+        Actual costs are kept; other lines are estimated with this tracker's price book.
+        ``run_id`` / ``phase`` default to ``run.json``'s, else the directory's name / None.
+        Raises TrackingError without a run_dir.
+        """
+        run_dir = self._require_run_dir()
+        records = self.load_usage()
+        run = read_run_json(run_dir) or {}
+        if run_id is None:
+            run_id = str(run.get("run_id", run_dir.name))
+        if phase is None and run.get("phase") is not None:
+            phase = str(run["phase"])
+        with self._lock:
+            priced = estimate(records, self._pricer)
+        return compute_stats(priced, run_id, phase)
+
+    def save_summary(self, stats: RunTokenStats) -> Path:
+        """Write ``stats`` to ``run_dir/token_summary.json`` (and ``run.json``'s ``tokens`` block
+        when run.json exists); return the summary's path. Raises TrackingError without run_dir."""
+        run_dir = self._require_run_dir()
+        path = write_summary(run_dir, stats)
+        update_run_json(run_dir, stats)
+        return path
+
+    def print_summary(self, stats: RunTokenStats, console: Console | None = None) -> None:
+        """Print seed 004's summary of ``stats`` (default: to stdout)."""
+        print_summary(stats, Console() if console is None else console)
+
+    def _refresh_run_json(self) -> None:
+        run_dir = self._require_run_dir()
+        if (run_dir / "run.json").is_file():
+            update_run_json(run_dir, self.calculate_stats())
+
+
+def _combined(records: Sequence[RequestUsage], duration_seconds: float | None) -> RequestUsage:
+    """Return one record summing ``records`` (what ``record_usage`` returns for a RunResult)."""
+    last = records[-1]
+    models = {record.model for record in records}
+    costs = [record.cost_usd for record in records]
+    return RequestUsage(
+        timestamp=last.timestamp,
+        agent_name=last.agent_name,
+        model=models.pop() if len(models) == 1 else None,
+        prompt_tokens=sum_counts(r.prompt_tokens for r in records),
+        completion_tokens=sum_counts(r.completion_tokens for r in records),
+        cached_tokens=sum_counts(r.cached_tokens for r in records),
+        cache_write_tokens=sum_counts(r.cache_write_tokens for r in records),
+        reasoning_tokens=sum_counts(r.reasoning_tokens for r in records),
+        requests=sum(r.requests for r in records),
+        duration_seconds=duration_seconds,
+        cost_usd=None if None in costs else sum(c for c in costs if c is not None),
+        cost_is_actual=all(r.cost_is_actual for r in records),
+        iteration=last.iteration,
+        metadata=last.metadata,
+    )
