@@ -1,0 +1,288 @@
+"""The cost of one request's normalized usage under one price entry (DESIGN §3).
+
+Cost = uncached input * input rate + cached * cache-read rate + cache writes * cache-write rate
++ output * output rate, with reasoning tokens at their own rate where the table has one, and the
+long-context tier LiteLLM would apply. Missing rates fall back exactly as LiteLLM 1.83.0's
+``generic_cost_per_token`` falls back: a missing cache-read or cache-write rate prices those tokens
+at 0, a missing reasoning rate at the output rate; a missing input or output rate is 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pricing.errors import PricingError
+from pricing.table import PriceEntry, RangeTier, Tier
+
+
+class IncompleteUsageError(PricingError):
+    """The usage lacks the prompt or completion count, so no cost can be computed."""
+
+
+class NoTokenPriceError(PricingError):
+    """The entry has no per-token price (priced per second, per image, per query, …)."""
+
+    def __init__(self, model: str, key: str) -> None:
+        super().__init__(
+            f"{model!r} ({key}) has no per-token price in LiteLLM's table; "
+            "it is priced per second, image, character or query"
+        )
+        self.model = model
+        self.key = key
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """One request's normalized token counts (DESIGN §3); ``None`` means unknown.
+
+    ``prompt_tokens`` includes the cached and cache-write tokens; ``completion_tokens`` includes
+    the reasoning tokens. An unknown cached, cache-write or reasoning count is priced as none of
+    the prompt being cached or written, and none of the output being reasoning.
+    """
+
+    prompt_tokens: int | None = None
+    """All input tokens billed, including cache reads and writes."""
+    completion_tokens: int | None = None
+    """All output tokens, including reasoning tokens."""
+    cached_tokens: int | None = None
+    """The part of ``prompt_tokens`` read from a prompt cache."""
+    cache_write_tokens: int | None = None
+    """The part of ``prompt_tokens`` written to a prompt cache."""
+    reasoning_tokens: int | None = None
+    """The part of ``completion_tokens`` spent on reasoning."""
+
+
+@dataclass(frozen=True, slots=True)
+class CostBreakdown:
+    """What one usage costs under one entry, in USD, with the per-token rates used."""
+
+    model: str
+    """The model name as asked."""
+    key: str
+    """The table key (or custom model name) whose prices were used."""
+    input_cost: float
+    """Uncached, unwritten input tokens * ``input_rate``."""
+    cached_input_cost: float
+    """Cached input tokens * ``cached_input_rate``."""
+    cache_write_cost: float
+    """Cache-write input tokens * ``cache_write_rate``."""
+    output_cost: float
+    """Output tokens other than reasoning * ``output_rate`` (all output if reasoning is unknown)."""
+    reasoning_cost: float
+    """Reasoning tokens * ``reasoning_rate``."""
+    total: float
+    """The sum of the five costs above."""
+    tier: str | None
+    """The long-context tier applied (for example ``"above_200k"``), or ``None``."""
+    custom: bool
+    """The prices are custom (file, dict or environment), not LiteLLM's."""
+    input_rate: float
+    """USD per uncached input token used."""
+    cached_input_rate: float
+    """USD per cached input token used."""
+    cache_write_rate: float
+    """USD per cache-write token used."""
+    output_rate: float
+    """USD per output token used."""
+    reasoning_rate: float
+    """USD per reasoning token used."""
+
+    @property
+    def prompt_cost(self) -> float:
+        """All input-side cost: uncached input, cached input and cache writes."""
+        return self.input_cost + self.cached_input_cost + self.cache_write_cost
+
+    @property
+    def completion_cost(self) -> float:
+        """All output-side cost: output and reasoning."""
+        return self.output_cost + self.reasoning_cost
+
+
+def _known(count: int | None) -> int:
+    # Only for the breakdown counts: an unreported breakdown means "not split out", which LiteLLM
+    # prices as plain input/output; prompt and completion themselves must be known (checked first).
+    return 0 if count is None else count
+
+
+def _tier_for(entry: PriceEntry, prompt_tokens: int) -> Tier | None:
+    for tier in entry.tiers:
+        if tier.applied and prompt_tokens > tier.threshold:
+            return tier
+    return None
+
+
+def _or(value: float | None, fallback: float) -> float:
+    return fallback if value is None else value
+
+
+def compute_cost(entry: PriceEntry, usage: Usage, model: str | None = None) -> CostBreakdown:
+    """Price ``usage`` with ``entry``'s rates.
+
+    Returns:
+        The breakdown, named ``model`` (default: the entry's key).
+
+    Raises:
+        IncompleteUsageError: the prompt or completion count is unknown.
+        NoTokenPriceError: the entry has neither an input nor an output token rate.
+    """
+    name = entry.key if model is None else model
+    if usage.prompt_tokens is None or usage.completion_tokens is None:
+        raise IncompleteUsageError(
+            f"cannot price {name!r}: the "
+            + ("prompt" if usage.prompt_tokens is None else "completion")
+            + " token count is unknown"
+        )
+    if (
+        entry.input_cost_per_token is None
+        and entry.output_cost_per_token is None
+        and not (entry.style == "dashscope" and entry.ranges)
+    ):
+        raise NoTokenPriceError(name, entry.key)
+
+    prompt = usage.prompt_tokens
+    completion = usage.completion_tokens
+    cached = _known(usage.cached_tokens)
+    written = _known(usage.cache_write_tokens)
+    reasoning = _known(usage.reasoning_tokens)
+    if entry.style == "dashscope":
+        return _dashscope(entry, name, prompt, completion, cached, reasoning)
+
+    input_rate = _or(entry.input_cost_per_token, 0.0)
+    output_rate = _or(entry.output_cost_per_token, 0.0)
+    tier: Tier | None = None
+    if entry.style in ("flat", "flat_input"):
+        # LiteLLM's fireworks_ai, databricks and perplexity functions bill every prompt token,
+        # cached or written, at the input rate, and apply no long-context tier.
+        cached_rate = write_rate = input_rate
+        reasoning_rate = output_rate
+        if entry.style == "flat_input":
+            reasoning_rate = _or(entry.reasoning_cost_per_token, output_rate)
+    else:
+        if output_rate == 0.0 and entry.output_cost_per_image_token is not None:
+            # LiteLLM prices image-generating chat models' output at the image-token rate.
+            output_rate = entry.output_cost_per_image_token
+        cached_rate = _or(entry.cache_read_cost_per_token, 0.0)
+        write_rate = _or(entry.cache_write_cost_per_token, 0.0)
+        tier = _tier_for(entry, prompt)
+        if tier is not None:
+            input_rate = _or(tier.input_cost_per_token, input_rate)
+            output_rate = _or(tier.output_cost_per_token, output_rate)
+            cached_rate = _or(tier.cache_read_cost_per_token, cached_rate)
+            write_rate = _or(tier.cache_write_cost_per_token, write_rate)
+        reasoning_rate = _or(entry.reasoning_cost_per_token, output_rate)
+
+    input_cost = (prompt - cached - written) * input_rate
+    cached_cost = cached * cached_rate
+    write_cost = written * write_rate
+    if reasoning > 0:
+        output_cost = max(0, completion - reasoning) * output_rate
+        reasoning_cost = reasoning * reasoning_rate
+    else:
+        output_cost = completion * output_rate
+        reasoning_cost = 0.0
+    return CostBreakdown(
+        model=name,
+        key=entry.key,
+        input_cost=input_cost,
+        cached_input_cost=cached_cost,
+        cache_write_cost=write_cost,
+        output_cost=output_cost,
+        reasoning_cost=reasoning_cost,
+        total=input_cost + cached_cost + write_cost + output_cost + reasoning_cost,
+        tier=None if tier is None else f"above_{tier.label}",
+        custom=entry.custom,
+        input_rate=input_rate,
+        cached_input_rate=cached_rate,
+        cache_write_rate=write_rate,
+        output_rate=output_rate,
+        reasoning_rate=reasoning_rate,
+    )
+
+
+def _band_rate(primary: float | None, fallback: float | None) -> float:
+    # LiteLLM's dashscope bands read ``band.get(key) or band.get(fallback, 0)``: a zero rate
+    # falls through to the fallback too.
+    if primary:
+        return primary
+    return 0.0 if fallback is None else fallback
+
+
+def _banded(tokens: int, ranges: tuple[RangeTier, ...], kind: str) -> float:
+    """Cost of ``tokens`` spread over the bands from zero (progressive), as LiteLLM does."""
+    if not ranges or tokens <= 0:
+        return 0.0
+
+    def rate(band: RangeTier) -> float:
+        if kind == "input":
+            return _band_rate(band.input_cost_per_token, None)
+        if kind == "cached":
+            return _band_rate(band.cache_read_cost_per_token, band.input_cost_per_token)
+        if kind == "output":
+            return _band_rate(band.output_cost_per_token, None)
+        return _band_rate(band.reasoning_cost_per_token, band.output_cost_per_token)
+
+    bands = sorted(ranges, key=lambda band: band.start)
+    total = 0.0
+    done = 0.0
+    for band in bands:
+        if done >= tokens:
+            break
+        if tokens <= band.start:
+            continue
+        low = max(band.start, done)
+        high = min(band.end, tokens)
+        if high > low:
+            total += (high - low) * rate(band)
+            done = high
+    if done < tokens:
+        total += (tokens - done) * rate(bands[-1])
+    return total
+
+
+def _dashscope(
+    entry: PriceEntry, name: str, prompt: int, completion: int, cached: int, reasoning: int
+) -> CostBreakdown:
+    # LiteLLM's dashscope function: cache writes are billed as plain input; text, cached, output
+    # and reasoning tokens each run through the bands from zero.
+    text = prompt - cached
+    output = completion - reasoning
+    if entry.ranges:
+        input_cost = _banded(text, entry.ranges, "input")
+        cached_cost = _banded(cached, entry.ranges, "cached")
+        output_cost = _banded(output, entry.ranges, "output")
+        reasoning_cost = _banded(reasoning, entry.ranges, "reasoning")
+        rates = [
+            input_cost / text if text else 0.0,
+            cached_cost / cached if cached else 0.0,
+            output_cost / output if output else 0.0,
+            reasoning_cost / reasoning if reasoning else 0.0,
+        ]
+        tier_name: str | None = "banded"
+    else:
+        input_rate = _band_rate(entry.input_cost_per_token, None)
+        cached_rate = _or(entry.cache_read_cost_per_token, input_rate)
+        output_rate = _band_rate(entry.output_cost_per_token, None)
+        reasoning_rate = _or(entry.reasoning_cost_per_token, output_rate)
+        input_cost = text * input_rate
+        cached_cost = cached * cached_rate
+        output_cost = output * output_rate
+        reasoning_cost = reasoning * reasoning_rate
+        rates = [input_rate, cached_rate, output_rate, reasoning_rate]
+        tier_name = None
+    return CostBreakdown(
+        model=name,
+        key=entry.key,
+        input_cost=input_cost,
+        cached_input_cost=cached_cost,
+        cache_write_cost=0.0,
+        output_cost=output_cost,
+        reasoning_cost=reasoning_cost,
+        total=input_cost + cached_cost + output_cost + reasoning_cost,
+        tier=tier_name,
+        custom=entry.custom,
+        input_rate=rates[0],
+        cached_input_rate=rates[1],
+        cache_write_rate=rates[0],
+        output_rate=rates[2],
+        reasoning_rate=rates[3],
+    )
