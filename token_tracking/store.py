@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -34,11 +35,19 @@ from typing import Any, Literal
 import platformdirs
 from pydantic import BaseModel, Field
 
+from pricing import PriceBook, Usage
 from token_tracking.errors import TrackingError
-from token_tracking.git import project_root
+from token_tracking.git import git_info, project_root
 from token_tracking.journal import recover_journals
-from token_tracking.records import AgentUsage, IntervalUsage, RequestUsage, TokenUsageReport
-from token_tracking.report import ReportFileError, load_report
+from token_tracking.records import SCHEMA_VERSION as REPORT_SCHEMA_VERSION
+from token_tracking.records import (
+    AgentUsage,
+    GitInfo,
+    IntervalUsage,
+    RequestUsage,
+    TokenUsageReport,
+)
+from token_tracking.report import ReportFileError, load_report, tool_version
 
 DB_PATH_VARIABLE = "TOKEN_TRACKING_DB_PATH"
 """Environment variable that points at the ledger file."""
@@ -278,6 +287,19 @@ class SessionSummary(BaseModel):
     """Share of tokens with a known price."""
     note: str | None = None
     """The note of a manual entry."""
+
+
+class SessionDetail(BaseModel):
+    """A session with its usage per interval: the model of ``tokens sessions --session-id``."""
+
+    session: SessionSummary
+    """The session."""
+    interval_minutes: float
+    """Interval length (``TOKEN_INTERVAL_MINUTES``)."""
+    intervals: list[IntervalUsage]
+    """Every interval from start to end; the last may be partial."""
+    total: IntervalUsage
+    """The TOTAL row: index 0, the session's start, the sum of the intervals."""
 
 
 class UsageTotals(BaseModel):
@@ -821,6 +843,32 @@ class Ledger:
         ).fetchone()
         return _totals(row)
 
+    def session_detail(self, session_id: str, minutes: float) -> SessionDetail:
+        """Return a session (id or prefix) with its intervals and their TOTAL row.
+
+        Raises:
+            SessionNotFoundError: no session matches.
+            AmbiguousSessionError: the prefix matches several sessions.
+        """
+        session = self.find_session(session_id)
+        intervals = self.intervals(session.session_id, minutes)
+        costs = [interval.cost_usd for interval in intervals]
+        total = IntervalUsage(
+            index=0,
+            start=session.start_time,
+            duration_seconds=sum(interval.duration_seconds for interval in intervals),
+            prompt_tokens=sum(interval.prompt_tokens for interval in intervals),
+            completion_tokens=sum(interval.completion_tokens for interval in intervals),
+            total_tokens=sum(interval.total_tokens for interval in intervals),
+            cost_usd=None
+            if any(c is None for c in costs)
+            else sum(c for c in costs if c is not None),
+            requests=sum(interval.requests for interval in intervals),
+        )
+        return SessionDetail(
+            session=session, interval_minutes=minutes, intervals=intervals, total=total
+        )
+
     def window_totals(self, filters: Filters) -> UsageTotals:
         """Return the sums of the request rows the filters select."""
         where, params = filters.where()
@@ -1255,6 +1303,78 @@ def migrate(db: sqlite3.Connection, *, target: int | None = None) -> list[int]:
             raise
         applied.append(migration.version)
     return applied
+
+
+# --------------------------------------------------------------------------------------------------
+# Manual entries
+
+
+def manual_entry(
+    project_path: Path,
+    *,
+    input_tokens: int,
+    output_tokens: int,
+    model: str | None = None,
+    branch: str | None = None,
+    cost_usd: float | None = None,
+    pricebook: PriceBook | None = None,
+    now: datetime | None = None,
+) -> TokenUsageReport:
+    """Return the report of a manual entry (source ``manual``, one agent run named ``manual``).
+
+    The cost is ``cost_usd`` when given (recorded as actual), else the model's price from
+    ``pricebook``, else unknown (``None``): without a model or a cost nothing can be priced.
+    ``branch`` defaults to the project's current git branch. The request count is unknown.
+
+    Raises:
+        LedgerError: a token count is negative.
+    """
+    if input_tokens < 0 or output_tokens < 0:
+        raise LedgerError("token counts cannot be negative")
+    moment = now if now is not None else utc_now()
+    root = project_root(project_path)
+    git = git_info(root)
+    if branch is not None:
+        git = (git if git is not None else GitInfo()).model_copy(update={"branch": branch})
+    cost = cost_usd
+    if cost is None and model is not None and pricebook is not None:
+        breakdown = pricebook.try_cost(
+            model, Usage(prompt_tokens=input_tokens, completion_tokens=output_tokens)
+        )
+        cost = breakdown.total if breakdown is not None else None
+    total = input_tokens + output_tokens
+    agent = AgentUsage(
+        agent_name="manual",
+        prompt_tokens=input_tokens,
+        completion_tokens=output_tokens,
+        total_tokens=total,
+        model=model,
+        start_time=moment,
+        end_time=moment,
+        duration_seconds=0.0,
+        success=True,
+        cost_usd=cost,
+    )
+    return TokenUsageReport(
+        session_id=str(uuid.uuid4()),
+        project_path=str(root),
+        model=model,
+        command="manual",
+        start_time=moment,
+        end_time=moment,
+        total_duration_seconds=0.0,
+        total_prompt_tokens=input_tokens,
+        total_completion_tokens=output_tokens,
+        total_tokens=total,
+        total_cost_usd=cost,
+        successful_agents=1,
+        agent_usage=[agent],
+        schema_version=REPORT_SCHEMA_VERSION,
+        source="manual",
+        git=git,
+        priced_coverage=(1.0 if cost is not None else 0.0) if total else None,
+        tool_version=tool_version(),
+    )
 
 
 # --------------------------------------------------------------------------------------------------

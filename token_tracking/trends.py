@@ -23,6 +23,7 @@ from typing import Literal, get_args
 
 from pydantic import BaseModel, Field
 
+from pricing import PriceBook, Usage
 from token_tracking.store import (
     Filters,
     GroupColumn,
@@ -45,6 +46,25 @@ NO_VALUE = "(none)"
 
 CostFunction = Callable[[str, ModelUsage], float | None]
 """Prices a model's token sums on another model; ``None`` when that model has no price."""
+
+
+def pricebook_cost(book: PriceBook) -> CostFunction:
+    """Return a :data:`CostFunction` that prices token sums with ``book`` (``None`` if unknown)."""
+
+    def cost(model: str, usage: ModelUsage) -> float | None:
+        breakdown = book.try_cost(
+            model,
+            Usage(
+                prompt_tokens=usage.prompt_tokens,
+                completion_tokens=usage.completion_tokens,
+                cached_tokens=usage.cached_tokens,
+                cache_write_tokens=usage.cache_write_tokens,
+                reasoning_tokens=usage.reasoning_tokens,
+            ),
+        )
+        return breakdown.total if breakdown is not None else None
+
+    return cost
 
 
 class TrendRow(BaseModel):
