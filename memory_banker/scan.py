@@ -278,6 +278,8 @@ class ProjectFacts:
     """Files that look like tests."""
     test_frameworks: tuple[str, ...]
     """Test tools detected (pytest, jest, go test …)."""
+    runtimes: tuple[str, ...]
+    """Declared runtime versions, e.g. ``Python >=3.11 (pyproject.toml)``."""
     ci: tuple[str, ...]
     """CI configuration files, with a workflow's name when it has one (``path (name)``)."""
     todo_count: int
@@ -563,6 +565,7 @@ class _ManifestFacts:
     entry_points: list[str] = field(default_factory=list)
     dependencies: list[Dependency] = field(default_factory=list)
     frameworks: set[str] = field(default_factory=set)
+    runtimes: list[str] = field(default_factory=list)
 
 
 def _split_requirement(text: str) -> tuple[str, str] | None:
@@ -585,6 +588,8 @@ def _pyproject(path: str, text: str, facts: _ManifestFacts) -> None:
     if isinstance(project, dict):
         facts.name = facts.name or str(project.get("name", ""))
         facts.description = facts.description or str(project.get("description", ""))
+        if isinstance(project.get("requires-python"), str):
+            facts.runtimes.append(f"Python {project['requires-python']} ({path})")
         for requirement in project.get("dependencies", []) or []:
             _add_requirement(facts, path, str(requirement), "runtime")
         optional = project.get("optional-dependencies", {}) or {}
@@ -663,6 +668,10 @@ def _package_json(path: str, text: str, facts: _ManifestFacts) -> None:
                 facts.frameworks.add(dep_name)
             if dep_name == "@playwright/test":
                 facts.frameworks.add("playwright")
+    engines = data.get("engines")
+    if isinstance(engines, dict):
+        for engine, version in sorted(engines.items()):
+            facts.runtimes.append(f"{engine} {version} ({path})")
     bin_field = data.get("bin")
     if isinstance(bin_field, str):
         facts.entry_points.append(f"package bin -> `{bin_field}` ({path})")
@@ -692,6 +701,10 @@ def _cargo(path: str, text: str, facts: _ManifestFacts) -> None:
     if isinstance(package, dict):
         facts.name = facts.name or str(package.get("name", ""))
         facts.description = facts.description or str(package.get("description", ""))
+        if isinstance(package.get("rust-version"), str):
+            facts.runtimes.append(f"Rust {package['rust-version']} ({path})")
+        if isinstance(package.get("edition"), str):
+            facts.runtimes.append(f"Rust edition {package['edition']} ({path})")
     for key, group in (("dependencies", "runtime"), ("dev-dependencies", "dev")):
         for dep_name, spec in (data.get(key) or {}).items():
             facts.dependencies.append(Dependency(dep_name, _spec_text(spec), path, group))
@@ -702,6 +715,9 @@ def _go_mod(path: str, text: str, facts: _ManifestFacts) -> None:
     module = re.search(r"^module\s+(\S+)", text, re.MULTILINE)
     if module:
         facts.name = facts.name or module.group(1).rsplit("/", 1)[-1]
+    go_version = re.search(r"^go\s+(\S+)", text, re.MULTILINE)
+    if go_version:
+        facts.runtimes.append(f"Go {go_version.group(1)} ({path})")
     in_block = False
     for line in text.splitlines():
         stripped = line.split("//", 1)[0].strip()
@@ -1131,6 +1147,7 @@ def _facts(
         manifests=tuple(manifests),
         test_files=test_files,
         test_frameworks=tuple(sorted(frameworks)),
+        runtimes=tuple(mfacts.runtimes),
         ci=tuple(ci),
         todo_count=sum(info.todo for info in infos),
         fixme_count=sum(info.fixme for info in infos),
@@ -1172,6 +1189,8 @@ def _render_header(facts: ProjectFacts, file_count: int, withheld: int) -> str:
         lines.append(
             "Languages (lines): " + ", ".join(f"{stat.name} {stat.lines}" for stat in code)
         )
+    if facts.runtimes:
+        lines.append("Runtimes: " + ", ".join(facts.runtimes))
     lines.append(f"Files listed: {file_count}")
     if withheld:
         lines.append(f"Files withheld as possibly secret (never read): {withheld}")
