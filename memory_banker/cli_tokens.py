@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from memory_banker.cli_common import AppContext, emit_json, pass_app, stderr_console, stdout_console
+from memory_banker.cli_common import AppContext, emit_json, pass_app, stdout_console
 from memory_banker.errors import UsageError
 from pricing import PriceBook, load_pricebook
 from token_tracking import check as gate
@@ -315,7 +315,7 @@ def summary(app: AppContext, run_dir: Path, save: bool, as_json: bool) -> None:
     stats = summarize_run(run_dir, _pricebook_loader(app))
     if save:
         path = save_run_summary(run_dir, stats)
-        stderr_console().print(f"Saved {path}", highlight=False, markup=False)
+        click.echo(f"Saved {path}", err=True)
     if as_json:
         emit_json(stats)
     else:
