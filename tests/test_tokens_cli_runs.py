@@ -16,7 +16,7 @@ from token_tracking.rundir import RunTokenStats
 from token_tracking.runs import RunsReport
 
 # Seed 004's two example lines: the first with its actual cost, the second to be estimated at
-# gpt-4's $30 / $60 per 1M tokens: 3,000 × 30/1M + 800 × 60/1M = $0.138.
+# gpt-4's $30 / $60 per 1M tokens: 3,000 * 30/1M + 800 * 60/1M = $0.138.
 SEED_LINES = [
     {
         "timestamp": "2026-02-28T12:00:00",
