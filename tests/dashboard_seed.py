@@ -144,9 +144,10 @@ def seed_ledger(ledger: Ledger, root: Path) -> Seeded:
             branch=XSS_BRANCH,
             model="claude-3-haiku",
         ),
+        # On the window's first day, so the averages count all 30 days of the window.
         "unpriced": make_report(
             project,
-            local(15, 16),
+            local(22, 16, month=10),
             [Agent("systemPatterns", 3000, 500, None, None)],
             branch="feature/x",
             model="mystery-model",
@@ -180,11 +181,15 @@ def seed_ledger(ledger: Ledger, root: Path) -> Seeded:
     return Seeded(project=project, other_project=other, reports=reports)
 
 
+LIMIT_SETTINGS = {"TOKEN_DAILY_LIMIT": "20000", "TOKEN_MONTHLY_BUDGET_USD": "0.005"}
+"""Two limits on top of the request defaults (limits count every project, offline excluded)."""
+
 # The project's last 30 days, offline left out: sessions "main", "xss" and "unpriced".
 EXPECTED_SESSIONS = 3
 EXPECTED_PROMPT = 1000 + 2000 + 5000 + 3000
 EXPECTED_COMPLETION = 200 + 300 + 1000 + 500
 EXPECTED_TOKENS = EXPECTED_PROMPT + EXPECTED_COMPLETION
 EXPECTED_COST = 0.0003 + 0.0005 + 0.0025
-# From the first record (Nov 15) through today (Nov 20): 6 calendar days.
-EXPECTED_PROJECTED = EXPECTED_COST / 6 * 30
+# The window's 30 calendar days (Oct 22 to Nov 20): the average cost per day x 30.
+EXPECTED_DAYS = 30
+EXPECTED_PROJECTED = EXPECTED_COST / EXPECTED_DAYS * 30

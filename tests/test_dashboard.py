@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -13,10 +13,12 @@ import pytest
 from tests.dashboard_seed import (
     EXPECTED_COMPLETION,
     EXPECTED_COST,
+    EXPECTED_DAYS,
     EXPECTED_PROJECTED,
     EXPECTED_PROMPT,
     EXPECTED_SESSIONS,
     EXPECTED_TOKENS,
+    LIMIT_SETTINGS,
     NOW,
     XSS_BRANCH,
     Seeded,
@@ -50,7 +52,12 @@ def collect(ledger: Ledger, project: Path | None, **options: object) -> Dashboar
     assert isinstance(days, int)
     include_offline = bool(options.pop("include_offline", False))
     return collect_dashboard_data(
-        ledger, days=days, project=key, include_offline=include_offline, now=NOW
+        ledger,
+        days=days,
+        project=key,
+        include_offline=include_offline,
+        now=NOW,
+        environ=LIMIT_SETTINGS,
     )
 
 
@@ -66,8 +73,10 @@ def test_collect_sums_the_project_window_without_offline(ledger: Ledger, seeded:
     assert summary.cost_usd == pytest.approx(EXPECTED_COST, rel=1e-9)
     assert summary.cost_is_lower_bound is True  # the mystery-model session has no price
     assert summary.projected_monthly_cost_usd == pytest.approx(EXPECTED_PROJECTED, rel=1e-9)
-    assert summary.average_tokens_per_day == pytest.approx(EXPECTED_TOKENS / 6, rel=1e-9)
-    assert (data.first_day, data.last_day) == (date(2026, 11, 15), date(2026, 11, 20))
+    assert summary.average_tokens_per_day == pytest.approx(
+        EXPECTED_TOKENS / EXPECTED_DAYS, rel=1e-9
+    )
+    assert (data.first_day, data.last_day) == (date(2026, 10, 22), date(2026, 11, 20))
 
 
 def test_collect_daily_series_has_every_day_and_unknown_cost(
@@ -75,14 +84,17 @@ def test_collect_daily_series_has_every_day_and_unknown_cost(
 ) -> None:
     data = collect(ledger, seeded.project)
 
-    assert [(d.day.day, d.sessions, d.total_tokens, d.cost_usd) for d in data.daily] == [
-        (15, 1, 3500, None),
-        (16, 0, 0, 0.0),
-        (17, 0, 0, 0.0),
-        (18, 1, 6000, pytest.approx(0.0025, rel=1e-9)),
-        (19, 0, 0, 0.0),
-        (20, 1, 3500, pytest.approx(0.0008, rel=1e-9)),
+    assert len(data.daily) == EXPECTED_DAYS
+    assert [d.day for d in data.daily] == [
+        date(2026, 10, 22) + timedelta(days=offset) for offset in range(EXPECTED_DAYS)
     ]
+    assert [(d.day, d.sessions, d.total_tokens, d.cost_usd) for d in data.daily if d.sessions] == [
+        (date(2026, 10, 22), 1, 3500, None),
+        (date(2026, 11, 18), 1, 6000, pytest.approx(0.0025, rel=1e-9)),
+        (date(2026, 11, 20), 1, 3500, pytest.approx(0.0008, rel=1e-9)),
+    ]
+    quiet_days = [d for d in data.daily if not d.sessions]
+    assert {(d.total_tokens, d.cost_usd) for d in quiet_days} == {(0, 0.0)}
 
 
 def test_collect_groups_and_most_expensive_sessions(ledger: Ledger, seeded: Seeded) -> None:
@@ -111,6 +123,22 @@ def test_collect_groups_and_most_expensive_sessions(ledger: Ledger, seeded: Seed
         reports["unpriced"].session_id,
     ]
     assert data.top_sessions[0].branch == XSS_BRANCH
+
+
+def test_collect_limits_over_their_rolling_windows(ledger: Ledger, seeded: Seeded) -> None:
+    limits = collect(ledger, seeded.project).limits
+
+    assert limits is not None
+    # Last 24 hours: the "main" session (2 requests, 3,500 tokens). Last 30 days, every project:
+    # "main", "xss" and "elsewhere" are priced; "unpriced" makes the sum a lower bound.
+    assert [
+        (status.variable, status.used, status.level, status.lower_bound) for status in limits.limits
+    ] == [
+        ("CLAUDE_HOURLY_LIMIT", 0, "ok", False),
+        ("CLAUDE_DAILY_LIMIT", 2, "ok", False),
+        ("TOKEN_DAILY_LIMIT", 3500, "ok", False),
+        ("TOKEN_MONTHLY_BUDGET_USD", pytest.approx(0.0043, rel=1e-9), "critical", True),
+    ]
 
 
 def test_collect_include_offline_all_projects_and_all_history(

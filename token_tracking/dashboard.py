@@ -21,14 +21,16 @@ import html
 import json
 import os
 import tempfile
-from datetime import date, datetime
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import vl_convert
 from pydantic import BaseModel, Field
 
 from token_tracking.errors import TrackingError
+from token_tracking.limits import LimitsReport, limits_status, load_settings
 from token_tracking.store import Filters, GroupColumn, Ledger, utc_now
 from token_tracking.trends import (
     NO_VALUE,
@@ -41,9 +43,6 @@ from token_tracking.trends import (
 
 VEGA_LITE_VERSION = "v6.4"
 """The Vega-Lite release of the inlined bundle (one of ``vl_convert.get_vegalite_versions()``)."""
-
-LimitLevel = Literal["ok", "warning", "critical"]
-LimitUnit = Literal["requests", "tokens", "usd"]
 
 
 class DashboardError(TrackingError):
@@ -107,23 +106,6 @@ class GroupUsage(BaseModel):
     """Cost in USD; ``None`` when no row of the group could be priced."""
 
 
-class LimitStatus(BaseModel):
-    """One configured limit against what was used (DESIGN §7)."""
-
-    name: str
-    """What is limited, e.g. ``Requests, last 60 minutes``."""
-    unit: LimitUnit
-    """What ``used`` and ``limit`` count."""
-    used: float
-    """Usage inside the limit's window."""
-    limit: float
-    """The configured ceiling."""
-    percent: float
-    """``used / limit`` in percent."""
-    level: LimitLevel
-    """``ok`` below the warning threshold, ``warning`` from it, ``critical`` from the critical."""
-
-
 class SessionRow(BaseModel):
     """One row of the most-expensive-sessions table."""
 
@@ -178,12 +160,9 @@ class DashboardData(BaseModel):
     """Usage per model, most tokens first."""
     by_agent: list[GroupUsage] = Field(default_factory=list)
     """Usage per agent (or operation), most tokens first."""
-    limits: list[LimitStatus] = Field(default_factory=list)
-    """Configured limits against current usage (limits are per user: all projects)."""
-    warning_threshold: float = 50.0
-    """``TOKEN_WARNING_THRESHOLD`` in percent."""
-    critical_threshold: float = 80.0
-    """``TOKEN_CRITICAL_THRESHOLD`` in percent."""
+    limits: LimitsReport | None = None
+    """Configured limits against their rolling windows, as ``tokens limits`` shows them (limits
+    are per user: all projects, whatever the dashboard's window)."""
     top_sessions: list[SessionRow] = Field(default_factory=list)
     """The most expensive sessions of the window, most expensive first."""
 
@@ -206,6 +185,7 @@ def collect_dashboard_data(
     project: str | None,
     include_offline: bool = False,
     now: datetime | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> DashboardData:
     """Read the ledger into the dashboard's model.
 
@@ -214,13 +194,18 @@ def collect_dashboard_data(
     unless ``include_offline``. The figures come from :mod:`token_tracking.trends`, so they equal
     ``tokens trends`` over the same window.
 
+    Limits come from ``environ`` (default ``os.environ``), as ``tokens limits`` reads them.
+
     Raises:
         DashboardError: ``days`` is negative.
+        InvalidSettingError: a limit or threshold variable holds an unusable value.
         LedgerError: the ledger cannot be read.
     """
     if days < 0:
         raise DashboardError(f"--days must be 0 (all history) or more, not {days}")
     moment = now if now is not None else utc_now()
+    # Read first: a bad limit setting is an error naming the variable, before any work.
+    settings = load_settings(environ)
     trends = compute_trends(
         ledger, days=days, by="day", project=project, include_offline=include_offline, now=moment
     )
@@ -257,6 +242,7 @@ def collect_dashboard_data(
         by_branch=_groups(ledger, filters, "branch"),
         by_model=_groups(ledger, filters, "model"),
         by_agent=_groups(ledger, filters, "agent"),
+        limits=limits_status(ledger, settings, now=moment),
         top_sessions=_top_sessions(ledger, filters) if totals.sessions else [],
     )
 
@@ -342,6 +328,7 @@ _PALETTE = {
     "ok": "#3f9b5c",
     "warning": "#e0a526",
     "critical": "#d1495b",
+    "exceeded": "#8e1b2b",
 }
 
 
@@ -395,10 +382,8 @@ def chart_specs(data: DashboardData) -> dict[str, dict[str, Any]]:
         "chart-by-model": _group_spec(data.by_model, "model"),
         "chart-by-agent": _group_spec(data.by_agent, "agent"),
     }
-    if data.limits:
-        specs["chart-limits"] = _limits_spec(
-            data.limits, data.warning_threshold, data.critical_threshold
-        )
+    if data.limits is not None and data.limits.limits:
+        specs["chart-limits"] = _limits_spec(data.limits)
     return specs
 
 
@@ -423,16 +408,27 @@ def _base_spec(height: int) -> dict[str, Any]:
     }
 
 
-def _day_axis() -> dict[str, Any]:
+def _day_axis(daily: list[DailyUsage]) -> dict[str, Any]:
     # Days are local calendar days written "YYYY-MM-DD", which JavaScript parses as UTC midnight:
-    # a UTC time unit keeps the label on the same day whatever the viewer's time zone.
-    return {
+    # a UTC time unit keeps the label on the same day whatever the viewer's time zone. Both daily
+    # charts span the same days, each day a band (points sit in its middle, bars fill it), so
+    # they line up even when some days have no bar.
+    domain = (
+        [daily[0].day.isoformat(), (daily[-1].day + timedelta(days=1)).isoformat()]
+        if daily
+        else None
+    )
+    axis: dict[str, Any] = {
         "field": "day",
         "type": "temporal",
         "timeUnit": "utcyearmonthdate",
+        "bandPosition": 0.5,
         "title": None,
         "axis": {"format": "%b %d", "labelOverlap": True},
     }
+    if domain is not None:
+        axis["scale"] = {"domain": domain}
+    return axis
 
 
 def _daily_tokens_spec(daily: list[DailyUsage]) -> dict[str, Any]:
@@ -454,7 +450,7 @@ def _daily_tokens_spec(daily: list[DailyUsage]) -> dict[str, Any]:
             "data": {"values": values},
             "mark": {"type": "line", "point": {"size": 36}, "strokeWidth": 2},
             "encoding": {
-                "x": _day_axis(),
+                "x": _day_axis(daily),
                 "y": {"field": "tokens", "type": "quantitative", "title": "tokens"},
                 "color": {
                     "field": "series",
@@ -495,7 +491,7 @@ def _daily_cost_spec(daily: list[DailyUsage]) -> dict[str, Any]:
             "data": {"values": values},
             "mark": {"type": "bar", "color": _PALETTE["cost"], "cornerRadiusEnd": 2},
             "encoding": {
-                "x": _day_axis(),
+                "x": _day_axis(daily),
                 "y": {
                     "field": "cost_usd",
                     "type": "quantitative",
@@ -564,18 +560,22 @@ def _group_spec(groups: list[GroupUsage], kind: str) -> dict[str, Any]:
     return spec
 
 
-def _limits_spec(limits: list[LimitStatus], warning: float, critical: float) -> dict[str, Any]:
+def _limits_spec(report: LimitsReport) -> dict[str, Any]:
+    limits = report.limits
     values = [
         {
-            "name": limit.name,
+            "name": f"{_LIMIT_UNITS[limit.unit]}, {limit.window}",
+            "variable": limit.variable,
             "percent": limit.percent,
             "level": limit.level,
-            "label": f"{_format_limit_value(limit.used, limit.unit)} / "
+            "label": f"{'≥ ' if limit.lower_bound else ''}"
+            f"{_format_limit_value(limit.used, limit.unit)} of "
             f"{_format_limit_value(limit.limit, limit.unit)}",
         }
         for limit in limits
     ]
     top = max([100.0, *(limit.percent for limit in limits)])
+    warning, critical = report.warning_threshold, report.critical_threshold
     spec = _base_spec(max(60, 30 * len(values)))
     x_scale = {"domain": [0, top], "nice": False}
     spec.update(
@@ -603,16 +603,17 @@ def _limits_spec(limits: list[LimitStatus], warning: float, critical: float) -> 
                             "type": "nominal",
                             "legend": None,
                             "scale": {
-                                "domain": ["ok", "warning", "critical"],
+                                "domain": ["ok", "warning", "critical", "exceeded"],
                                 "range": [
                                     _PALETTE["ok"],
                                     _PALETTE["warning"],
                                     _PALETTE["critical"],
+                                    _PALETTE["exceeded"],
                                 ],
                             },
                         },
                         "tooltip": [
-                            {"field": "name", "type": "nominal", "title": "limit"},
+                            {"field": "variable", "type": "nominal", "title": "limit"},
                             {"field": "label", "type": "nominal", "title": "used"},
                             {"field": "percent", "type": "quantitative", "format": ".1f"},
                         ],
@@ -637,7 +638,10 @@ def _limits_spec(limits: list[LimitStatus], warning: float, critical: float) -> 
     return spec
 
 
-def _format_limit_value(value: float, unit: LimitUnit) -> str:
+_LIMIT_UNITS = {"requests": "Requests", "tokens": "Tokens", "usd": "Spend"}
+
+
+def _format_limit_value(value: float, unit: str) -> str:
     if unit == "usd":
         return format_usd(value)
     return f"{value:,.0f}"
@@ -796,11 +800,19 @@ def _render_full(data: DashboardData) -> str:
     )
     specs = chart_specs(data)
 
-    def panel(chart_id: str, title: str) -> str:
+    def panel(chart_id: str, title: str, note: str = "") -> str:
         return (
             f'<section class="panel"><h2>{_e(title)}</h2>'
-            f'<div class="chart" id="{chart_id}"></div></section>'
+            f'<div class="chart" id="{chart_id}"></div>{note}</section>'
         )
+
+    unpriced_days = [day.day.isoformat() for day in data.daily if day.cost_usd is None]
+    cost_note = (
+        f'<p class="note" id="unpriced-days">No bar where no session had a known price: '
+        f"{_e(', '.join(unpriced_days))}.</p>"
+        if unpriced_days
+        else ""
+    )
 
     limits_panel = (
         panel("chart-limits", "Limits (all projects)")
@@ -812,7 +824,8 @@ def _render_full(data: DashboardData) -> str:
         f'<section class="cards">{cards}</section>'
         f"{_render_insights(data.insights)}"
         '<div class="row">'
-        f"{panel('chart-daily-tokens', 'Daily tokens')}{panel('chart-daily-cost', 'Daily cost')}"
+        f"{panel('chart-daily-tokens', 'Daily tokens')}"
+        f"{panel('chart-daily-cost', 'Daily cost', cost_note)}"
         "</div>"
         '<div class="row three">'
         f"{panel('chart-by-branch', 'By branch')}{panel('chart-by-model', 'By model')}"
