@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+
+import pytest
 
 from token_tracking.records import AgentUsage, GitInfo, RequestUsage, TokenUsageReport
 
@@ -112,3 +116,15 @@ def make_session(
         priced_coverage=priced / (prompt + completion) if prompt + completion else None,
     )
     return report, requests if with_requests else []
+
+
+@contextlib.contextmanager
+def use_timezone(monkeypatch: pytest.MonkeyPatch, name: str) -> Iterator[None]:
+    """Make ``name`` the process's local time zone (``TZ`` + ``time.tzset``) inside the block."""
+    monkeypatch.setenv("TZ", name)
+    time.tzset()
+    try:
+        yield
+    finally:
+        monkeypatch.undo()
+        time.tzset()

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -480,7 +481,7 @@ class Ledger:
             raise LedgerError(f"cannot open the ledger {self.path}: {exc}") from exc
         try:
             self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            self._db.execute("PRAGMA journal_mode = WAL")
+            _enable_wal(self._db)
             # WAL makes NORMAL durable against application crashes, at a fraction of FULL's fsyncs.
             self._db.execute("PRAGMA synchronous = NORMAL")
             self._db.execute("PRAGMA foreign_keys = ON")
@@ -1248,6 +1249,26 @@ def _usage_values(
             *tail,
             1,
         )
+
+
+def _enable_wal(db: sqlite3.Connection) -> None:
+    """Switch the file to WAL mode (persistent), waiting out other processes doing the same.
+
+    SQLite answers a concurrent journal-mode change with "database is locked" at once, without
+    calling the busy handler, so two processes opening a fresh file would fail: retry instead.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    delay = 0.005
+    while True:
+        try:
+            if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                db.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
 
 
 def _applied_version(db: sqlite3.Connection) -> int:

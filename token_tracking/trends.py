@@ -348,7 +348,10 @@ def week_over_week(
 
 
 def _first_day(ledger: Ledger, filters: Filters) -> date | None:
-    first = ledger.first_row_time(filters)
+    """The first local day the averages count: the window's first day, or the day of the first
+    record of the ledger (same project and offline filters) when that is later."""
+    everything = Filters(project=filters.project, include_offline=filters.include_offline)
+    first = ledger.first_row_time(everything)
     if first is None:
         return None
     first_day = first.astimezone().date()
