@@ -1,0 +1,170 @@
+"""Choosing the model behind the six agents: the OpenAI provider, LiteLLM, or the offline engine.
+
+- An OpenAI model (``gpt-…``, ``o3…``, ``openai/…``) runs through the Agents SDK's own OpenAI
+  provider: the Responses API, or Chat Completions with ``--api chat``. Chat Completions is the
+  default when a base URL is given (``--api-base``, ``OPENAI_BASE_URL``, ``OPENAI_API_BASE``),
+  because OpenAI-compatible servers (Ollama, vLLM, proxies) rarely speak the Responses API.
+- Every other LiteLLM model string runs through the SDK's ``LitellmModel``; LiteLLM reads the
+  provider's own environment variables, ``--api-key``/``--api-base`` override them.
+- ``--offline`` runs ``memory_banker.offline``'s in-process model through the same pipeline.
+
+Choosing (``choose_backend``) imports nothing heavy, so ``--dry-run`` can describe the backend;
+building (``build_model``) imports the SDKs, lazily, after the key check has passed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from memory_banker.errors import UsageError
+from memory_banker.keys import OFFLINE_MODEL, env_base_url, is_openai_model, provider_of
+
+if TYPE_CHECKING:
+    from agents import Model, ModelSettings
+
+    from memory_banker.scan import Digest
+
+ApiKind = Literal["responses", "chat"]
+BackendKind = Literal["openai-responses", "openai-chat", "litellm", "offline"]
+
+# A key is required by the OpenAI client even when the server at --api-base needs none (Ollama,
+# vLLM): this placeholder is sent instead, and it is not a secret.
+_PLACEHOLDER_KEY = "not-needed"
+
+
+@dataclass(frozen=True)
+class Backend:
+    """Which model implementation the agents run on, and where it sends requests."""
+
+    kind: BackendKind
+    """``openai-responses``, ``openai-chat``, ``litellm`` or ``offline``."""
+    model: str
+    """The model as the user gave it (what reports and pricing use)."""
+    api_model: str
+    """The name sent to the provider (``openai/`` stripped for the OpenAI provider)."""
+    base_url: str | None
+    """The base URL requests go to; ``None`` for the provider's default."""
+
+    def describe(self) -> str:
+        """Return a one-line description for the dry-run plan (no credentials in it)."""
+        where = f" at {_without_credentials(self.base_url)}" if self.base_url else ""
+        if self.kind == "openai-responses":
+            return f"OpenAI Responses API (Agents SDK OpenAI provider){where}"
+        if self.kind == "openai-chat":
+            return f"OpenAI Chat Completions API (Agents SDK OpenAI provider){where}"
+        if self.kind == "litellm":
+            provider = provider_of(self.model) or "provider inferred by LiteLLM"
+            return f"LiteLLM ({provider}) through the Agents SDK LitellmModel{where}"
+        return "offline engine (in-process static analysis; no network, no key)"
+
+
+def _without_credentials(url: str) -> str:
+    """Return ``url`` without a ``user:password@`` part."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port is not None else host
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def choose_backend(
+    model: str,
+    *,
+    offline: bool = False,
+    api: ApiKind | None = None,
+    api_base: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Backend:
+    """Return the backend for ``model`` and the options given. Imports no SDK.
+
+    Raises ``UsageError`` when ``--api`` is given for a model that does not run through the OpenAI
+    provider (LiteLLM picks the API itself).
+    """
+    env = os.environ if environ is None else environ
+    if offline:
+        return Backend(kind="offline", model=OFFLINE_MODEL, api_model=OFFLINE_MODEL, base_url=None)
+    if is_openai_model(model):
+        base_url = api_base or env_base_url(model, env)
+        chosen: ApiKind = api if api is not None else ("chat" if base_url else "responses")
+        api_model = model.split("/", 1)[1] if model.lower().startswith("openai/") else model
+        kind: BackendKind = "openai-chat" if chosen == "chat" else "openai-responses"
+        return Backend(kind=kind, model=model, api_model=api_model, base_url=base_url)
+    if api == "responses":
+        raise UsageError(
+            f"--api responses needs an OpenAI model; {model} runs through LiteLLM "
+            "(drop --api, or use an OpenAI model such as gpt-4o-mini)"
+        )
+    return Backend(kind="litellm", model=model, api_model=model, base_url=api_base)
+
+
+def configure_tracing(trace: bool) -> None:
+    """Turn the Agents SDK's trace export off unless ``--trace`` asked for it.
+
+    Left on without a real OpenAI key, the exporter slows process exit by ~3 s (DESIGN §9).
+    """
+    # Lazy: the Agents SDK costs ~1.6 s to import, paid only by runs that use it.
+    from agents import set_tracing_disabled
+
+    set_tracing_disabled(not trace)
+
+
+def model_settings(backend: Backend) -> ModelSettings:
+    """Return the settings every agent runs with: usage reported, raw usage preserved.
+
+    ``include_usage`` makes streaming Chat Completions and LiteLLM report usage;
+    ``preserve_raw_usage`` keeps the provider's own counts (the SDK's ``Usage`` turns missing
+    counts into 0) on the OpenAI models, the only ones that support it.
+    """
+    # Lazy: see configure_tracing.
+    from agents import ModelSettings
+
+    if backend.kind in ("openai-responses", "openai-chat"):
+        return ModelSettings(include_usage=True, preserve_raw_usage=True)
+    if backend.kind == "litellm":
+        return ModelSettings(include_usage=True)
+    return ModelSettings()
+
+
+def build_model(
+    backend: Backend,
+    *,
+    api_key: str | None = None,
+    max_retries: int | None = None,
+    digest: Digest | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Model:
+    """Return the Agents SDK ``Model`` for ``backend``.
+
+    ``max_retries`` sets the OpenAI client's retries (its default, 2, when ``None``); ``digest`` is
+    required by the offline engine. Raises ``UsageError`` when the offline engine gets no digest.
+    """
+    env = os.environ if environ is None else environ
+    if backend.kind == "offline":
+        if digest is None:
+            raise UsageError("the offline engine needs the project digest")
+        # Lazy: the offline engine subclasses the Agents SDK's Model.
+        from memory_banker.offline import offline_model
+
+        return offline_model(digest)
+    if backend.kind == "litellm":
+        # Lazy: the SDK's LiteLLM model costs ~3.4 s to import (DESIGN §9).
+        from agents.extensions.models.litellm_model import LitellmModel
+
+        return LitellmModel(model=backend.api_model, base_url=backend.base_url, api_key=api_key)
+    # Lazy: openai and the Agents SDK load only for runs that call a model.
+    from agents import OpenAIChatCompletionsModel, OpenAIResponsesModel
+    from openai import AsyncOpenAI
+
+    key = api_key or env.get("OPENAI_API_KEY") or (_PLACEHOLDER_KEY if backend.base_url else None)
+    if max_retries is None:
+        client = AsyncOpenAI(api_key=key, base_url=backend.base_url)
+    else:
+        client = AsyncOpenAI(api_key=key, base_url=backend.base_url, max_retries=max_retries)
+    if backend.kind == "openai-chat":
+        return OpenAIChatCompletionsModel(model=backend.api_model, openai_client=client)
+    return OpenAIResponsesModel(model=backend.api_model, openai_client=client)
