@@ -90,3 +90,5 @@ from memory_banker.cli_generate import estimate, init, refresh, update  # noqa: 
 
 for _command in (init, update, refresh, estimate):
     cli.add_command(_command)
+from memory_banker.cli_pricing import pricing  # noqa: E402
+cli.add_command(pricing)
