@@ -53,12 +53,9 @@ def unknown_reason(report: TokenUsageReport) -> str | None:
             continue
         part = f"no price for {model.model!r}"
         if model.suggestions:
-            part += f" (did you mean {', '.join(model.suggestions)}?)"
+            part += f", did you mean {', '.join(model.suggestions)}?"
         parts.append(part)
-    named = {m.model for m in report.pricing.models}
-    if any(a.model is None and a.model not in named for a in report.agent_usage) and (
-        report.model is None
-    ):
+    if not parts and report.model is None:
         parts.append("requests without a model")
     return "; ".join(parts) if parts else None
 

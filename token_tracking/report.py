@@ -204,8 +204,9 @@ class AgentRun:
     def usage(self, now: datetime | None = None) -> AgentUsage:
         """Return the run's sums; an open run's duration runs up to ``now``."""
         records = self.requests
-        prompt = sum_counts(r.prompt_tokens for r in records)
-        completion = sum_counts(r.completion_tokens for r in records)
+        # A run that made no request spent nothing: 0, not unknown.
+        prompt = sum_counts(r.prompt_tokens for r in records) if records else 0
+        completion = sum_counts(r.completion_tokens for r in records) if records else 0
         costs = [r.cost_usd for r in records]
         start = self.start_time
         if start is None and records:

@@ -1,0 +1,88 @@
+"""Git state in reports: branch, commit, dirty, remote without credentials, user e-mail."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from token_tracking import TokenTracker
+from token_tracking.git import git_info, project_root, strip_credentials
+
+
+def git(repo: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", "-C", str(repo), *args], capture_output=True, text=True, check=True, timeout=30
+    )
+    return done.stdout.strip()
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    path = tmp_path / "project"
+    (path / "src").mkdir(parents=True)
+    git(path, "init", "-q", "-b", "feature/tokens")
+    git(path, "config", "user.email", "dev@example.com")
+    git(path, "config", "user.name", "Dev")
+    git(path, "remote", "add", "origin", "https://dev:ghp_secret123@github.com/example/shop.git")
+    (path / "README.md").write_text("shop\n")
+    git(path, "add", "README.md")
+    git(path, "commit", "-q", "-m", "first")
+    return path
+
+
+def test_git_info_reads_the_repository(repo: Path) -> None:
+    info = git_info(repo / "src")
+    assert info is not None
+    assert info.branch == "feature/tokens"
+    assert info.commit == git(repo, "rev-parse", "HEAD")
+    assert info.dirty is False
+    assert info.remote == "https://github.com/example/shop.git"
+    assert info.user_email == "dev@example.com"
+    (repo / "new.txt").write_text("x")
+    dirty = git_info(repo)
+    assert dirty is not None
+    assert dirty.dirty is True
+
+
+def test_a_detached_head_has_no_branch(repo: Path) -> None:
+    git(repo, "checkout", "-q", "--detach")
+    info = git_info(repo)
+    assert info is not None
+    assert (info.branch, info.commit) == (None, git(repo, "rev-parse", "HEAD"))
+
+
+def test_outside_git_there_is_no_git_info(tmp_path: Path) -> None:
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    assert git_info(plain) is None
+    assert project_root(plain) == plain.resolve()
+
+
+def test_project_root_is_the_top_level(repo: Path) -> None:
+    assert project_root(repo / "src") == repo.resolve()
+
+
+@pytest.mark.parametrize(
+    ("url", "clean"),
+    [
+        ("https://user:token@github.com/o/r.git", "https://github.com/o/r.git"),
+        ("https://x-access-token@github.com/o/r", "https://github.com/o/r"),
+        ("git@github.com:o/r.git", "git@github.com:o/r.git"),
+        ("ssh://git@host:2222/o/r.git", "ssh://host:2222/o/r.git"),
+        ("/srv/git/r.git", "/srv/git/r.git"),
+    ],
+)
+def test_credentials_are_stripped_from_remotes(url: str, clean: str) -> None:
+    assert strip_credentials(url) == clean
+
+
+def test_the_report_carries_the_git_state_and_never_the_token(repo: Path) -> None:
+    tracker = TokenTracker(project_path=repo, reports_dir=repo / "reports")
+    report = tracker.finish()
+    assert report.git is not None
+    assert report.git.branch == "feature/tokens"
+    assert report.project_path == str(repo.resolve())
+    assert tracker.report_path is not None
+    assert "ghp_secret123" not in tracker.report_path.read_text()
