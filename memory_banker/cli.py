@@ -85,10 +85,12 @@ def main() -> None:
 from memory_banker.cli_tokens import tokens  # noqa: E402
 
 cli.add_command(tokens)
-import memory_banker.cli_history  # noqa: E402, F401  (registers the history subcommands on tokens)
+import memory_banker.cli_history  # noqa: E402  (registers the history subcommands on tokens)
 from memory_banker.cli_generate import estimate, init, refresh, update  # noqa: E402
 
 for _command in (init, update, refresh, estimate):
     cli.add_command(_command)
+import memory_banker.cli_dashboard  # noqa: E402, F401  (registers tokens dashboard)
 from memory_banker.cli_pricing import pricing  # noqa: E402
+
 cli.add_command(pricing)
