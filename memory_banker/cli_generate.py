@@ -154,14 +154,15 @@ def _render_plan(plan: Plan, console: Console) -> None:
     console.print(f"  Digest:  {summary.digest_tokens:,} tokens ({summary.digest_files} files)")
     for index, names in enumerate(summary.rounds, start=1):
         console.print(f"  Round {index}: {', '.join(names)}")
-    if summary.cost_low_usd is None or summary.cost_high_usd is None:
-        console.print("  Estimate: unknown (no price for this model)")
-    else:
+    if summary.prompt_tokens is not None:
         console.print(
-            f"  Estimate: ${summary.cost_low_usd:.4f}-${summary.cost_high_usd:.4f} USD "
-            f"({summary.prompt_tokens:,} prompt tokens, "
-            f"{summary.output_tokens_low:,}-{summary.output_tokens_high:,} output tokens)"
+            f"  Tokens:   {summary.prompt_tokens:,} prompt, "
+            f"{summary.output_tokens_low:,}-{summary.output_tokens_high:,} output (projected)"
         )
+    if summary.cost_low_usd is None or summary.cost_high_usd is None:
+        console.print(f"  Estimate: unknown (no price known for {summary.model})")
+    else:
+        console.print(f"  Estimate: ${summary.cost_low_usd:.4f}-${summary.cost_high_usd:.4f} USD")
     console.print("Dry run: no model was called and no file was written.")
 
 
@@ -300,6 +301,7 @@ def estimate(
     """
     from memory_banker.agents import select_agents
     from memory_banker.estimate import estimate as project_cost
+    from memory_banker.estimate import latest_real_report, render_estimate
 
     names = [name.strip() for name in models.split(",") if name.strip()]
     if not names:
@@ -310,8 +312,9 @@ def estimate(
         list(select_agents(agent_names)),
         context_tokens=context_tokens,
         pricebook=load_pricebook(app.pricing_file),
+        report=latest_real_report(app.project_path),
     )
     if as_json:
         emit_json(result)
     else:
-        result.render(Console(file=sys.stdout, highlight=False, soft_wrap=True))
+        render_estimate(result, Console(file=sys.stdout, highlight=False, soft_wrap=True))

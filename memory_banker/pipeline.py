@@ -247,8 +247,8 @@ def prepare(
     if check_key and not options.offline:
         check_api_key(options.model, api_key=options.api_key, api_base=options.api_base)
     digest = build_digest(options.project, context_tokens=options.context_tokens)
-    needs_estimate = with_estimate or (options.max_cost is not None and not options.offline)
-    estimate_result = _estimate(options, specs, pricebook) if needs_estimate else None
+    needs_estimate = not options.offline and (with_estimate or options.max_cost is not None)
+    estimate_result = _estimate(options, specs, digest, pricebook) if needs_estimate else None
     plan = Plan(
         options=options,
         rounds=plan_rounds(specs),
@@ -256,35 +256,43 @@ def prepare(
         digest=digest,
         estimate=estimate_result,
     )
-    if options.max_cost is not None and not options.offline and estimate_result is not None:
+    if options.max_cost is not None and not options.offline:
         _check_budget(plan, options.max_cost)
     return plan
 
 
 def _estimate(
-    options: GenerateOptions, specs: Sequence[AgentSpec], pricebook: PriceBook
+    options: GenerateOptions, specs: Sequence[AgentSpec], digest: Digest, pricebook: PriceBook
 ) -> EstimateResult:
-    """Return the projected cost of running ``specs`` on the chosen model."""
-    from memory_banker.estimate import estimate
+    """Return the projected cost of running ``specs`` on the chosen model (DESIGN §6)."""
+    from memory_banker.estimate import estimate, latest_real_report
 
-    model = "offline" if options.offline else options.model
     return estimate(
         options.project,
-        [model],
+        [options.model],
         list(specs),
         context_tokens=options.context_tokens,
         pricebook=pricebook,
+        report=latest_real_report(options.project),
+        digest=digest,
     )
 
 
 def estimate_range(plan: Plan) -> tuple[float, float] | None:
     """Return the plan's projected (low, high) cost in USD; ``None`` when the price is unknown."""
+    if plan.options.offline:
+        return (0.0, 0.0)
     if plan.estimate is None:
         return None
     row = plan.estimate.models[0]
-    if row.cost_low is None or row.cost_high is None:
+    if row.cost_low_usd is None or row.cost_high_usd is None:
         return None
-    return (row.cost_low, row.cost_high)
+    return (row.cost_low_usd, row.cost_high_usd)
+
+
+def _budget(value: float) -> str:
+    """Return a budget as the user typed it: ``0.0001``, ``1``, ``0.5`` (never ``1e-05``)."""
+    return f"{value:.6f}".rstrip("0").rstrip(".")
 
 
 def _check_budget(plan: Plan, max_cost: float) -> None:
@@ -293,14 +301,14 @@ def _check_budget(plan: Plan, max_cost: float) -> None:
     model = plan.options.model
     if projected is None:
         raise BudgetRefusedError(
-            f"--max-cost ${max_cost:g} cannot be enforced: no price is known for {model}; "
+            f"--max-cost ${_budget(max_cost)} cannot be enforced: no price is known for {model}; "
             "give it a custom price with --pricing-file (per-1M or per-1K rates)"
         )
     low, high = projected
     if low > max_cost:
         raise BudgetRefusedError(
             f"refusing to start: the estimated cost of {len(plan.specs)} agents on {model} is "
-            f"${low:.4f}-${high:.4f}, above --max-cost ${max_cost:g}"
+            f"${low:.4f}-${high:.4f}, above --max-cost ${_budget(max_cost)}"
         )
 
 
@@ -404,7 +412,7 @@ class _Run:
         if self.options.max_cost is None:
             return False
         spent = self.tracker.spent_cost()
-        if spent is not None and spent >= self.options.max_cost:
+        if spent is not None and spent > self.options.max_cost:
             self.budget_crossed = True
         return self.budget_crossed
 
@@ -573,4 +581,16 @@ def run(plan: Plan, tracker: TokenTracker, progress: RunProgress) -> GenerationR
 
 def _estimate_row(plan: Plan) -> dict[str, Any] | None:
     """Return the projected figures of the plan's model, as ``PlanSummary`` fields."""
-    return None
+    projected = estimate_range(plan)
+    if plan.estimate is None:
+        if projected is None:
+            return None
+        return {"cost_low_usd": projected[0], "cost_high_usd": projected[1]}
+    row = plan.estimate.models[0]
+    return {
+        "prompt_tokens": row.prompt_tokens,
+        "output_tokens_low": row.output_tokens_low,
+        "output_tokens_high": row.output_tokens_high,
+        "cost_low_usd": row.cost_low_usd,
+        "cost_high_usd": row.cost_high_usd,
+    }
