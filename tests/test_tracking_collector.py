@@ -15,6 +15,7 @@ from token_tracking import (
     OFFLINE_MODEL,
     SettingError,
     TokenTracker,
+    TokenUsageReport,
     TrackingError,
 )
 from token_tracking.records import RequestUsage
@@ -337,11 +338,65 @@ def test_record_usage_rejects_disagreeing_operation_names(tmp_path: Path) -> Non
 
 
 def test_the_tracker_is_a_context_manager(tmp_path: Path) -> None:
-    with make_tracker(tmp_path, persist=False) as tracker:
+    with make_tracker(tmp_path) as tracker:
         tracker.record(RequestUsage(timestamp=StepClock()(), agent_name="x", prompt_tokens=1))
-    assert tracker.finish is not None
-    with pytest.raises(TrackingError):
+    assert tracker.report_path is not None
+    assert TokenUsageReport.load_from_file(tracker.report_path).total_prompt_tokens == 1
+    with pytest.raises(TrackingError, match="already finished"):
         tracker.record(usage("x", 1, 1))
+
+
+def test_record_usage_reads_a_claude_agent_sdk_style_result(tmp_path: Path) -> None:
+    tracker = make_tracker(tmp_path)
+    result = {
+        "model": "claude-sonnet-4-5",
+        "usage": {
+            "input_tokens": 1_500,
+            "output_tokens": 800,
+            "cache_read_input_tokens": 400,
+            "cache_creation_input_tokens": 100,
+        },
+        "total_cost_usd": 0.0213,
+        "duration_ms": 3_200,
+    }
+    recorded = tracker.record_usage(
+        result, operation_type="analysis", metadata={"symbol": "BTC/USDT"}
+    )
+    assert (recorded.agent_name, recorded.model) == ("analysis", "claude-sonnet-4-5")
+    assert (recorded.prompt_tokens, recorded.cached_tokens, recorded.cache_write_tokens) == (
+        2_000,
+        400,
+        100,
+    )
+    assert (recorded.cost_usd, recorded.cost_is_actual) == (0.0213, True)
+    assert recorded.duration_seconds == 3.2
+    assert recorded.metadata == {"symbol": "BTC/USDT"}
+    (agent,) = tracker.finish().agent_usage
+    assert (agent.agent_name, agent.total_tokens, agent.cost_usd) == ("analysis", 2_800, 0.0213)
+
+
+async def test_arecord_usage_prices_an_openai_style_usage_mapping(tmp_path: Path) -> None:
+    tracker = make_tracker(tmp_path)
+    recorded = await tracker.arecord_usage(
+        {
+            "prompt_tokens": 10_000,
+            "completion_tokens": 2_000,
+            "prompt_tokens_details": {"cached_tokens": 4_000},
+        },
+        operation="summarize",
+        model="gpt-4o-mini",
+        duration_seconds=1.25,
+    )
+    assert recorded.cost_usd == pytest.approx(0.0024, rel=1e-9)
+    assert recorded.duration_seconds == 1.25
+    assert tracker.requests() == [recorded]
+
+
+def test_record_usage_of_an_unreadable_result_is_a_tracking_error(tmp_path: Path) -> None:
+    tracker = make_tracker(tmp_path)
+    with pytest.raises(TrackingError, match="cannot read token usage from a int"):
+        tracker.record_usage(42)
+    assert tracker.requests() == []
 
 
 def test_the_documented_import_path_works() -> None:

@@ -374,9 +374,10 @@ class TokenTracker:
         ``ChatCompletion`` or ``Response``, a LiteLLM ``ModelResponse``, an Anthropic
         ``Message``, or a mapping with OpenAI- or Anthropic-style usage keys. ``operation``
         names the agent (``operation_type`` is seed 001's alias); ``duration_seconds`` is the
-        operation's wall time. A result with no usage is recorded as one request with unknown
-        counts. Returns the sum of the records made. Raises TrackingError for a result it cannot
-        read or when ``operation`` and ``operation_type`` disagree.
+        operation's wall time. A result whose ``usage`` is None (a stream without usage) is
+        one request with unknown counts; a run in which no request completed records nothing.
+        Returns the sum of the records made. Raises TrackingError (UsageNotFoundError) for a
+        result it cannot read, or when ``operation`` and ``operation_type`` disagree.
         """
         name = operation
         if operation_type is not None:
@@ -392,7 +393,8 @@ class TokenTracker:
 
         records = usage_from_result(result, model=model)
         if not records:
-            records = [RequestUsage(timestamp=self._clock(), model=model)]
+            # A run in which no request completed: nothing was spent, nothing is recorded.
+            return RequestUsage(timestamp=self._clock(), agent_name=name, model=model, requests=0)
         prepared: list[RequestUsage] = []
         for position, record in enumerate(records, start=1):
             update: dict[str, Any] = {}
