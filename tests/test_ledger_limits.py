@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -44,46 +45,28 @@ def _insert(
 
 
 @pytest.fixture
-def ledger(tmp_path: Path) -> Ledger:
+def ledger(tmp_path: Path) -> Iterator[Ledger]:
     """Rows on both sides of each window's edge, plus offline and manual rows."""
     opened = Ledger(tmp_path / "l.sqlite3")
     other = tmp_path / "other-project"
     other.mkdir()
-    _insert(
-        opened, tmp_path, NOW - timedelta(minutes=59, seconds=59), requests=3, tokens=300, cost=0.3
-    )
-    _insert(opened, other, NOW - timedelta(minutes=60, seconds=1), requests=5, tokens=500, cost=0.5)
-    _insert(
-        opened, tmp_path, NOW - timedelta(hours=23, minutes=59), requests=7, tokens=700, cost=None
-    )
-    _insert(
-        opened, tmp_path, NOW - timedelta(hours=24, minutes=1), requests=11, tokens=1100, cost=1.1
-    )
-    _insert(
-        opened, tmp_path, NOW - timedelta(days=29, hours=23), requests=13, tokens=1300, cost=1.3
-    )
-    _insert(
-        opened, tmp_path, NOW - timedelta(days=30, minutes=1), requests=17, tokens=1700, cost=1.7
-    )
-    _insert(
-        opened,
-        tmp_path,
-        NOW - timedelta(minutes=5),
-        requests=1000,
-        tokens=10**6,
-        cost=0.0,
-        source="offline",
-    )
-    _insert(
-        opened,
-        tmp_path,
-        NOW - timedelta(minutes=10),
-        requests=2,
-        tokens=20,
-        cost=0.02,
-        source="manual",
-    )
-    return opened  # fmt: skip
+    rows = [
+        # (project, age, requests, tokens, cost, source)
+        (tmp_path, timedelta(minutes=59, seconds=59), 3, 300, 0.3, "llm"),
+        (other, timedelta(minutes=60, seconds=1), 5, 500, 0.5, "llm"),
+        (tmp_path, timedelta(hours=23, minutes=59), 7, 700, None, "llm"),
+        (tmp_path, timedelta(hours=24, minutes=1), 11, 1100, 1.1, "llm"),
+        (tmp_path, timedelta(days=29, hours=23), 13, 1300, 1.3, "llm"),
+        (tmp_path, timedelta(days=30, minutes=1), 17, 1700, 1.7, "llm"),
+        (tmp_path, timedelta(minutes=5), 1000, 10**6, 0.0, "offline"),
+        (tmp_path, timedelta(minutes=10), 2, 20, 0.02, "manual"),
+    ]
+    for project, age, requests, tokens, cost, source in rows:
+        _insert(
+            opened, project, NOW - age, requests=requests, tokens=tokens, cost=cost, source=source
+        )
+    yield opened
+    opened.close()
 
 
 def test_rolling_windows_are_counted_exactly(ledger: Ledger) -> None:
@@ -175,28 +158,38 @@ def test_below_the_warning_level_nothing_is_said(tmp_path: Path) -> None:
         assert (verdict.warnings, verdict.refusals) == ([], [])
 
 
+WHOLE = "a positive whole number"
+DOLLARS = "a positive number of dollars"
+PERCENT = "a percentage from 0 to 100"
+
+
 @pytest.mark.parametrize(
-    ("environ", "message"),
+    ("variable", "value", "expected"),
     [
-        ({"TOKEN_HOURLY_LIMIT": "abc"}, "TOKEN_HOURLY_LIMIT must be a positive whole number, got 'abc'"),
-        ({"CLAUDE_DAILY_LIMIT": "-1"}, "CLAUDE_DAILY_LIMIT must be a positive whole number, got '-1'"),
-        ({"CLAUDE_HOURLY_LIMIT": "0"}, "CLAUDE_HOURLY_LIMIT must be a positive whole number, got '0'"),
-        ({"TOKEN_DAILY_BUDGET_USD": "five"}, "TOKEN_DAILY_BUDGET_USD must be a positive number of dollars, got 'five'"),
-        ({"TOKEN_MONTHLY_BUDGET_USD": "nan"}, "TOKEN_MONTHLY_BUDGET_USD must be a positive number of dollars, got 'nan'"),
-        ({"TOKEN_WARNING_THRESHOLD": "150"}, "TOKEN_WARNING_THRESHOLD must be a percentage from 0 to 100, got '150'"),
-        ({"TOKEN_CRITICAL_THRESHOLD": "x"}, "TOKEN_CRITICAL_THRESHOLD must be a percentage from 0 to 100, got 'x'"),
-        (
-            {"TOKEN_WARNING_THRESHOLD": "90", "TOKEN_CRITICAL_THRESHOLD": "80"},
-            "TOKEN_WARNING_THRESHOLD must be at most TOKEN_CRITICAL_THRESHOLD (80), got '90'",
-        ),
-        ({"TOKEN_HISTORY_DAYS": "0"}, "TOKEN_HISTORY_DAYS must be a positive whole number, got '0'"),
+        ("TOKEN_HOURLY_LIMIT", "abc", WHOLE),
+        ("CLAUDE_DAILY_LIMIT", "-1", WHOLE),
+        ("CLAUDE_HOURLY_LIMIT", "0", WHOLE),
+        ("TOKEN_DAILY_LIMIT", "1.5", WHOLE),
+        ("TOKEN_DAILY_BUDGET_USD", "five", DOLLARS),
+        ("TOKEN_MONTHLY_BUDGET_USD", "nan", DOLLARS),
+        ("TOKEN_WARNING_THRESHOLD", "150", PERCENT),
+        ("TOKEN_CRITICAL_THRESHOLD", "x", PERCENT),
+        ("TOKEN_HISTORY_DAYS", "0", WHOLE),
     ],
-)  # fmt: skip
-def test_invalid_settings_name_the_variable(environ: dict[str, str], message: str) -> None:
+)
+def test_invalid_settings_name_the_variable(variable: str, value: str, expected: str) -> None:
     with pytest.raises(InvalidSettingError) as raised:
-        load_settings(environ)
-    assert str(raised.value) == message
-    assert raised.value.variable in environ
+        load_settings({variable: value})
+    assert str(raised.value) == f"{variable} must be {expected}, got {value!r}"
+    assert raised.value.variable == variable
+
+
+def test_a_warning_threshold_above_the_critical_one_is_invalid() -> None:
+    with pytest.raises(InvalidSettingError) as raised:
+        load_settings({"TOKEN_WARNING_THRESHOLD": "90", "TOKEN_CRITICAL_THRESHOLD": "80"})
+    assert str(raised.value) == (
+        "TOKEN_WARNING_THRESHOLD must be at most TOKEN_CRITICAL_THRESHOLD (80), got '90'"
+    )
 
 
 def test_settings_defaults_and_empty_values() -> None:
