@@ -121,12 +121,8 @@ def render_report(
     table cannot be loaded for that comparison.
     """
     total_agents = report.successful_agents + report.failed_agents
-    lines: list[Text] = [
-        Text("TOKEN USAGE REPORT", style="bold"),
-    ]
     console.print(Rule(characters="="))
-    for line in lines:
-        console.print(line, highlight=False)
+    console.print(Text("TOKEN USAGE REPORT", style="bold"), highlight=False)
     console.print(Rule(characters="="))
     head = [
         f"Model: {report.model if report.model is not None else 'unknown'}",
