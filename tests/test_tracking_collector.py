@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -405,3 +407,14 @@ def test_the_documented_import_path_works() -> None:
 
     assert Reexported is TokenTracker
     assert TokenUsageReport.__name__ == "TokenUsageReport"
+
+
+def test_importing_token_tracking_imports_no_sdk() -> None:
+    code = (
+        "import sys, token_tracking, memory_banker.token_tracking\n"
+        "print(sorted(m for m in ('agents', 'litellm', 'openai', 'anthropic') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.strip() == "[]"
