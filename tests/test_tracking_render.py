@@ -207,3 +207,35 @@ Token Usage by 5-Minute Intervals                                               
 │ TOTAL    │     5:20 │      31,940 │        3,490 │ 35,430 │ $0.0055 │        3 │
 └──────────┴──────────┴─────────────┴──────────────┴────────┴─────────┴──────────┘
 """)  # type: ignore[attr-defined]
+
+
+def test_a_budget_stop_names_the_agents_not_run(tmp_path: Path) -> None:
+    clock = StepClock()
+    tracker = TokenTracker(
+        project_path=tmp_path, command="update", model="gpt-4o", persist=False, clock=clock
+    )
+    tracker.start_agent("projectbrief", "gpt-4o")
+    clock.advance(3)
+    tracker.record(usage("projectbrief", 40_000, 4_000, model="gpt-4o", timestamp=clock.now))
+    tracker.end_agent("projectbrief", success=True)
+    report = tracker.finish(status="budget_exceeded", agents_not_run=["activeContext", "progress"])
+    assert rendered(report) == snapshot("""\
+====================================================================================================
+TOKEN USAGE REPORT
+====================================================================================================
+Model: gpt-4o
+Total Duration: 3.0s
+Successful Agents: 1/1
+Status: budget exceeded
+
+Total Prompt Tokens: 40,000
+Total Completion Tokens: 4,000
+Total Tokens: 44,000
+Requests: 1
+Estimated Cost: $0.1400 USD
+
+Per-Agent Breakdown:
+  ✅ projectbrief     | Tokens:   44,000 | Cost:   $0.1400 | Duration:    3.0s
+Not run: activeContext, progress
+====================================================================================================
+""")
