@@ -31,6 +31,7 @@ import fnmatch
 import json
 import os
 import re
+import stat
 import subprocess
 import tomllib
 from collections import Counter
@@ -38,7 +39,7 @@ from collections.abc import Sequence
 from configparser import ConfigParser
 from configparser import Error as ConfigParserError
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from memory_banker.errors import UsageError
 from memory_banker.tokenizer import count_tokens, truncate_to_tokens
@@ -78,7 +79,7 @@ BINARY_EXTENSIONS = frozenset(
         ".woff", ".woff2", ".ttf", ".otf", ".eot", ".so", ".dylib", ".dll", ".exe", ".bin",
         ".o", ".a", ".lib", ".obj", ".class", ".pyc", ".pyo", ".pyd", ".wasm", ".db",
         ".sqlite", ".sqlite3", ".parquet", ".npy", ".npz", ".pkl", ".pickle", ".h5", ".onnx",
-        ".pt", ".pth", ".ckpt", ".safetensors", ".min.js", ".min.css", ".map",
+        ".pt", ".pth", ".ckpt", ".safetensors", ".map",
     }
 )  # fmt: skip
 """Extensions of files that are listed nowhere: binaries, media, archives, minified bundles."""
@@ -317,18 +318,28 @@ class Digest:
 # --- secrets -----------------------------------------------------------------------------------
 
 
+def _name(path: str) -> str:
+    return path.rsplit("/", 1)[-1]
+
+
+def _suffix(name: str) -> str:
+    dot = name.rfind(".")
+    return name[dot:] if dot > 0 else ""
+
+
+_SECRET_GLOB_RE = re.compile("|".join(fnmatch.translate(glob) for glob in _SECRET_GLOBS))
+
+
 def is_sensitive_path(path: str) -> bool:
     """Return True when ``path`` names a file the digest must never read or list.
 
     Covers ``.env*``, private keys, certificates and credential files (matched on the file name,
     case-insensitively).
     """
-    name = PurePosixPath(path).name.lower()
-    if name in _SECRET_EXACT_NAMES:
+    name = _name(path).lower()
+    if name in _SECRET_EXACT_NAMES or _suffix(name) in _SECRET_EXTENSIONS:
         return True
-    if any(name.endswith(ext) for ext in _SECRET_EXTENSIONS):
-        return True
-    return any(fnmatch.fnmatchcase(name, pattern) for pattern in _SECRET_GLOBS)
+    return _SECRET_GLOB_RE.match(name) is not None
 
 
 def redact(text: str) -> str:
@@ -343,10 +354,16 @@ def redact(text: str) -> str:
 
 def _is_skipped(path: str) -> bool:
     parts = path.split("/")
-    if any(part in SKIP_DIRS or part.endswith(".egg-info") for part in parts[:-1]):
+    folders = parts[:-1]
+    if folders and (
+        not SKIP_DIRS.isdisjoint(folders) or any(part.endswith(".egg-info") for part in folders)
+    ):
         return True
     lower = parts[-1].lower()
-    return any(lower.endswith(ext) for ext in BINARY_EXTENSIONS)
+    suffix = _suffix(lower)
+    if suffix in BINARY_EXTENSIONS:
+        return True
+    return lower.endswith((".min.js", ".min.css"))
 
 
 def _git(project: Path, *args: str) -> str | None:
@@ -494,13 +511,14 @@ class _FileInfo:
 def _read(project: Path, path: str) -> _FileInfo | None:
     """Read one listed file; None when it turns out to be binary (then it is not listed)."""
     info = _FileInfo(path)
-    full = project / path
+    full = os.path.join(project, path)
     try:
-        if not full.is_file() or full.is_symlink():
+        # lstat: a symlink is listed but never followed (it may point outside the project).
+        status = os.lstat(full)
+        if not stat.S_ISREG(status.st_mode) or status.st_size > MAX_FILE_BYTES:
             return info
-        if full.stat().st_size > MAX_FILE_BYTES:
-            return info
-        data = full.read_bytes()
+        with open(full, "rb") as handle:
+            data = handle.read()
     except OSError:
         return info
     if b"\0" in data[:_SNIFF_BYTES]:
@@ -518,41 +536,67 @@ def _decode(data: bytes) -> str:
     return redact(data.decode("utf-8", errors="replace"))
 
 
+class _Texts:
+    """Decoded, redacted file texts, made on first use: most listed files are never rendered."""
+
+    def __init__(self, infos: Sequence[_FileInfo]) -> None:
+        self._raw = {info.path: info.text for info in infos if info.text is not None}
+        self._decoded: dict[str, str] = {}
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._raw
+
+    def __getitem__(self, path: str) -> str:
+        if path not in self._decoded:
+            self._decoded[path] = _decode(self._raw[path])
+        return self._decoded[path]
+
+    def get(self, path: str, default: str) -> str:
+        return self[path] if path in self._raw else default
+
+
 def _language(path: str) -> tuple[str, bool] | None:
-    name = PurePosixPath(path).name
+    name = _name(path)
     if name in _NAMED_LANGUAGES:
         return _NAMED_LANGUAGES[name]
     if name.startswith("Dockerfile"):
         return _NAMED_LANGUAGES["Dockerfile"]
-    return _LANGUAGES.get(PurePosixPath(path).suffix.lower())
+    return _LANGUAGES.get(_suffix(name).lower())
 
 
 def _is_manifest(path: str) -> bool:
-    name = PurePosixPath(path).name
+    name = _name(path)
     if "/" not in path and (name in _MANIFEST_NAMES or name.upper().startswith("README")):
         return True
     if name in {"pyproject.toml", "package.json", "Cargo.toml", "go.mod", "Dockerfile"}:
         # Workspace members: one level down counts (monorepos), deeper is usually fixtures.
         return path.count("/") == 1
-    if fnmatch.fnmatchcase(name, "requirements*.txt") and path.count("/") <= 1:
+    if name.startswith("requirements") and name.endswith(".txt") and path.count("/") <= 1:
         return True
-    return any(fnmatch.fnmatchcase(path, pattern) for pattern in _CI_GLOBS)
+    return _is_ci(path)
+
+
+def _is_ci(path: str) -> bool:
+    return _CI_RE.match(path) is not None
+
+
+_TEST_FOLDERS = frozenset({"tests", "test", "spec", "__tests__", "testing"})
+_TEST_NAME_RE = re.compile(
+    "|".join(
+        fnmatch.translate(glob)
+        for glob in ("test_*.py", "*_test.py", "*_test.go", "*.test.[jt]s*", "*.spec.[jt]s*",
+                     "*_spec.rb", "conftest.py")
+    )
+)  # fmt: skip
+_CI_RE = re.compile("|".join(fnmatch.translate(glob) for glob in _CI_GLOBS))
 
 
 def _is_test(path: str) -> bool:
     parts = path.lower().split("/")
-    name = parts[-1]
-    if any(part in {"tests", "test", "spec", "__tests__", "testing"} for part in parts[:-1]):
-        return _language(path) is not None and _language(path) != ("Markdown", False)
-    return (
-        fnmatch.fnmatchcase(name, "test_*.py")
-        or fnmatch.fnmatchcase(name, "*_test.py")
-        or fnmatch.fnmatchcase(name, "*_test.go")
-        or fnmatch.fnmatchcase(name, "*.test.[jt]s*")
-        or fnmatch.fnmatchcase(name, "*.spec.[jt]s*")
-        or fnmatch.fnmatchcase(name, "*_spec.rb")
-        or name == "conftest.py"
-    )
+    if not _TEST_FOLDERS.isdisjoint(parts[:-1]):
+        language = _language(path)
+        return language is not None and language[0] != "Markdown"
+    return _TEST_NAME_RE.match(parts[-1]) is not None
 
 
 # --- manifest facts ----------------------------------------------------------------------------
@@ -625,7 +669,7 @@ def _add_requirement(facts: _ManifestFacts, path: str, requirement: str, group: 
 
 
 def _requirements_txt(path: str, text: str, facts: _ManifestFacts) -> None:
-    group = "dev" if re.search(r"dev|test", PurePosixPath(path).name) else "runtime"
+    group = "dev" if re.search(r"dev|test", _name(path)) else "runtime"
     for line in text.splitlines():
         line = line.split(" #", 1)[0].strip()
         if not line or line.startswith(("#", "-", "git+", "http")):
@@ -772,12 +816,12 @@ def _manifest_facts(manifests: Sequence[tuple[str, str]]) -> _ManifestFacts:
     priority = ("pyproject.toml", "Cargo.toml", "go.mod", "setup.cfg", "pom.xml", "package.json")
 
     def order(item: tuple[str, str]) -> tuple[int, int, str]:
-        name = PurePosixPath(item[0]).name
+        name = _name(item[0])
         rank = priority.index(name) if name in priority else len(priority)
         return item[0].count("/"), rank, item[0]
 
     for path, text in sorted(manifests, key=order):
-        name = PurePosixPath(path).name
+        name = _name(path)
         if name == "pyproject.toml":
             _pyproject(path, text, facts)
         elif name == "setup.cfg":
@@ -971,7 +1015,7 @@ def build_digest(project: Path, *, context_tokens: int = 30000) -> Digest:
         if info is not None:
             infos.append(info)
 
-    texts = {info.path: _decode(info.text) for info in infos if info.text is not None}
+    texts = _Texts(infos)
     manifests = [info.path for info in infos if _is_manifest(info.path)]
     mfacts = _manifest_facts([(path, texts[path]) for path in manifests if path in texts])
     git = _git_facts(project, (prefix or "").strip()) if in_git else None
@@ -988,7 +1032,7 @@ def build_digest(project: Path, *, context_tokens: int = 30000) -> Digest:
         manifests,
         key=lambda path: (
             not ("/" not in path and path.upper().startswith("README")),
-            any(fnmatch.fnmatchcase(path, pattern) for pattern in _CI_GLOBS),
+            _is_ci(path),
             path,
         ),
     )
@@ -1014,7 +1058,7 @@ def _add_files(
     budget: _Budget,
     heading: str,
     paths: Sequence[str],
-    texts: dict[str, str],
+    texts: _Texts,
     excerpted: list[str],
     *,
     per_file: int,
@@ -1059,7 +1103,7 @@ def _fit(
 def _facts(
     project: Path,
     infos: Sequence[_FileInfo],
-    texts: dict[str, str],
+    texts: _Texts,
     manifests: Sequence[str],
     mfacts: _ManifestFacts,
     git: GitFacts | None,
@@ -1106,18 +1150,20 @@ def _facts(
             folders.items(), key=lambda item: (item[0] != ".", item[0])
         )
     )
+    tests = {info.path for info in infos if _is_test(info.path)}
     entry_points = list(mfacts.entry_points)
+    quoted = {q for line in entry_points for q in re.findall(r"`([^`]+)`", line)}
     for info in infos:
-        name = PurePosixPath(info.path).name
-        if _is_test(info.path) or any(f"`{info.path}`" in line for line in entry_points):
+        name = _name(info.path)
+        if info.path in tests or info.path in quoted:
             continue
         if name in _ENTRY_NAMES:
             entry_points.append(f"`{info.path}`")
         elif info.main_guard:
             entry_points.append(f"`{info.path}` (runs as a script)")
-    test_files = tuple(info.path for info in infos if _is_test(info.path))
+    test_files = tuple(info.path for info in infos if info.path in tests)
     frameworks = set(mfacts.frameworks)
-    names = {PurePosixPath(info.path).name for info in infos}
+    names = {_name(info.path) for info in infos}
     if "conftest.py" in names or "pytest.ini" in names:
         frameworks.add("pytest")
     if any(dep.name.split("[")[0].lower() == "pytest" for dep in mfacts.dependencies):
@@ -1128,7 +1174,7 @@ def _facts(
         frameworks.add("unittest")
     ci: list[str] = []
     for info in infos:
-        if any(fnmatch.fnmatchcase(info.path, pattern) for pattern in _CI_GLOBS):
+        if _is_ci(info.path):
             workflow = _workflow_name(texts.get(info.path, ""))
             ci.append(f"{info.path} ({workflow})" if workflow else info.path)
     marker_counts = sorted(
@@ -1168,6 +1214,7 @@ def _excerpt_order(
             if ":" in quoted:  # a console-script target such as ``pkg.cli:main``
                 module = quoted.split(":", 1)[0].replace(".", "/")
                 entry_paths.update({f"{module}.py", f"src/{module}.py", f"{module}/__main__.py"})
+    tests = set(facts.test_files)
     candidates = []
     for info in infos:
         language = _language(info.path)
@@ -1175,7 +1222,7 @@ def _excerpt_order(
             continue
         if info.lines == 0:
             continue
-        rank = 0 if info.path in entry_paths else (2 if _is_test(info.path) else 1)
+        rank = 0 if info.path in entry_paths else (2 if info.path in tests else 1)
         candidates.append((rank, info.path.count("/"), info.path))
     return [path for _, _, path in sorted(candidates)]
 
