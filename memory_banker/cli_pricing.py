@@ -67,19 +67,20 @@ def render_show(shown: ModelShow, console: Console) -> None:
     if shown.model != prices.key:
         title.append(f"  (resolved from {shown.model!r}: {shown.step})", style="dim")
     console.print(title)
-    facts = Table.grid(padding=(0, 2))
-    facts.add_column(style="bold")
-    facts.add_column()
-    facts.add_row("Provider", prices.provider or NONE)
-    facts.add_row("Mode", prices.mode or NONE)
-    facts.add_row("Source", _source_text(prices.custom_source, shown.version))
     window = NONE
     if prices.max_input_tokens is not None:
         window = f"{prices.max_input_tokens:,} input tokens"
         if prices.max_output_tokens is not None:
             window += f", {prices.max_output_tokens:,} output"
-    facts.add_row("Context window", window)
-    console.print(facts)
+    facts = (
+        ("Provider", prices.provider or NONE),
+        ("Mode", prices.mode or NONE),
+        ("Source", _source_text(prices.custom_source, shown.version)),
+        ("Context window", window),
+    )
+    for label, value in facts:
+        # soft_wrap: a long custom file path stays on one line, whatever the width.
+        console.print(Text.assemble((f"{label:<16}", "bold"), value), soft_wrap=True)
 
     rates = Table(title="USD per 1M tokens", title_justify="left", box=None, padding=(0, 2))
     rates.add_column("Rate")
@@ -125,12 +126,12 @@ def render_show(shown: ModelShow, console: Console) -> None:
 
 def render_listing(listing: PriceListing, console: Console) -> None:
     """Print the listed entries as one table with their main rates per 1M tokens."""
-    table = Table(box=None, padding=(0, 2), header_style="bold")
-    table.add_column("Model", overflow="fold")
-    table.add_column("Provider")
-    table.add_column("Mode")
+    table = Table(box=None, padding=(0, 1), header_style="bold")
+    table.add_column("Model", overflow="fold", min_width=24)
+    table.add_column("Provider", overflow="fold")
+    table.add_column("Mode", no_wrap=True)
     for column in ("Input/1M", "Cached/1M", "Output/1M", "Context"):
-        table.add_column(column, justify="right")
+        table.add_column(column, justify="right", no_wrap=True)
     for prices in listing.models:
         table.add_row(
             prices.key + (" *" if prices.custom else ""),

@@ -233,6 +233,7 @@ class PriceBook:
         lower = model.strip().lower()
         candidates: dict[str, str] = dict(self.table.lower_keys())
         candidates.update(self._custom_lower)
+        candidates.update((alias, alias) for alias in SEED_ALIASES)
         found = difflib.get_close_matches(lower, list(candidates), n=3, cutoff=0.6)
         if len(found) < 3 and "/" in lower:
             # "someprovider/gpt-4o-mni": compare the bare name too.
