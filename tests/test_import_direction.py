@@ -60,6 +60,8 @@ def test_a_forbidden_import_breaks_the_check(
     (tree_copy / module).write_text(line)
     result = run_lint_imports(tree_copy)
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "1 broken" in result.stdout
+    # pricing -> token_tracking also breaks the SDK contract: token_tracking reaches litellm
+    # through its lazy integration imports, which import-linter counts too.
+    assert "0 broken" not in result.stdout
     broken_section = result.stdout.split("Broken contracts")[1]
     assert contract in broken_section
