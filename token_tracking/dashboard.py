@@ -408,6 +408,10 @@ def _base_spec(height: int) -> dict[str, Any]:
     }
 
 
+# Token axes in SI units (20k, 1.5M); a plain 0 rather than "0k".
+_SI_AXIS = {"labelExpr": "datum.value === 0 ? '0' : format(datum.value, '~s')"}
+
+
 def _day_axis(daily: list[DailyUsage]) -> dict[str, Any]:
     # Days are local calendar days written "YYYY-MM-DD", which JavaScript parses as UTC midnight:
     # a UTC time unit keeps the label on the same day whatever the viewer's time zone. Both daily
@@ -451,7 +455,12 @@ def _daily_tokens_spec(daily: list[DailyUsage]) -> dict[str, Any]:
             "mark": {"type": "line", "point": {"size": 36}, "strokeWidth": 2},
             "encoding": {
                 "x": _day_axis(daily),
-                "y": {"field": "tokens", "type": "quantitative", "title": "tokens"},
+                "y": {
+                    "field": "tokens",
+                    "type": "quantitative",
+                    "title": "tokens",
+                    "axis": _SI_AXIS,
+                },
                 "color": {
                     "field": "series",
                     "type": "nominal",
@@ -537,7 +546,12 @@ def _group_spec(groups: list[GroupUsage], kind: str) -> dict[str, Any]:
                     "sort": "-x",
                     "axis": {"labelLimit": 180},
                 },
-                "x": {"field": "total_tokens", "type": "quantitative", "title": "tokens"},
+                "x": {
+                    "field": "total_tokens",
+                    "type": "quantitative",
+                    "title": "tokens",
+                    "axis": _SI_AXIS,
+                },
                 "tooltip": [
                     {"field": "name", "type": "nominal", "title": kind},
                     {
@@ -668,6 +682,7 @@ main { padding: 12px 32px 32px; display: grid; gap: 16px; }
 .card .detail { color: var(--muted); font-size: 12px; }
 .row { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 16px; }
 .row.three { grid-template-columns: repeat(3, minmax(0, 1fr)); }
+.row.split { grid-template-columns: minmax(0, 1fr) minmax(0, 2fr); }
 .chart { width: 100%; min-height: 60px; }
 table { width: 100%; border-collapse: collapse; font-size: 13px;
         font-variant-numeric: tabular-nums; }
@@ -675,6 +690,7 @@ th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid var(--line
          overflow-wrap: break-word; }
 th { color: var(--muted); font-weight: 600; white-space: nowrap; overflow-wrap: normal; }
 td.num, th.num { text-align: right; white-space: nowrap; }
+td.nowrap { white-space: nowrap; }
 code { font-size: 12px; }
 .empty { background: var(--card); border: 1px dashed var(--line); border-radius: 10px;
          padding: 40px; text-align: center; color: var(--muted); }
@@ -682,7 +698,7 @@ code { font-size: 12px; }
 .insights { list-style: none; margin: 0; padding: 0; display: flex; flex-wrap: wrap; gap: 8px 24px;
             color: var(--muted); font-size: 13px; }
 .insights b { color: var(--ink); font-weight: 600; }
-@media (max-width: 900px) { .cards, .row, .row.three { grid-template-columns: 1fr; } }
+@media (max-width: 900px) { .cards, .row, .row.three, .row.split { grid-template-columns: 1fr; } }
 """
 
 # Inline scripts and styles only; nothing may be fetched (Vega compiles expressions with
@@ -831,7 +847,7 @@ def _render_full(data: DashboardData) -> str:
         f"{panel('chart-by-branch', 'By branch')}{panel('chart-by-model', 'By model')}"
         f"{panel('chart-by-agent', 'By agent')}"
         "</div>"
-        f'<div class="row">{limits_panel}{_render_sessions(data)}</div>'
+        f'<div class="row split">{limits_panel}{_render_sessions(data)}</div>'
         '<p class="note">Charts drawn with Vega-Lite, inlined; this page loads nothing from the '
         "network.</p>"
         "</main>\n"
@@ -872,7 +888,8 @@ def _render_sessions(data: DashboardData) -> str:
         note = f'<div class="note">{_e(row.note)}</div>' if row.note is not None else ""
         rows.append(
             "<tr>"
-            f'<td class="when">{_e(row.end_time.astimezone().strftime("%Y-%m-%d %H:%M"))}</td>'
+            f'<td class="nowrap">{_e(row.end_time.astimezone().strftime("%Y-%m-%d %H:%M"))}</td>'
+            f'<td><code title="{_e(row.session_id)}">{_e(row.session_id[:8])}</code></td>'
             f"<td>{_e(where)}{note}</td>"
             f"<td>{_e(row.command)}</td>"
             f"<td>{_e(row.model if row.model is not None else 'unknown')}</td>"
@@ -881,7 +898,7 @@ def _render_sessions(data: DashboardData) -> str:
             "</tr>"
         )
     head = (
-        "<tr><th>Ended</th><th>Branch</th><th>Command</th><th>Model</th>"
+        "<tr><th>Ended</th><th>Session</th><th>Branch</th><th>Command</th><th>Model</th>"
         '<th class="num">Tokens</th><th class="num">Cost</th></tr>'
     )
     return (
