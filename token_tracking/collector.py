@@ -27,6 +27,7 @@ from token_tracking.errors import TrackingError
 from token_tracking.git import git_info, project_root
 from token_tracking.intervals import IntervalTracker, format_interval_line
 from token_tracking.journal import Journal
+from token_tracking.persist import record_in_ledger
 from token_tracking.records import (
     AgentUsage,
     ReportSource,
@@ -316,7 +317,7 @@ class TokenTracker:
         return report
 
     def _persist(self, report: TokenUsageReport) -> None:
-        """Persist a finished report: the report file, then the ledger (hook point).
+        """Persist a finished report: the report file, then a session row in the user's ledger.
 
         Does nothing when persistence is off (``TOKEN_TRACKING_ENABLED=false``).
         """
@@ -324,7 +325,7 @@ class TokenTracker:
             return
         if self.reports_dir is not None:
             self.report_path = save_report(report, self.reports_dir)
-        # Ledger hook point: the coordinator wires token_tracking.store's insertion here.
+        record_in_ledger(report, self.requests())
 
     # --- SDK integrations (implemented in token_tracking/integrations/*) ------------------
 
