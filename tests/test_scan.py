@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -209,3 +211,43 @@ def test_prompt_token_count_is_texts_plus_fixed_overhead() -> None:
     assert count_tokens("") == 0
     assert count_tokens("hello world") == 2
     assert count_prompt_tokens("hello world", "hello") == 2 + 1 + 2 * MESSAGE_OVERHEAD
+
+
+def test_tokenizer_loads_from_litellms_files_without_network(tmp_path: Path) -> None:
+    """A fresh process with an empty tiktoken cache and no sockets still counts tokens."""
+    script = (
+        "import os, socket\n"
+        "def refuse(*a, **k): raise AssertionError('network')\n"
+        "socket.socket.connect = refuse\n"
+        "socket.create_connection = refuse\n"
+        "from memory_banker.tokenizer import count_tokens\n"
+        "print(count_tokens('hello world'), os.environ['TIKTOKEN_CACHE_DIR'])\n"
+    )
+    empty = tmp_path / "empty-cache"
+    empty.mkdir()
+    completed = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "TIKTOKEN_CACHE_DIR": str(empty)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    # The bundled folder is used for the load only; the user's setting is restored after.
+    assert completed.stdout == f"2 {empty}\n"
+    assert list(empty.iterdir()) == []
+
+
+def test_a_long_tree_is_folded_within_the_budget(tmp_path: Path) -> None:
+    project = tmp_path / "wide"
+    for index in range(300):
+        module = project / f"pkg{index % 3}" / f"module_{index:03}.py"
+        module.parent.mkdir(parents=True, exist_ok=True)
+        module.write_text(f"VALUE = {index}\n" * 40, encoding="utf-8")
+    digest = build_digest(project, context_tokens=1000)
+    assert digest.tokens == count_tokens(digest.text)
+    assert digest.tokens <= 1000
+    assert len(digest.files) == 300
+    assert "## File tree (300 files)" in digest.text
+    folded = [line for line in digest.text.splitlines() if " more files: " in line]
+    assert len(folded) == 1
+    assert folded[0] == "- … 279 more files: pkg0/ 79, pkg1/ 100, pkg2/ 100"
