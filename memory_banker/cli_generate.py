@@ -183,9 +183,10 @@ def _run_command(app: AppContext, command: Command, force: bool, raw: dict[str, 
         click.echo(f"Error: {exc}", err=True)
         sys.exit(1)
     for recovered in pipeline.recover_orphans(options.project, pricebook):
-        err.print(
+        click.echo(
             f"Recovered an interrupted run ({recovered.session_id}, "
-            f"{recovered.total_tokens:,} tokens) from its orphaned journal into a report."
+            f"{recovered.total_tokens:,} tokens) from its orphaned journal into a report.",
+            err=True,
         )
     live = live_enabled(err, quiet=raw["quiet"])
     tracker = pipeline.make_tracker(plan, pricebook, interval_console=err if live else None)
