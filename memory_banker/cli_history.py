@@ -23,7 +23,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from memory_banker.cli_common import AppContext, emit_json, pass_app, stderr_console, stdout_console
+from memory_banker.cli_common import AppContext, emit_json, pass_app, stdout_console
 from memory_banker.cli_tokens import register_check_target, tokens
 from memory_banker.errors import UsageError
 from pricing import load_pricebook
@@ -99,15 +99,21 @@ def render_sessions(console: Console, sessions: list[SessionSummary], project: s
     if not sessions:
         console.print(f"No sessions in the ledger for {_scope_label(project)}.")
         return
-    table = Table(title="Recent Token Tracking Sessions", box=box.SIMPLE_HEAD)
-    for name in ("Session ID", "Started", "Duration", "Command", "Model", "Tokens", "Cost"):
+    table = Table(
+        title="Recent Token Tracking Sessions",
+        # No cell padding and no outer edge: the eight columns fit an 80-column terminal.
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        padding=0,
+    )
+    for name in ("Session", "Started", "Duration", "Command", "Model", "Tokens", "Cost"):
         justify = "right" if name in ("Duration", "Tokens", "Cost") else "left"
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    table.add_column("Status")
+        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    table.add_column("Status", no_wrap=True)
     for session in sessions:
         table.add_row(
             session.session_id[:8],
-            _local(session.start_time),
+            session.start_time.astimezone().strftime("%Y-%m-%d %H:%M"),
             _duration(session.duration_seconds),
             session.command,
             session.model or "-",
@@ -139,8 +145,9 @@ def render_session_detail(console: Console, detail: SessionDetail) -> None:
     """Print a session's interval table with its TOTAL row (seed 000's layout)."""
     session = detail.session
     console.print(
-        f"Session {session.session_id}  {_local(session.start_time)}  {session.command}  "
-        f"{session.model or '-'}  {session.status}"
+        f"Session {session.session_id[:8]}  {_local(session.start_time)}  {session.command}  "
+        f"{session.model or '-'}  {session.status}",
+        markup=False,
     )
     table = Table(
         title=f"Token Usage by {_minutes_label(detail.interval_minutes)}-Minute Intervals",
@@ -149,7 +156,7 @@ def render_session_detail(console: Console, detail: SessionDetail) -> None:
     )
     for name in ("Interval", "Duration", "Tokens (in)", "Tokens (out)", "Total", "Cost"):
         table.add_column(name, justify="left" if name == "Interval" else "right")
-    table.add_column("Requests", justify="right")
+    table.add_column("Reqs", justify="right")
     for interval in detail.intervals:
         table.add_row(*_interval_cells(interval, str(interval.index)))
     table.add_section()
@@ -159,7 +166,8 @@ def render_session_detail(console: Console, detail: SessionDetail) -> None:
 
 def render_stats(console: Console, stats: StatsResult) -> None:
     """Print seed 001's statistics table."""
-    table = Table(title=f"Token Usage Statistics: {stats.title}", box=box.SIMPLE_HEAD)
+    console.print(f"Token Usage Statistics: {stats.title}", markup=False)
+    table = Table(box=box.SIMPLE_HEAD)
     table.add_column("Metric")
     table.add_column("Value", justify="right")
     table.add_row("Sessions", f"{stats.sessions:,}")
@@ -267,7 +275,7 @@ def render_trends(console: Console, result: TrendsResult) -> None:
     if insights.average_tokens_per_day is not None:
         lines.append(
             f"Average per day:         {insights.average_tokens_per_day:,.0f} tokens "
-            f"over {insights.days_counted} calendar days"
+            f"over {insights.days_counted} calendar day{'' if insights.days_counted == 1 else 's'}"
         )
     if insights.projected_monthly_cost is not None:
         lines.append(
@@ -277,8 +285,8 @@ def render_trends(console: Console, result: TrendsResult) -> None:
     wow = insights.week_over_week
     change = f"{wow.change_percent:+.0f}%" if wow.change_percent is not None else "n/a"
     lines.append(
-        f"Week over week:          {change} ({wow.last_7_days_tokens:,} tokens in the last 7 days, "
-        f"{wow.previous_7_days_tokens:,} in the 7 before)"
+        f"Week over week:          {change} (last 7 days {wow.last_7_days_tokens:,} tokens, "
+        f"the 7 before {wow.previous_7_days_tokens:,})"
     )
     for recommendation in insights.recommendations:
         lines.append(f"- {recommendation.text}")
@@ -654,12 +662,11 @@ def reindex_command(app: AppContext, dry_run: bool, as_json: bool) -> None:
     """
     with Ledger() as ledger:
         result = reindex(ledger, reports_folder(app.project_path), dry_run=dry_run)
-    errors = stderr_console()
     for warning in result.skipped:
-        errors.print(f"Warning: {warning}", markup=False)
+        click.echo(f"Warning: {warning}", err=True)
     for session_id in result.recovered:
         verb = "Would recover" if dry_run else "Recovered"
-        errors.print(f"{verb} interrupted session {session_id} from its orphaned journal")
+        click.echo(f"{verb} interrupted session {session_id} from its orphaned journal", err=True)
     if as_json:
         emit_json(result)
     else:
