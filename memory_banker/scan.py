@@ -373,7 +373,7 @@ def _git(project: Path, *args: str) -> str | None:
     """Run git in ``project``; return stdout, or None when git is missing or fails."""
     try:
         completed = subprocess.run(
-            ["git", "-C", str(project), *args],
+            ["git", "-c", "core.quotePath=false", "-C", str(project), *args],
             capture_output=True,
             check=False,
             env={**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"},
