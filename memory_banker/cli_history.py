@@ -279,7 +279,8 @@ def render_trends(console: Console, result: TrendsResult) -> None:
         )
     if insights.projected_monthly_cost is not None:
         lines.append(
-            f"Projected monthly cost:  {_money(insights.projected_monthly_cost)} "
+            f"Projected monthly cost:  "
+            f"{_money(insights.projected_monthly_cost, result.totals.priced_coverage)} "
             "(the daily average cost x 30)"
         )
     wow = insights.week_over_week
