@@ -1,0 +1,201 @@
+"""LiteLLM callback: completion/acompletion, plain and streaming, against the loopback fake."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import litellm
+import pytest
+from litellm.exceptions import InternalServerError as LitellmServerError
+
+from tests.fake_provider import FakeProvider, Reply
+from token_tracking import RequestUsage, TokenTracker
+from token_tracking.integrations.litellm import find_callback, make_callback
+
+OPENAI_REPLY = Reply(
+    text="hello there",
+    prompt_tokens=1200,
+    completion_tokens=340,
+    cached_tokens=1024,
+    reasoning_tokens=128,
+)
+ANTHROPIC_REPLY = Reply(
+    text="hello there",
+    prompt_tokens=21,
+    completion_tokens=77,
+    cache_read_tokens=1800,
+    cache_write_tokens=250,
+)
+MESSAGES = [{"role": "user", "content": "hi"}]
+
+
+@pytest.fixture
+def tracker() -> TokenTracker:
+    return TokenTracker(command="test", persist=False, interval_minutes=600)
+
+
+@pytest.fixture
+def callback(tracker: TokenTracker) -> Iterator[Any]:
+    """This tracker's callback registered in LiteLLM; LiteLLM's globals restored afterwards."""
+    names = (
+        "callbacks",
+        "success_callback",
+        "failure_callback",
+        "input_callback",
+        "_async_success_callback",
+        "_async_failure_callback",
+    )
+    saved = {name: list(getattr(litellm, name)) for name in names}
+    registered = tracker.litellm_callback()
+    litellm.callbacks = [registered]
+    yield registered
+    for name, value in saved.items():
+        setattr(litellm, name, value)
+
+
+def counts(usage: RequestUsage) -> tuple[Any, ...]:
+    return (
+        usage.agent_name,
+        usage.model,
+        usage.prompt_tokens,
+        usage.completion_tokens,
+        usage.cached_tokens,
+        usage.cache_write_tokens,
+        usage.reasoning_tokens,
+        usage.requests,
+    )
+
+
+def test_completion_is_recorded_under_the_metadata_agent(
+    fake_provider: FakeProvider, tracker: TokenTracker, callback: Any
+) -> None:
+    fake_provider.add(OPENAI_REPLY)
+    response = litellm.completion(
+        model="openai/gpt-4o",
+        api_base=fake_provider.openai_base_url,
+        api_key="test",
+        messages=MESSAGES,
+        metadata={"agent_name": "summarizer"},
+    )
+    assert response.choices[0].message.content == "hello there"
+    assert callback.wait_recorded()
+    (usage,) = tracker.requests()
+    assert counts(usage) == ("summarizer", "openai/gpt-4o", 1200, 340, 1024, None, 128, 1)
+    assert usage.duration_seconds is not None
+
+
+def test_stream_with_usage_is_recorded_once(
+    fake_provider: FakeProvider, tracker: TokenTracker, callback: Any
+) -> None:
+    fake_provider.add(OPENAI_REPLY)
+    stream = litellm.completion(
+        model="openai/gpt-4o",
+        api_base=fake_provider.openai_base_url,
+        api_key="test",
+        messages=MESSAGES,
+        stream=True,
+        stream_options={"include_usage": True},
+        metadata={"agent_name": "streamer"},
+    )
+    text = "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
+    assert text == "hello there"
+    assert callback.wait_recorded()
+    (usage,) = tracker.requests()
+    assert counts(usage) == ("streamer", "openai/gpt-4o", 1200, 340, 1024, None, 128, 1)
+
+
+async def test_acompletion_anthropic_cache_read_and_write(
+    fake_provider: FakeProvider, tracker: TokenTracker, callback: Any
+) -> None:
+    fake_provider.add(ANTHROPIC_REPLY)
+    await litellm.acompletion(
+        model="anthropic/claude-haiku-4-5",
+        api_base=fake_provider.base_url,
+        api_key="test",
+        messages=MESSAGES,
+        metadata={"agent_name": "claude"},
+    )
+    assert await callback.await_recorded()
+    (usage,) = tracker.requests()
+    # prompt = 21 uncached + 1800 cache read + 250 cache write (DESIGN §3).
+    assert counts(usage) == ("claude", "anthropic/claude-haiku-4-5", 2071, 77, 1800, 250, 0, 1)
+
+
+async def test_async_anthropic_stream_cache_read_and_write(
+    fake_provider: FakeProvider, tracker: TokenTracker, callback: Any
+) -> None:
+    fake_provider.add(ANTHROPIC_REPLY)
+    stream = await litellm.acompletion(
+        model="anthropic/claude-haiku-4-5",
+        api_base=fake_provider.base_url,
+        api_key="test",
+        messages=MESSAGES,
+        stream=True,
+        metadata={"agent_name": "claude"},
+    )
+    pieces = [chunk.choices[0].delta.content or "" async for chunk in stream if chunk.choices]
+    assert "".join(pieces) == "hello there"
+    assert await callback.await_recorded()
+    (usage,) = tracker.requests()
+    assert counts(usage) == ("claude", "anthropic/claude-haiku-4-5", 2071, 77, 1800, 250, 0, 1)
+
+
+def test_without_metadata_the_default_agent_or_tracker_command(
+    fake_provider: FakeProvider, tracker: TokenTracker, callback: Any
+) -> None:
+    named = make_callback(tracker, default_agent="batch")
+    litellm.callbacks = [callback, named]
+    litellm.completion(
+        model="openai/gpt-4o",
+        api_base=fake_provider.openai_base_url,
+        api_key="test",
+        messages=MESSAGES,
+    )
+    assert callback.wait_recorded()
+    assert named.wait_recorded()
+    # The tracker files a request without an agent under its command name.
+    assert sorted(str(u.agent_name) for u in tracker.requests()) == ["None", "batch"]
+    (report_agent,) = [a for a in tracker.finish().agent_usage if a.agent_name == "test"]
+    assert report_agent.total_tokens == 15
+
+
+def test_failed_call_records_nothing_and_is_not_waited_for(
+    fake_provider: FakeProvider, tracker: TokenTracker, callback: Any
+) -> None:
+    fake_provider.add(Reply(status=500))
+    with pytest.raises(LitellmServerError):
+        litellm.completion(
+            model="openai/gpt-4o",
+            api_base=fake_provider.openai_base_url,
+            api_key="test",
+            messages=MESSAGES,
+            max_retries=0,
+            metadata={"agent_name": "fragile"},
+        )
+    assert callback.wait_recorded(max_wait=2.0)
+    assert tracker.requests() == []
+    assert len(fake_provider.requests) == 1
+
+
+def test_find_callback_sees_only_this_trackers_callback(
+    tracker: TokenTracker, callback: Any
+) -> None:
+    other = TokenTracker(command="other", persist=False, interval_minutes=600)
+    assert find_callback(tracker) is callback
+    assert find_callback(other) is None
+
+
+def test_abandoned_calls_are_ignored_when_their_callback_arrives(
+    tracker: TokenTracker, callback: Any
+) -> None:
+    kwargs = {"litellm_call_id": "call-1", "litellm_params": {"metadata": {"agent_name": "a"}}}
+    callback.log_pre_api_call("gpt-4o", MESSAGES, kwargs)
+    assert not callback.wait_recorded("a", max_wait=0.01)
+    assert callback.abandon("a") == ["call-1"]
+    response = litellm.ModelResponse(
+        model="gpt-4o", usage={"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}
+    )
+    callback.log_success_event(kwargs, response, None, None)
+    assert tracker.requests() == []
+    assert callback.wait_recorded("a", max_wait=0.01)
