@@ -64,14 +64,19 @@ def agent_of(kwargs: Mapping[str, Any]) -> str | None:
 
 
 def _model_of(kwargs: Mapping[str, Any]) -> str | None:
-    """The model as the caller named it (``openai/gpt-4o``), else LiteLLM's stripped name."""
-    hidden = _metadata(kwargs).get("hidden_params")
-    if isinstance(hidden, Mapping):
-        named = hidden.get("litellm_model_name")
-        if isinstance(named, str) and named:
-            return named
+    """The model as LiteLLM routed it, ``provider/model`` (``openai/gpt-4o``).
+
+    LiteLLM hands callbacks the model without its provider prefix plus the provider apart; the
+    name that also records the caller's ``litellm_model_name`` is filled concurrently with the
+    sync callback, so it cannot be relied on.
+    """
     model = kwargs.get("model")
-    return model if isinstance(model, str) and model else None
+    if not isinstance(model, str) or not model:
+        return None
+    provider = kwargs.get("custom_llm_provider")
+    if isinstance(provider, str) and provider and not model.startswith(provider + "/"):
+        return f"{provider}/{model}"
+    return model
 
 
 def _seconds_between(start: object, end: object) -> float | None:
