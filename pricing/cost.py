@@ -10,6 +10,7 @@ at 0, a missing reasoning rate at the output rate; a missing input or output rat
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from pricing.errors import PricingError
 from pricing.table import PriceEntry, RangeTier, Tier
@@ -52,9 +53,12 @@ class Usage:
     """The part of ``completion_tokens`` spent on reasoning."""
 
 
-@dataclass(frozen=True, slots=True)
-class CostBreakdown:
-    """What one usage costs under one entry, in USD, with the per-token rates used."""
+class CostBreakdown(NamedTuple):
+    """What one usage costs under one entry, in USD, with the per-token rates used.
+
+    Immutable. A named tuple rather than a frozen dataclass because it is built once per priced
+    request and a frozen dataclass costs about three times as much to build (benchmarks/).
+    """
 
     model: str
     """The model name as asked."""
@@ -98,12 +102,6 @@ class CostBreakdown:
         return self.output_cost + self.reasoning_cost
 
 
-def _known(count: int | None) -> int:
-    # Only for the breakdown counts: an unreported breakdown means "not split out", which LiteLLM
-    # prices as plain input/output; prompt and completion themselves must be known (checked first).
-    return 0 if count is None else count
-
-
 def _tier_for(entry: PriceEntry, prompt_tokens: int) -> Tier | None:
     for tier in entry.tiers:
         if tier.applied and prompt_tokens > tier.threshold:
@@ -141,35 +139,43 @@ def compute_cost(entry: PriceEntry, usage: Usage, model: str | None = None) -> C
 
     prompt = usage.prompt_tokens
     completion = usage.completion_tokens
-    cached = _known(usage.cached_tokens)
-    written = _known(usage.cache_write_tokens)
-    reasoning = _known(usage.reasoning_tokens)
-    if entry.style == "dashscope":
+    # An unreported breakdown means "not split out", which LiteLLM prices as plain input/output;
+    # prompt and completion themselves must be known (checked above).
+    cached = 0 if usage.cached_tokens is None else usage.cached_tokens
+    written = 0 if usage.cache_write_tokens is None else usage.cache_write_tokens
+    reasoning = 0 if usage.reasoning_tokens is None else usage.reasoning_tokens
+    style = entry.style
+    if style == "dashscope":
         return _dashscope(entry, name, prompt, completion, cached, reasoning)
 
-    input_rate = _or(entry.input_cost_per_token, 0.0)
-    output_rate = _or(entry.output_cost_per_token, 0.0)
+    rate = entry.input_cost_per_token
+    input_rate = 0.0 if rate is None else rate
+    rate = entry.output_cost_per_token
+    output_rate = 0.0 if rate is None else rate
     tier: Tier | None = None
-    if entry.style in ("flat", "flat_input"):
-        # LiteLLM's fireworks_ai, databricks and perplexity functions bill every prompt token,
-        # cached or written, at the input rate, and apply no long-context tier.
-        cached_rate = write_rate = input_rate
-        reasoning_rate = output_rate
-        if entry.style == "flat_input":
-            reasoning_rate = _or(entry.reasoning_cost_per_token, output_rate)
-    else:
+    if style == "generic":
         if output_rate == 0.0 and entry.output_cost_per_image_token is not None:
             # LiteLLM prices image-generating chat models' output at the image-token rate.
             output_rate = entry.output_cost_per_image_token
-        cached_rate = _or(entry.cache_read_cost_per_token, 0.0)
-        write_rate = _or(entry.cache_write_cost_per_token, 0.0)
-        tier = _tier_for(entry, prompt)
-        if tier is not None:
-            input_rate = _or(tier.input_cost_per_token, input_rate)
-            output_rate = _or(tier.output_cost_per_token, output_rate)
-            cached_rate = _or(tier.cache_read_cost_per_token, cached_rate)
-            write_rate = _or(tier.cache_write_cost_per_token, write_rate)
-        reasoning_rate = _or(entry.reasoning_cost_per_token, output_rate)
+        rate = entry.cache_read_cost_per_token
+        cached_rate = 0.0 if rate is None else rate
+        rate = entry.cache_write_cost_per_token
+        write_rate = 0.0 if rate is None else rate
+        if entry.tiers:
+            tier = _tier_for(entry, prompt)
+            if tier is not None:
+                input_rate = _or(tier.input_cost_per_token, input_rate)
+                output_rate = _or(tier.output_cost_per_token, output_rate)
+                cached_rate = _or(tier.cache_read_cost_per_token, cached_rate)
+                write_rate = _or(tier.cache_write_cost_per_token, write_rate)
+        rate = entry.reasoning_cost_per_token
+        reasoning_rate = output_rate if rate is None else rate
+    else:
+        # LiteLLM's fireworks_ai, databricks and perplexity functions bill every prompt token,
+        # cached or written, at the input rate, and apply no long-context tier.
+        cached_rate = write_rate = input_rate
+        rate = entry.reasoning_cost_per_token
+        reasoning_rate = output_rate if rate is None or style == "flat" else rate
 
     input_cost = (prompt - cached - written) * input_rate
     cached_cost = cached * cached_rate
@@ -181,21 +187,21 @@ def compute_cost(entry: PriceEntry, usage: Usage, model: str | None = None) -> C
         output_cost = completion * output_rate
         reasoning_cost = 0.0
     return CostBreakdown(
-        model=name,
-        key=entry.key,
-        input_cost=input_cost,
-        cached_input_cost=cached_cost,
-        cache_write_cost=write_cost,
-        output_cost=output_cost,
-        reasoning_cost=reasoning_cost,
-        total=input_cost + cached_cost + write_cost + output_cost + reasoning_cost,
-        tier=None if tier is None else f"above_{tier.label}",
-        custom=entry.custom,
-        input_rate=input_rate,
-        cached_input_rate=cached_rate,
-        cache_write_rate=write_rate,
-        output_rate=output_rate,
-        reasoning_rate=reasoning_rate,
+        name,
+        entry.key,
+        input_cost,
+        cached_cost,
+        write_cost,
+        output_cost,
+        reasoning_cost,
+        input_cost + cached_cost + write_cost + output_cost + reasoning_cost,
+        None if tier is None else f"above_{tier.label}",
+        entry.custom,
+        input_rate,
+        cached_rate,
+        write_rate,
+        output_rate,
+        reasoning_rate,
     )
 
 

@@ -253,7 +253,11 @@ class PriceBook:
             IncompleteUsageError: the prompt or completion count is unknown.
             NoTokenPriceError: the model is priced per second, image, character or query.
         """
-        return compute_cost(self.resolve(model).entry, usage, model)
+        # The memo check inlined: this is the per-request hot path.
+        resolution = self._memo.get(model)
+        if resolution is None:
+            resolution = self.resolve(model)
+        return compute_cost(resolution.entry, usage, model)
 
     def try_cost(self, model: str, usage: Usage) -> CostBreakdown | None:
         """Price ``usage`` for ``model``.
@@ -262,9 +266,11 @@ class PriceBook:
             The breakdown, or ``None`` when the price is unknown (unknown model, no per-token
             price) or the usage lacks its prompt or completion count.
         """
-        resolution = self.lookup(model)
+        resolution = self._memo.get(model)
         if resolution is None:
-            return None
+            resolution = self.lookup(model)
+            if resolution is None:
+                return None
         try:
             return compute_cost(resolution.entry, usage, model)
         except PricingError:
