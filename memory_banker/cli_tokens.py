@@ -5,11 +5,14 @@ anthropic, and the price table is read only when a cost must be computed (a 0.1 
 ``--price-as``, a ``--max-cost`` gate on a 0.1 report, a run log line without a cost).
 
 Other modules attach their subcommands to the ``tokens`` group (history, dashboard), and may add
-a target option to ``tokens check`` with :func:`register_check_target`.
+a target option to ``tokens check`` with :func:`register_check_target`. Registered with
+:func:`attach_lazily`, such a module is imported only when one of its commands (or the command
+list, for ``--help``) is needed, so ``memory-banker tokens`` does not pay for the ledger.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -69,7 +72,33 @@ def _project_listing(app: AppContext) -> ReportListing:
     return listing
 
 
-@click.group(invoke_without_command=True)
+class _TokensGroup(click.Group):
+    """The ``tokens`` group: imports the modules attached with :func:`attach_lazily` on demand.
+
+    A command this module defines runs without them, except ``check``, whose extra targets
+    (``--since DAYS``) those modules may add.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_modules: list[str] = []
+
+    def load_extensions(self) -> None:
+        """Import every module attached lazily (each registers its commands on import)."""
+        while self.lazy_modules:
+            importlib.import_module(self.lazy_modules.pop(0))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands or cmd_name == "check":
+            self.load_extensions()
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self.load_extensions()
+        return super().list_commands(ctx)
+
+
+@click.group(cls=_TokensGroup, invoke_without_command=True)
 @click.option("--list-all", is_flag=True, help="List the project's reports, newest first.")
 @click.option(
     "--report-file",
@@ -260,6 +289,12 @@ def check(
     else:
         click.echo(verdict.message, err=not verdict.passed)
     ctx.exit(verdict.exit_code)
+
+
+def attach_lazily(module: str) -> None:
+    """Have ``module`` (which attaches commands to ``tokens`` when imported) imported only when
+    one of its commands, ``tokens check`` or the command list is needed."""
+    tokens.lazy_modules.append(module)
 
 
 def register_check_target(option: click.Option, target: CheckTarget) -> None:

@@ -204,7 +204,9 @@ def test_the_index_is_written_and_serves_unchanged_files(project: Path) -> None:
     assert sorted(index["entries"]) == sorted(s.file for s in first.reports)
 
     # Prove the summaries come from the index: doctor one entry while the file stays unchanged.
-    index["entries"]["token_usage_20261120_090000.json"]["summary"]["command"] = "from-index"
+    row = index["entries"]["token_usage_20261120_090000.json"][2]
+    assert row[1] == "init"  # the command
+    row[1] = "from-index"
     (folder / INDEX_NAME).write_text(json.dumps(index), "utf-8")
 
     second = list_reports(folder)
@@ -248,6 +250,21 @@ def test_a_removed_file_leaves_the_listing_and_a_corrupt_index_is_rebuilt(projec
         "token_usage_20261119_080000.json",
         "token_usage_20261120_090000.json",
     ]
+
+
+def test_a_hand_edited_index_is_not_trusted(project: Path) -> None:
+    three_reports(project)
+    folder = reports_dir(project)
+    list_reports(folder)
+    index = json.loads((folder / INDEX_NAME).read_text("utf-8"))
+    index["entries"]["token_usage_20261120_090000.json"][2][11] = "4,000"  # tokens as text
+    (folder / INDEX_NAME).write_text(json.dumps(index), "utf-8")
+
+    listing = list_reports(folder)
+
+    assert [s.total_tokens for s in listing.reports] == [19_500, 24_000, 4_000]
+    rebuilt = json.loads((folder / INDEX_NAME).read_text("utf-8"))
+    assert rebuilt["entries"]["token_usage_20261120_090000.json"][2][11] == 4_000
 
 
 def test_a_read_only_folder_still_lists(project: Path) -> None:

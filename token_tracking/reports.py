@@ -17,6 +17,7 @@ that cannot be written to just goes without one.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
@@ -24,12 +25,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from rich.console import Console
 
 from pricing import PriceBook
 from token_tracking.errors import TrackingError
-from token_tracking.records import ReportSource, ReportStatus, TokenUsageReport
+from token_tracking.records import TokenUsageReport
 from token_tracking.report import ReportFileError, reprice_report
 
 REPORTS_SUBDIR = Path("memory-bank") / "token-reports"
@@ -38,7 +39,7 @@ REPORTS_SUBDIR = Path("memory-bank") / "token-reports"
 INDEX_NAME = ".index.json"
 """The index file's name inside the reports folder (hidden, so it never lists as a report)."""
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2
 """Bumped when the index layout changes; an index of another version is rebuilt."""
 
 
@@ -55,8 +56,13 @@ def reports_folder(project_path: Path) -> Path:
     return project_path / REPORTS_SUBDIR
 
 
-class ReportSummary(BaseModel):
-    """What a listing shows of one report file; kept per file in the index."""
+@dataclass(frozen=True, slots=True)
+class ReportSummary:
+    """What a listing shows of one report file; kept per file in the index.
+
+    A plain dataclass, not a pydantic model: a listing builds 10,000 of them per call, and the
+    index they come from is checked field by field (:func:`_summary_from_row`).
+    """
 
     file: str
     """The file's name inside the reports folder."""
@@ -64,16 +70,18 @@ class ReportSummary(BaseModel):
     """The report's session id."""
     command: str
     """The command that ran."""
-    model: str | None = None
+    model: str | None
     """The session's model."""
     start_time: datetime
-    """Session start, as stored (naive times are local)."""
+    """Session start (naive times in 0.1 files were read as local time)."""
     end_time: datetime
-    """Session end, as stored; the listing is sorted on it, newest first."""
-    status: ReportStatus
-    """Outcome of the session."""
-    source: ReportSource
-    """Where the usage came from."""
+    """Session end; the listing is sorted on it, newest first."""
+    end_timestamp: float
+    """``end_time`` as a POSIX timestamp."""
+    status: str
+    """Outcome of the session (``success``, ``partial``, …)."""
+    source: str
+    """Where the usage came from (``llm``, ``offline``, …)."""
     successful_agents: int
     """Agents that succeeded."""
     failed_agents: int
@@ -88,11 +96,6 @@ class ReportSummary(BaseModel):
     """Share of tokens with a known price; below 1 the cost is a lower bound."""
     schema_version: int | None
     """1 for current reports; ``None`` for reports written by memory-banker 0.1."""
-
-    @property
-    def end_timestamp(self) -> float:
-        """``end_time`` as a POSIX timestamp (a naive time is taken as local time)."""
-        return self.end_time.timestamp()
 
     @property
     def agents_total(self) -> int:
@@ -126,16 +129,87 @@ class ReportListing:
         return self.folder / summary.file
 
 
-class _IndexEntry(BaseModel):
+@dataclass
+class _IndexEntry:
+    """What the index keeps of one file: its size and mtime, and its summary or problem."""
+
     mtime_ns: int
     size: int
     summary: ReportSummary | None = None
     problem: str | None = None
 
 
-class _ReportIndex(BaseModel):
-    version: int = INDEX_VERSION
-    entries: dict[str, _IndexEntry] = {}
+class _StaleIndexError(ValueError):
+    """The index file is not one this version wrote; it is rebuilt."""
+
+
+# Index rows hold the summary's fields in this order, with the times as ISO strings. Each field
+# is type-checked when read, so a hand-edited or foreign index is rebuilt, never trusted.
+_ROW_TYPES: tuple[tuple[type, ...], ...] = (
+    (str,),  # session_id
+    (str,),  # command
+    (str, type(None)),  # model
+    (str,),  # start_time
+    (str,),  # end_time
+    (float, int),  # end_timestamp
+    (str,),  # status
+    (str,),  # source
+    (int,),  # successful_agents
+    (int,),  # failed_agents
+    (int,),  # agents_not_run
+    (int,),  # total_tokens
+    (float, int, type(None)),  # total_cost_usd
+    (float, int, type(None)),  # priced_coverage
+    (int, type(None)),  # schema_version
+)
+
+
+def _summary_row(summary: ReportSummary) -> list[object]:
+    return [
+        summary.session_id,
+        summary.command,
+        summary.model,
+        summary.start_time.isoformat(),
+        summary.end_time.isoformat(),
+        summary.end_timestamp,
+        summary.status,
+        summary.source,
+        summary.successful_agents,
+        summary.failed_agents,
+        summary.agents_not_run,
+        summary.total_tokens,
+        summary.total_cost_usd,
+        summary.priced_coverage,
+        summary.schema_version,
+    ]
+
+
+def _summary_from_row(file: str, row: object) -> ReportSummary:
+    if not isinstance(row, list) or len(row) != len(_ROW_TYPES):
+        raise _StaleIndexError(file)
+    for value, types in zip(row, _ROW_TYPES, strict=True):
+        if not isinstance(value, types) or isinstance(value, bool):
+            raise _StaleIndexError(file)
+    (sid, command, model, start, end, stamp, status, source, ok, failed, not_run, tokens,
+     cost, coverage, schema) = row  # fmt: skip
+    return ReportSummary(
+        file=file,
+        session_id=sid,
+        command=command,
+        model=model,
+        start_time=datetime.fromisoformat(start),
+        end_time=datetime.fromisoformat(end),
+        end_timestamp=float(stamp),
+        status=status,
+        source=source,
+        successful_agents=ok,
+        failed_agents=failed,
+        agents_not_run=not_run,
+        total_tokens=tokens,
+        total_cost_usd=None if cost is None else float(cost),
+        priced_coverage=None if coverage is None else float(coverage),
+        schema_version=schema,
+    )
 
 
 def summarize(report: TokenUsageReport, file_name: str) -> ReportSummary:
@@ -147,6 +221,7 @@ def summarize(report: TokenUsageReport, file_name: str) -> ReportSummary:
         model=report.model,
         start_time=report.start_time,
         end_time=report.end_time,
+        end_timestamp=report.end_time.timestamp(),
         status=report.status,
         source=report.source,
         successful_agents=report.successful_agents,
@@ -210,18 +285,40 @@ def _scan(folder: Path) -> dict[str, os.stat_result]:
     return found
 
 
-def _read_index(path: Path) -> _ReportIndex:
+def _read_index(path: Path) -> dict[str, _IndexEntry]:
+    """Return the index's entries by file name; empty when it is missing or not ours."""
     try:
-        index = _ReportIndex.model_validate_json(path.read_bytes())
-    except (OSError, ValidationError):
-        # A missing, unreadable or foreign index is only a lost cache: rebuild it.
-        return _ReportIndex()
-    if index.version != INDEX_VERSION:
-        return _ReportIndex()
-    return index
+        data = json.loads(path.read_bytes())
+        if not isinstance(data, dict) or data.get("version") != INDEX_VERSION:
+            raise _StaleIndexError(str(path))
+        entries: dict[str, _IndexEntry] = {}
+        for name, raw in data["entries"].items():
+            mtime_ns, size, row, problem = raw
+            if not (isinstance(mtime_ns, int) and isinstance(size, int)):
+                raise _StaleIndexError(name)
+            if not isinstance(problem, str | None):
+                raise _StaleIndexError(name)
+            summary = None if row is None else _summary_from_row(name, row)
+            entries[name] = _IndexEntry(mtime_ns, size, summary, problem)
+        return entries
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        # A missing, unreadable, foreign or hand-edited index is only a lost cache: rebuild it.
+        return {}
 
 
-def _write_index(path: Path, index: _ReportIndex) -> None:
+def _write_index(path: Path, entries: dict[str, _IndexEntry]) -> None:
+    document = {
+        "version": INDEX_VERSION,
+        "entries": {
+            name: [
+                e.mtime_ns,
+                e.size,
+                None if e.summary is None else _summary_row(e.summary),
+                e.problem,
+            ]
+            for name, e in entries.items()
+        },
+    }
     try:
         fd, temp = tempfile.mkstemp(prefix=".index-", suffix=".tmp", dir=path.parent)
     except OSError:
@@ -230,7 +327,7 @@ def _write_index(path: Path, index: _ReportIndex) -> None:
         return
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(index.model_dump_json())
+            json.dump(document, handle, separators=(",", ":"))
         os.replace(temp, path)
     except OSError:
         Path(temp).unlink(missing_ok=True)
@@ -262,22 +359,22 @@ def list_reports(folder: Path, *, use_index: bool = True) -> ReportListing:
         raise NoReportsError(f"no token reports folder at {folder}")
     files = _scan(folder)
     index_path = folder / INDEX_NAME
-    old = _read_index(index_path) if use_index else _ReportIndex()
-    fresh = _ReportIndex()
-    changed = set(old.entries) != set(files)
+    old = _read_index(index_path) if use_index else {}
+    fresh: dict[str, _IndexEntry] = {}
+    changed = set(old) != set(files)
     for name, stat in files.items():
-        known = old.entries.get(name)
+        known = old.get(name)
         if known is not None and (known.mtime_ns, known.size) == (stat.st_mtime_ns, stat.st_size):
-            fresh.entries[name] = known
+            fresh[name] = known
         else:
-            fresh.entries[name] = _summarize_file(folder, name, stat)
+            fresh[name] = _summarize_file(folder, name, stat)
             changed = True
     if use_index and changed:
         _write_index(index_path, fresh)
-    reports = [e.summary for e in fresh.entries.values() if e.summary is not None]
+    reports = [e.summary for e in fresh.values() if e.summary is not None]
     reports.sort(key=lambda s: (s.end_timestamp, s.file), reverse=True)
     skipped = sorted(
-        (SkippedFile(name, e.problem) for name, e in fresh.entries.items() if e.problem),
+        (SkippedFile(name, e.problem) for name, e in fresh.items() if e.problem),
         key=lambda s: s.name,
     )
     return ReportListing(folder=folder, reports=reports, skipped=skipped)
@@ -439,7 +536,9 @@ def render_listing(listing: ReportListing, console: Console, *, limit: int | Non
     if any(s.schema_version is None and s.total_cost_usd is not None for s in shown):
         footer.append("* cost stored by memory-banker 0.1; --report-file F re-prices it.")
     body = [lines[0], "-" * len(lines[0]), *lines[1:]] if shown else []
-    console.out("\n".join(body + footer), highlight=False)
+    # Plain text straight to the console's file: Rich would build a Text per line, ~0.2 s for
+    # 10,000 rows, to print nothing it styles.
+    console.file.write("\n".join(body + footer) + "\n")
 
 
 def render_price_as(
