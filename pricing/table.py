@@ -10,7 +10,6 @@ index once per process; a :class:`PriceEntry` is built the first time a key is a
 
 from __future__ import annotations
 
-import importlib.metadata
 import importlib.util
 import json
 import math
@@ -346,6 +345,32 @@ def read_table(path: Path, version: str) -> PriceTable:
     return PriceTable(raw, version=version, path=path)
 
 
+def litellm_version(package_dir: Path) -> str:
+    """Return the installed litellm version (what ``importlib.metadata.version`` reports).
+
+    Read from the ``litellm-*.dist-info/METADATA`` beside the package when there is exactly one,
+    because importing ``importlib.metadata`` costs more than loading the whole table; otherwise
+    from ``importlib.metadata``. ``"unknown"`` when neither knows.
+    """
+    found = list(package_dir.parent.glob("litellm-*.dist-info"))
+    if len(found) == 1:
+        try:
+            with (found[0] / "METADATA").open(encoding="utf-8") as handle:
+                for line in handle:
+                    if line.startswith("Version:"):
+                        return line.partition(":")[2].strip()
+                    if not line.strip():
+                        break
+        except OSError:
+            pass
+    import importlib.metadata  # only when the dist-info shortcut fails (see above)
+
+    try:
+        return importlib.metadata.version("litellm")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
 @lru_cache(maxsize=1)
 def load_table() -> PriceTable:
     """Return LiteLLM's bundled price table, read once per process.
@@ -354,8 +379,4 @@ def load_table() -> PriceTable:
         PriceTableError: ``litellm`` is not installed or its price file cannot be read.
     """
     package_dir = litellm_package_dir()
-    try:
-        version = importlib.metadata.version("litellm")
-    except importlib.metadata.PackageNotFoundError:
-        version = "unknown"
-    return read_table(package_dir / PRICE_FILE_NAME, version)
+    return read_table(package_dir / PRICE_FILE_NAME, litellm_version(package_dir))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from pricing import (
     load_table,
 )
 from pricing.resolve import SEED_ALIASES, undated
+from pricing.table import litellm_version
 
 SEED_MODELS = {
     # model: (key matched, USD per 1M input, USD per 1M output)
@@ -332,3 +334,9 @@ def test_import_pricing_leaves_the_sdks_unimported() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert json.loads(result.stdout) == []
+
+
+def test_table_version_is_what_importlib_metadata_reports() -> None:
+    table = load_table()
+    assert table.path is not None
+    assert litellm_version(table.path.parent) == importlib.metadata.version("litellm")
