@@ -14,10 +14,12 @@ building (``build_model``) imports the SDKs, lazily, after the key check has pas
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from memory_banker.errors import UsageError
@@ -130,6 +132,41 @@ def model_settings(backend: Backend) -> ModelSettings:
     return ModelSettings()
 
 
+def agent_settings(backend: Backend, settings: ModelSettings, agent_name: str) -> ModelSettings:
+    """Return ``settings`` for the agent ``agent_name``.
+
+    On LiteLLM the request metadata names the agent, so the tracker's LiteLLM callback can file
+    each request's own usage (cache writes included, which the SDK's LiteLLM model drops) under
+    the right agent (DESIGN §3).
+    """
+    if backend.kind != "litellm":
+        return settings
+    # Lazy: the integration module is light, but it belongs to runs that use LiteLLM.
+    from token_tracking.integrations.litellm import AGENT_METADATA_KEY
+
+    return dataclasses.replace(settings, metadata={AGENT_METADATA_KEY: agent_name})
+
+
+@contextlib.contextmanager
+def usage_callbacks(backend: Backend, tracker: Any) -> Iterator[None]:
+    """Register the tracker's LiteLLM callback for the duration of a LiteLLM run.
+
+    Does nothing for the other backends, whose usage the Agents SDK hooks read directly.
+    """
+    if backend.kind != "litellm":
+        yield
+        return
+    # Lazy: litellm is already imported by build_model on this path.
+    import litellm
+
+    callback = tracker.litellm_callback()
+    litellm.callbacks.append(callback)
+    try:
+        yield
+    finally:
+        litellm.callbacks.remove(callback)
+
+
 def build_model(
     backend: Backend,
     *,
@@ -153,8 +190,13 @@ def build_model(
         return offline_model(digest)
     if backend.kind == "litellm":
         # Lazy: the SDK's LiteLLM model costs ~3.4 s to import (DESIGN §9).
+        import litellm
         from agents.extensions.models.litellm_model import LitellmModel
 
+        # Without these, LiteLLM prints "Provider List" noise on unknown names and spends ~23 s
+        # retrying a Hugging Face tokenizer download for llama-family names (DESIGN §9).
+        litellm.suppress_debug_info = True
+        litellm.disable_hf_tokenizer_download = True
         return LitellmModel(model=backend.api_model, base_url=backend.base_url, api_key=api_key)
     # Lazy: openai and the Agents SDK load only for runs that call a model.
     from agents import OpenAIChatCompletionsModel, OpenAIResponsesModel

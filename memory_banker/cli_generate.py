@@ -189,7 +189,9 @@ def _run_command(app: AppContext, command: Command, force: bool, raw: dict[str, 
             err=True,
         )
     live = live_enabled(err, quiet=raw["quiet"])
-    tracker = pipeline.make_tracker(plan, pricebook, interval_console=err if live else None)
+    # Interval lines are progress: on the live view's terminal, or nowhere (DESIGN §5).
+    intervals = err if live else Console(file=sys.stderr, quiet=True)
+    tracker = pipeline.make_tracker(plan, pricebook, interval_console=intervals)
     progress = pipeline.new_progress(plan)
     if live:
         title = f"memory-banker {command} · {plan.report_model}"

@@ -8,6 +8,7 @@ console and appear above the table.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
 from types import TracebackType
@@ -100,6 +101,8 @@ class LiveView:
             redirect_stderr=False,
             get_renderable=self._renderable,
         )
+        self._stopped = threading.Event()
+        self._ticker = threading.Thread(target=self._tick, name="live-intervals", daemon=True)
 
     def _renderable(self) -> RenderableType:
         now = time.monotonic()
@@ -112,8 +115,15 @@ class LiveView:
             now=now,
         )
 
+    def _tick(self) -> None:
+        # The tracker announces an interval when a request lands in the next one; a quiet
+        # stretch (a slow agent) would hide it, so the view asks every second.
+        while not self._stopped.wait(1.0):
+            self._tracker.check_intervals()
+
     def __enter__(self) -> LiveView:
         self._live.start(refresh=True)
+        self._ticker.start()
         return self
 
     def __exit__(
@@ -122,5 +132,7 @@ class LiveView:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        self._stopped.set()
+        self._ticker.join()
         self._live.refresh()
         self._live.stop()

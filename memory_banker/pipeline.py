@@ -42,10 +42,12 @@ from memory_banker.agents import (
 from memory_banker.backends import (
     ApiKind,
     Backend,
+    agent_settings,
     build_model,
     choose_backend,
     configure_tracing,
     model_settings,
+    usage_callbacks,
 )
 from memory_banker.errors import MemoryBankerError, UsageError
 from memory_banker.keys import check_api_key
@@ -441,7 +443,7 @@ class _Run:
             name=spec.name,
             instructions=self.instructions,
             model=self.model,
-            model_settings=self.settings,
+            model_settings=agent_settings(self.plan.backend, self.settings, spec.name),
         )
         message = user_message(spec, self._inputs(spec))
         outcome.state = "running"
@@ -559,7 +561,8 @@ async def run_async(
     tracker.start_session()
     status: ReportStatus | None = None
     try:
-        await run.run_rounds()
+        with usage_callbacks(plan.backend, tracker):
+            await run.run_rounds()
     except asyncio.CancelledError:
         # Ctrl-C: the run ends here on purpose, and the report of what was spent must still be
         # written, so the cancellation is absorbed rather than re-raised.

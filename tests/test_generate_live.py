@@ -16,7 +16,8 @@ from rich.console import Console
 
 from memory_banker.live import render_progress
 from memory_banker.pipeline import AgentOutcome
-from tests.generate_support import invoke
+from tests.fake_provider import FakeProvider
+from tests.generate_support import TEST_KEY, invoke, script_bank
 from tests.sample_project import make_sample_project
 from token_tracking.records import AgentUsage
 
@@ -82,10 +83,12 @@ def test_no_live_view_when_stderr_is_not_a_terminal(tmp_path: Path) -> None:
     assert "burn rate" not in result.stdout
 
 
-def _run_with_stderr_on_a_pty(args: list[str]) -> tuple[int, str, str]:
+def _run_with_stderr_on_a_pty(
+    args: list[str], extra_env: dict[str, str] | None = None
+) -> tuple[int, str, str]:
     """Run the CLI with stderr on a pseudo-terminal and stdout on a pipe; return (rc, out, tty)."""
     master, slave = pty.openpty()
-    env = {**os.environ, "COLUMNS": "120", "LINES": "40", "TERM": "xterm"}
+    env = {**os.environ, "COLUMNS": "120", "LINES": "40", "TERM": "xterm", **(extra_env or {})}
     process = subprocess.Popen(
         [sys.executable, "-m", "memory_banker", *args],
         stdout=subprocess.PIPE,
@@ -142,3 +145,24 @@ def test_quiet_hides_the_live_view_on_a_terminal(tmp_path: Path) -> None:
     assert code == 0, terminal
     assert "burn rate" not in terminal
     assert "TOKEN USAGE REPORT" in stdout
+
+
+def test_interval_lines_appear_in_the_live_view_during_a_slow_run(
+    tmp_path: Path, fake_provider: FakeProvider
+) -> None:
+    project = make_sample_project(tmp_path)
+    script_bank(fake_provider, delay=1.0)
+    extra = {
+        "OPENAI_API_KEY": TEST_KEY,
+        "OPENAI_BASE_URL": fake_provider.openai_base_url,
+        "TOKEN_INTERVAL_MINUTES": "0.01",
+    }
+
+    code, stdout, terminal = _run_with_stderr_on_a_pty(
+        ["--project-path", str(project), "init"], extra
+    )
+
+    assert code == 0, terminal
+    assert "Interval 1: " in terminal
+    assert "] Interval 1: " not in stdout
+    assert "burn rate $" in terminal

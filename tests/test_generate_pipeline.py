@@ -372,7 +372,18 @@ def test_openai_api_base_from_the_environment_is_honoured(
 def test_anthropic_model_runs_through_litellm_against_the_messages_endpoint(
     project: Path, fake_provider: FakeProvider
 ) -> None:
-    script_bank(fake_provider)
+    # Anthropic's input_tokens is the uncached part; cache reads and writes come on their own.
+    overrides = {
+        name: Reply(
+            text=bank_markdown(spec(name)),
+            prompt_tokens=usage_of(index)[0],
+            completion_tokens=usage_of(index)[1],
+            cache_read_tokens=300,
+            cache_write_tokens=200,
+        )
+        for index, name in enumerate(AGENT_NAMES)
+    }
+    script_bank(fake_provider, overrides=overrides)
 
     result = invoke(
         project,
@@ -390,10 +401,15 @@ def test_anthropic_model_runs_through_litellm_against_the_messages_endpoint(
     [report] = reports(project)
     assert report.model == "anthropic/claude-3-haiku-20240307"
     for index, agent in enumerate(report.agent_usage):
-        assert (agent.prompt_tokens, agent.completion_tokens) == usage_of(index)
-        prompt, completion = usage_of(index)
-        # claude-3-haiku-20240307: $0.25 per 1M input, $1.25 per 1M output.
-        assert agent.cost_usd == pytest.approx(prompt * 0.25e-6 + completion * 1.25e-6, rel=1e-9)
+        uncached, completion = usage_of(index)
+        assert agent.prompt_tokens == uncached + 300 + 200
+        assert (agent.cached_tokens, agent.cache_write_tokens) == (300, 200)
+        assert (agent.completion_tokens, agent.requests) == (completion, 1)
+        # claude-3-haiku-20240307 per token: input $0.25/1M, cache read $0.03/1M,
+        # cache write $0.30/1M, output $1.25/1M.
+        assert agent.cost_usd == pytest.approx(
+            uncached * 0.25e-6 + 300 * 0.03e-6 + 200 * 0.30e-6 + completion * 1.25e-6, rel=1e-9
+        )
 
 
 def test_json_prints_the_saved_report_as_the_only_stdout(
