@@ -2,9 +2,9 @@
 
 Run: ``python benchmarks/bench_digest.py [--files N]``. It builds a synthetic repository in a
 temporary folder (Python and TypeScript sources in nested packages, tests, a README and a
-pyproject, two commits), then times :func:`memory_banker.scan.build_digest` once cold (the
-tokenizer's first load included) and the median of five warm builds, and prints both with the
-target beside them.
+pyproject, two commits), then times the tokenizer's first load, a first
+:func:`memory_banker.scan.build_digest` and the median of five more builds, and prints them with
+the target beside them. The machine is shared, so compare figures from one run only.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from memory_banker.scan import build_digest
+from memory_banker.tokenizer import count_tokens
 
 TARGET_SECONDS = 1.0
 
@@ -72,6 +73,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         project = make_repository(Path(folder), args.files)
         start = time.perf_counter()
+        count_tokens("load")
+        tokenizer_load = time.perf_counter() - start
+        start = time.perf_counter()
         digest = build_digest(project)
         cold = time.perf_counter() - start
         warm_runs = []
@@ -82,7 +86,8 @@ def main() -> None:
         warm = statistics.median(warm_runs)
     print(f"files listed:        {len(digest.files):,}")
     print(f"digest tokens:       {digest.tokens:,} of {digest.budget:,}")
-    print(f"cold build:          {cold:.3f} s (tokenizer load included)")
+    print(f"tokenizer load:      {tokenizer_load:.3f} s (once per process)")
+    print(f"first build:         {cold:.3f} s (tokenizer loaded)")
     print(f"warm build (median): {warm:.3f} s")
     ratio = warm / TARGET_SECONDS
     print(f"target:              < {TARGET_SECONDS:.1f} s -> ratio warm/target {ratio:.2f}")
