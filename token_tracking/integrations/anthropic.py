@@ -326,7 +326,8 @@ def wrap(tracker: UsageRecorder, client: ClientT, *, agent_name: str | None = No
         raise TypeError(f"cannot wrap a {type(client).__name__}: it has no messages.create")
     recorder = _Recorder(tracker, agent_name)
     proxy: _Messages | _AsyncMessages
-    if inspect.iscoroutinefunction(create):
+    # The SDK decorates create (argument checks): look through functools.wraps to the method.
+    if inspect.iscoroutinefunction(inspect.unwrap(create)):
         proxy = _AsyncMessages(messages, recorder)
     else:
         proxy = _Messages(messages, recorder)
