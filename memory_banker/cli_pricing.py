@@ -310,7 +310,11 @@ def list_command(
     elif listing.count == 0:
         click.echo("No model matches.", err=True)
     else:
-        render_listing(listing, stdout_console())
+        console = stdout_console()
+        if not console.is_terminal:
+            # Piped into grep or a file: one line per model, never folded at 80 columns.
+            console.width = max(console.width, 160)
+        render_listing(listing, console)
 
 
 _COUNT = click.IntRange(min=0)

@@ -1,7 +1,18 @@
 """Model prices from LiteLLM's bundled table: name resolution and exact cost breakdowns.
 
 This package never imports ``litellm``, ``openai``, ``agents`` or ``anthropic``: it reads the
-price JSON that ships inside the installed ``litellm`` distribution directly.
+price JSON that ships inside the installed ``litellm`` distribution directly (``pricing.table``).
+
+- ``pricing.resolve``: :class:`PriceBook` resolves a name (exact key, case, provider prefix,
+  undated name, seed alias; never a substring) and prices a :class:`Usage`.
+- ``pricing.cost``: the cost formula of DESIGN §3, equal to ``litellm.cost_per_token`` for every
+  chat entry except the exact list in ``pricing.parity``, whose docstring gives each reason:
+  entries with no per-token price (LiteLLM says $0, we say unknown), xAI/Perplexity reasoning
+  billed on top of the completion count by LiteLLM, four names LiteLLM prices under another
+  entry, and the Azure model router's fee that LiteLLM counts twice.
+- ``pricing.custom``: TOML/JSON price files (per-1K or per-1M), the per-1K dict of
+  ``calculate_cost`` and ``CLAUDE_COST_PER_1M_INPUT``/``_OUTPUT``.
+- ``pricing.views``: the pydantic documents the ``memory-banker pricing`` commands print.
 """
 
 from pricing.cost import CostBreakdown, IncompleteUsageError, NoTokenPriceError, Usage
@@ -14,7 +25,14 @@ from pricing.resolve import (
     default_pricebook,
     load_pricebook,
 )
-from pricing.table import PriceEntry, PriceTable, PriceTableError, Tier, load_table
+from pricing.table import (
+    PriceEntry,
+    PriceTable,
+    PriceTableError,
+    RangeTier,
+    Tier,
+    load_table,
+)
 
 __all__ = [
     "CostBreakdown",
@@ -27,6 +45,7 @@ __all__ = [
     "PricingEnvError",
     "PricingError",
     "PricingFileError",
+    "RangeTier",
     "Resolution",
     "Tier",
     "UnknownModelError",

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from dataclasses import FrozenInstanceError
+from pathlib import Path
 
 import pytest
 
@@ -14,13 +15,14 @@ from pricing import (
     IncompleteUsageError,
     NoTokenPriceError,
     PriceBook,
+    PriceTableError,
     UnknownModelError,
     Usage,
     default_pricebook,
     load_table,
 )
 from pricing.resolve import SEED_ALIASES, undated
-from pricing.table import litellm_version
+from pricing.table import litellm_version, read_table
 
 SEED_MODELS = {
     # model: (key matched, USD per 1M input, USD per 1M output)
@@ -340,3 +342,41 @@ def test_table_version_is_what_importlib_metadata_reports() -> None:
     table = load_table()
     assert table.path is not None
     assert litellm_version(table.path.parent) == importlib.metadata.version("litellm")
+
+
+def test_unreadable_price_table_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(PriceTableError, match=r"^cannot read LiteLLM's price table .*absent\.json"):
+        read_table(tmp_path / "absent.json", "1.0")
+    broken = tmp_path / "broken.json"
+    broken.write_text("{", encoding="utf-8")
+    with pytest.raises(PriceTableError, match=r"broken\.json is not valid JSON"):
+        read_table(broken, "1.0")
+    listed = tmp_path / "list.json"
+    listed.write_text("[]", encoding="utf-8")
+    with pytest.raises(PriceTableError, match=r"list\.json is not a JSON object"):
+        read_table(listed, "1.0")
+
+
+def test_table_from_a_small_file_skips_the_sample_spec(tmp_path: Path) -> None:
+    path = tmp_path / "prices.json"
+    path.write_text(
+        json.dumps(
+            {
+                "sample_spec": {"input_cost_per_token": 0},
+                "Tiny-Model": {
+                    "litellm_provider": "openai",
+                    "mode": "chat",
+                    "input_cost_per_token": "1e-6",
+                    "output_cost_per_token": 2e-6,
+                },
+                "broken": "not an object",
+            }
+        ),
+        encoding="utf-8",
+    )
+    table = read_table(path, "9.9.9")
+    assert list(table.keys()) == ["Tiny-Model"]
+    book = PriceBook(table)
+    assert book.version == "9.9.9"
+    assert book.resolve("openai/tiny-model").key == "Tiny-Model"
+    assert book.cost("tiny-model", Usage(1_000, 1_000)).total == pytest.approx(0.003, rel=1e-9)
