@@ -144,7 +144,7 @@ async def test_async_anthropic_stream_cache_read_and_write(
 def test_without_metadata_the_default_agent_or_tracker_command(
     fake_provider: FakeProvider, tracker: TokenTracker, callback: Any
 ) -> None:
-    named = make_callback(tracker, default_agent="batch")
+    named: Any = make_callback(tracker, default_agent="batch")
     litellm.callbacks = [callback, named]
     litellm.completion(
         model="openai/gpt-4o",
