@@ -98,8 +98,8 @@ and that name is a different table entry with other rates; memory-banker prices 
 
 perplexity/sonar, gemini-flash-latest, gemini-flash-lite-latest, gemini-exp-1206
 
-Router fee counted twice (1 entries, ``router_fee_counted_twice``)
-------------------------------------------------------------------
+Router fee counted twice (1 entry, ``router_fee_counted_twice``)
+----------------------------------------------------------------
 LiteLLM prices the router entry itself (whose rate is the router's flat fee) and then adds the flat
 per-input-token router fee again, counting the fee twice; memory-banker counts it once.
 
