@@ -66,6 +66,17 @@ def _warn_skipped(listing: ReportListing) -> None:
         click.echo(f"Warning: skipped {skipped.name}: {skipped.reason}", err=True)
 
 
+def _locate(app: AppContext, path: Path) -> Path:
+    """Find a report file given as written: as is, else relative to the project, else by name in
+    the project's reports folder (``--report-file token_usage_20241206_143022.json``)."""
+    if path.exists() or path.is_absolute():
+        return path
+    for candidate in (app.project_path / path, reports_folder(app.project_path) / path):
+        if candidate.exists():
+            return candidate
+    return path
+
+
 def _project_listing(app: AppContext) -> ReportListing:
     listing = list_reports(reports_folder(app.project_path))
     _warn_skipped(listing)
@@ -186,7 +197,7 @@ def _show(
     app: AppContext, report_file: Path | None, *, price_as: str | None, as_json: bool
 ) -> None:
     if report_file is not None:
-        report = load_report(report_file)
+        report = load_report(_locate(app, report_file))
     else:
         listing = _project_listing(app)
         report = load_report(listing.path_of(latest(listing)))
@@ -218,7 +229,7 @@ def _check_report(
     app: AppContext, report_file: Path | None, session_id: str | None, with_cost: bool
 ) -> gate.GateTotals:
     if report_file is not None:
-        path = report_file
+        path = _locate(app, report_file)
     else:
         listing = _project_listing(app)
         summary = latest(listing) if session_id is None else find_session(listing, session_id)
@@ -328,7 +339,9 @@ def compare(app: AppContext, baseline: Path, optimized: Path, as_json: bool) -> 
       memory-banker tokens compare token_usage_20241206_143022.json token_usage_20241207_091500.json
       memory-banker tokens compare output/tech/run_tech_baseline output/tech/run_tech_with_scopes
     """
-    comparison = compare_paths(baseline, optimized, _pricebook_loader(app))
+    comparison = compare_paths(
+        _locate(app, baseline), _locate(app, optimized), _pricebook_loader(app)
+    )
     if as_json:
         emit_json(comparison)
     else:

@@ -149,6 +149,19 @@ def test_report_file_json_prints_the_file_model(project: Path) -> None:
     assert TokenUsageReport.model_validate_json(result.stdout) == reports[path.name]
 
 
+def test_report_file_by_name_is_found_in_the_project(project: Path, tmp_path: Path) -> None:
+    reports = three_reports(project)
+    name = "token_usage_20261121_100000.json"
+
+    by_name = invoke(project, "tokens", "--report-file", name, "--json")
+    relative = invoke(
+        project, "tokens", "--report-file", f"memory-bank/token-reports/{name}", "--json"
+    )
+
+    assert TokenUsageReport.model_validate_json(by_name.stdout) == reports[name]
+    assert TokenUsageReport.model_validate_json(relative.stdout) == reports[name]
+
+
 def test_a_missing_report_file_is_exit_2_with_one_line(project: Path) -> None:
     missing = project / "nope.json"
 
