@@ -26,7 +26,7 @@ import os
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -101,11 +101,15 @@ def project_key(path: Path) -> str:
     return str(project_root(path.expanduser()))
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_US = timedelta(microseconds=1)
+
+
 def to_us(moment: datetime) -> int:
     """Return ``moment`` as integer microseconds since the epoch; a naive time is local time."""
     aware = moment if moment.tzinfo is not None else moment.astimezone()
-    delta = aware - datetime(1970, 1, 1, tzinfo=UTC)
-    return (delta.days * 86_400 + delta.seconds) * _US + delta.microseconds
+    # timedelta floor division is exact (no float seconds in between) and runs in C.
+    return (aware - _EPOCH) // _ONE_US
 
 
 def from_us(value: int) -> datetime:
@@ -488,6 +492,8 @@ class Ledger:
             # WAL makes NORMAL durable against application crashes, at a fraction of FULL's fsyncs.
             self._db.execute("PRAGMA synchronous = NORMAL")
             self._db.execute("PRAGMA foreign_keys = ON")
+            # 32 MB of page cache keeps the hot ends of the indexes in memory during big imports.
+            self._db.execute("PRAGMA cache_size = -32000")
             migrate(self._db)
         except sqlite3.DatabaseError as exc:
             self._db.close()
@@ -530,93 +536,116 @@ class Ledger:
         Raises:
             LedgerError: the write failed (the transaction is rolled back).
         """
-        project = project_key(Path(report.project_path))
-        git = report.git
-        branch = git.branch if git is not None else None
-        commit = git.commit if git is not None else None
-        user = git.user_email if git is not None else None
-        remote = git.remote if git is not None else None
+        return self.insert_reports([(report, requests)], note=note) == 1
+
+    def insert_reports(
+        self,
+        sessions: Iterable[tuple[TokenUsageReport, Sequence[RequestUsage]]],
+        *,
+        note: str | None = None,
+    ) -> int:
+        """Insert many finished sessions in one transaction (imports, benchmarks).
+
+        Sessions already in the ledger are skipped. Returns how many were inserted.
+
+        Raises:
+            LedgerError: a write failed (the whole transaction is rolled back).
+        """
+        inserted = 0
+        current = "?"
         try:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                cursor = self._db.execute(
-                    """
-                    INSERT OR IGNORE INTO sessions (
-                        session_id, project, project_remote, command, model, source, status,
-                        start_us, end_us, duration_seconds, branch, git_commit, user,
-                        prompt_tokens, completion_tokens, total_tokens, cached_tokens,
-                        cache_write_tokens, reasoning_tokens, requests, cost_usd, priced_coverage,
-                        successful_agents, failed_agents, note, report_json
-                    ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-                              ?, ?, ?)
-                    """,
-                    (
-                        report.session_id,
-                        project,
-                        remote,
-                        report.command,
-                        report.model,
-                        report.source,
-                        report.status,
-                        to_us(report.start_time),
-                        to_us(report.end_time),
-                        report.total_duration_seconds,
-                        branch,
-                        commit,
-                        user,
-                        report.total_prompt_tokens,
-                        report.total_completion_tokens,
-                        report.total_tokens,
-                        report.total_cached_tokens,
-                        report.total_cache_write_tokens,
-                        report.total_reasoning_tokens,
-                        report.total_requests,
-                        report.total_cost_usd,
-                        report.priced_coverage,
-                        report.successful_agents,
-                        report.failed_agents,
-                        note,
-                        report.model_dump_json(),
-                    ),
-                )
-                if cursor.rowcount == 0:
-                    self._db.execute("ROLLBACK")
-                    return False
-                session_pk = cursor.lastrowid
-                self._db.executemany(
-                    """
-                    INSERT INTO agent_runs (
-                        session_pk, position, agent, model, start_us, end_us, duration_seconds,
-                        success, error, prompt_tokens, completion_tokens, total_tokens,
-                        cached_tokens, cache_write_tokens, reasoning_tokens, requests, cost_usd,
-                        output_file
-                    ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                    [
-                        _agent_values(session_pk, position, agent)
-                        for position, agent in enumerate(report.agent_usage)
-                    ],
-                )
-                context = _RowContext(
-                    session_pk=session_pk if session_pk is not None else 0,
-                    project=project,
-                    branch=branch,
-                    commit=commit,
-                    user=user,
-                    command=report.command,
-                    source=report.source,
-                    note=note,
-                )
-                self._db.executemany(_INSERT_ROW, list(_usage_values(context, report, requests)))
+                for report, requests in sessions:
+                    current = report.session_id
+                    inserted += self._write_session(report, requests, note)
                 self._db.execute("COMMIT")
             except BaseException:
                 if self._db.in_transaction:
                     self._db.execute("ROLLBACK")
                 raise
         except sqlite3.Error as exc:
-            raise LedgerError(
-                f"cannot record session {report.session_id} in {self.path}: {exc}"
-            ) from exc
+            raise LedgerError(f"cannot record session {current} in {self.path}: {exc}") from exc
+        return inserted
+
+    def _write_session(
+        self, report: TokenUsageReport, requests: Sequence[RequestUsage], note: str | None
+    ) -> bool:
+        """Insert one session inside the caller's transaction; ``False`` if already present."""
+        project = project_key(Path(report.project_path))
+        git = report.git
+        branch = git.branch if git is not None else None
+        commit = git.commit if git is not None else None
+        user = git.user_email if git is not None else None
+        remote = git.remote if git is not None else None
+        cursor = self._db.execute(
+            """
+            INSERT OR IGNORE INTO sessions (
+                session_id, project, project_remote, command, model, source, status,
+                start_us, end_us, duration_seconds, branch, git_commit, user,
+                prompt_tokens, completion_tokens, total_tokens, cached_tokens,
+                cache_write_tokens, reasoning_tokens, requests, cost_usd, priced_coverage,
+                successful_agents, failed_agents, note, report_json
+            ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+                      ?, ?, ?)
+            """,
+            (
+                report.session_id,
+                project,
+                remote,
+                report.command,
+                report.model,
+                report.source,
+                report.status,
+                to_us(report.start_time),
+                to_us(report.end_time),
+                report.total_duration_seconds,
+                branch,
+                commit,
+                user,
+                report.total_prompt_tokens,
+                report.total_completion_tokens,
+                report.total_tokens,
+                report.total_cached_tokens,
+                report.total_cache_write_tokens,
+                report.total_reasoning_tokens,
+                report.total_requests,
+                report.total_cost_usd,
+                report.priced_coverage,
+                report.successful_agents,
+                report.failed_agents,
+                note,
+                report.model_dump_json(),
+            ),
+        )
+        if cursor.rowcount == 0:
+            return False
+        session_pk = cursor.lastrowid
+        self._db.executemany(
+            """
+            INSERT INTO agent_runs (
+                session_pk, position, agent, model, start_us, end_us, duration_seconds,
+                success, error, prompt_tokens, completion_tokens, total_tokens,
+                cached_tokens, cache_write_tokens, reasoning_tokens, requests, cost_usd,
+                output_file
+            ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [
+                _agent_values(session_pk, position, agent)
+                for position, agent in enumerate(report.agent_usage)
+            ],
+        )
+        context = _RowContext(
+            session_pk=session_pk if session_pk is not None else 0,
+            project=project,
+            branch=branch,
+            commit=commit,
+            user=user,
+            command=report.command,
+            source=report.source,
+            note=note,
+        )
+        self._db.executemany(_INSERT_ROW, list(_usage_values(context, report, requests)))
         return True
 
     def prune(self, before: datetime, *, dry_run: bool) -> PruneResult:
@@ -1166,10 +1195,11 @@ _INSERT_ROW = """
 """
 
 
-def _sum_known(*values: int | None) -> int | None:
-    if any(value is None for value in values):
+def _sum_known(first: int | None, second: int | None) -> int | None:
+    """``first + second``, or ``None`` when either is unknown."""
+    if first is None or second is None:
         return None
-    return sum(value for value in values if value is not None)
+    return first + second
 
 
 def _usage_values(
