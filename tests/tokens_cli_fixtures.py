@@ -18,12 +18,8 @@ from memory_banker.cli import cli
 from token_tracking.records import AgentUsage, ModelPricing, PricingInfo, TokenUsageReport
 
 FIXTURES = Path(__file__).parent / "fixtures"
-V0_1_FIXTURE = (
-    FIXTURES / "report_v0_1.json"
-    if (FIXTURES / "report_v0_1.json").exists()
-    else FIXTURES / "report_v0_1_tokens_cli.json"
-)
-"""A report written by memory-banker 0.1 (seed 002's format)."""
+V0_1_FIXTURE = FIXTURES / "report_v0_1.json"
+"""A report written by memory-banker 0.1 (seed 002's format; the tracking core's frozen fixture)."""
 
 # Seed 002's six-agent run on gpt-4o-mini: 12,450 prompt and 8,320 completion tokens.
 _V0_1 = json.loads(V0_1_FIXTURE.read_text(encoding="utf-8"))
