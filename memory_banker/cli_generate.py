@@ -199,14 +199,16 @@ def _run_command(app: AppContext, command: Command, force: bool, raw: dict[str, 
             result = pipeline.run(plan, tracker, progress)
     else:
         result = pipeline.run(plan, tracker, progress)
-    _finish(result, as_json=raw["as_json"])
+    _finish(result, as_json=raw["as_json"], quiet=raw["quiet"])
 
 
-def _finish(result: GenerationResult, *, as_json: bool) -> None:
+def _finish(result: GenerationResult, *, as_json: bool, quiet: bool) -> None:
     if as_json:
         emit_json(result.report)
     else:
         result.report.render(Console(file=sys.stdout, highlight=False, soft_wrap=True))
+    if result.report_path is not None and not quiet:
+        click.echo(f"Report saved to {result.report_path}", err=True)
     for failure in result.failures:
         click.echo(f"Agent {failure.name} failed: {failure.error}", err=True)
     if result.not_run:

@@ -557,7 +557,13 @@ async def run_async(
     settings = model_settings(plan.backend)
     run = _Run(plan, tracker, progress, model, settings)
     if options.command == "refresh":
-        writer.snapshot_history(options.project)
+        try:
+            writer.snapshot_history(options.project)
+        except OSError as exc:
+            raise MemoryBankerError(
+                f"could not copy the bank to {writer.BANK_DIRNAME}/{writer.HISTORY_DIRNAME}/ "
+                f"before refreshing it, so nothing was changed: {exc}"
+            ) from exc
     tracker.start_session()
     status: ReportStatus | None = None
     try:
@@ -574,7 +580,11 @@ async def run_async(
     if status is None and run.budget_crossed:
         status = "budget_exceeded"
     report = tracker.finish(status=status, agents_not_run=not_run)
-    return GenerationResult(report=report, outcomes=tuple(progress.outcomes.values()))
+    return GenerationResult(
+        report=report,
+        outcomes=tuple(progress.outcomes.values()),
+        report_path=tracker.report_path,
+    )
 
 
 def run(plan: Plan, tracker: TokenTracker, progress: RunProgress) -> GenerationResult:

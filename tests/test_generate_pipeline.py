@@ -83,6 +83,8 @@ def test_init_writes_six_files_and_a_report_with_the_scripted_usage(
     assert report.failed_agents == 0
     assert report.total_cost_usd == pytest.approx(expected_cost(prompts, completions), rel=1e-9)
     assert "Estimated Cost: $0.0018 USD" in result.stdout
+    [saved] = list((project / "memory-bank" / "token-reports").glob("token_usage_*.json"))
+    assert f"Report saved to {saved}" in result.stderr
 
 
 def test_all_six_requests_share_the_system_prefix_with_the_digest(
