@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
 from inline_snapshot import snapshot
 
+from memory_banker.cli_tokens import attach_lazily, tokens
 from tests.tokens_cli_fixtures import (
     START,
     agent,
@@ -319,3 +321,38 @@ def test_writes_a_report_and_lists_it_with_json_it_wrote(project: Path) -> None:
     result = invoke(project, "tokens", "--list-all", "--json")
 
     assert json.loads(result.stdout) == [json.loads(report.model_dump_json())]
+
+
+# --- subcommands attached lazily -------------------------------------------------------------
+
+LAZY_MODULE = '''
+import click
+from memory_banker.cli_tokens import tokens
+
+@tokens.command("lazy-hello")
+def lazy_hello() -> None:
+    """Say hello."""
+    click.echo("hello")
+'''
+
+
+def test_a_lazily_attached_module_loads_only_when_needed(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "lazy_tokens_extension.py").write_text(LAZY_MODULE, "utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    three_reports(project)
+    attach_lazily("lazy_tokens_extension")
+    try:
+        assert invoke(project, "tokens", "--list-all").exit_code == 0
+        assert "lazy_tokens_extension" not in sys.modules
+
+        result = invoke(project, "tokens", "lazy-hello")
+
+        assert (result.exit_code, result.stdout) == (0, "hello\n")
+        assert "lazy_tokens_extension" in sys.modules
+    finally:
+        tokens.commands.pop("lazy-hello", None)
+        if "lazy_tokens_extension" in tokens.lazy_modules:
+            tokens.lazy_modules.remove("lazy_tokens_extension")
+        sys.modules.pop("lazy_tokens_extension", None)
