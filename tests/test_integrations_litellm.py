@@ -11,7 +11,7 @@ from litellm.exceptions import InternalServerError as LitellmServerError
 
 from tests.fake_provider import FakeProvider, Reply
 from token_tracking import RequestUsage, TokenTracker
-from token_tracking.integrations.litellm import find_callback, make_callback
+from token_tracking.integrations.litellm import find_callback, make_callback, registered_callback
 
 OPENAI_REPLY = Reply(
     text="hello there",
@@ -199,3 +199,28 @@ def test_abandoned_calls_are_ignored_when_their_callback_arrives(
     callback.log_success_event(kwargs, response, None, None)
     assert tracker.requests() == []
     assert callback.wait_recorded("a", max_wait=0.01)
+
+
+def test_registered_callback_waits_then_unregisters_everywhere(
+    fake_provider: FakeProvider, tracker: TokenTracker, callback: Any
+) -> None:
+    litellm.callbacks = []
+    with registered_callback(tracker, default_agent="batch") as inside:
+        assert find_callback(tracker) is inside
+        litellm.completion(
+            model="openai/gpt-4o",
+            api_base=fake_provider.openai_base_url,
+            api_key="test",
+            messages=MESSAGES,
+        )
+    # No explicit wait: leaving the block waited for LiteLLM's deferred callback.
+    assert [counts(u) for u in tracker.requests()] == [
+        ("batch", "openai/gpt-4o", 10, 5, None, None, None, 1)
+    ]
+    assert find_callback(tracker) is None
+    everywhere = [
+        item
+        for name in ("callbacks", "success_callback", "_async_success_callback", "input_callback")
+        for item in getattr(litellm, name)
+    ]
+    assert inside not in everywhere

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 from typing import Any
 
 import litellm
@@ -232,3 +234,17 @@ def test_unreadable_results_raise_a_tracking_error(result: object) -> None:
     with pytest.raises(UsageNotFoundError, match="token usage") as raised:
         usage_from_result(result)
     assert isinstance(raised.value, TrackingError)
+
+
+def test_integration_modules_import_no_sdk() -> None:
+    # DESIGN §2: the SDKs load only when an integration object is built, never on import.
+    code = (
+        "import sys\n"
+        "import token_tracking.usage_extract, token_tracking.integrations.openai_agents\n"
+        "import token_tracking.integrations.litellm, token_tracking.integrations.anthropic\n"
+        "print(sorted(m for m in ('agents', 'litellm', 'openai', 'anthropic') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "[]"

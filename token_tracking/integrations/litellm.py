@@ -5,7 +5,9 @@ successful ``completion`` / ``acompletion`` — streaming included, once, from t
 response — with LiteLLM's own usage, so Anthropic cache writes
 (``cache_creation_input_tokens``) and cache reads keep their counts (DESIGN §3). The agent is
 named by the request's ``metadata={"agent_name": ...}`` (``default_agent`` otherwise; the tracker
-falls back to its command name when both are absent).
+falls back to its command name when both are absent). ``registered_callback(tracker)`` is the
+tidy way to use it: a ``with`` block that registers it, waits for LiteLLM's deferred callbacks on
+exit and unregisters it from every LiteLLM list.
 
 LiteLLM runs success callbacks *after* the call has returned (a worker thread for ``completion``,
 a task for ``acompletion``), so a program that finishes its tracker right after its last call
@@ -24,10 +26,11 @@ therefore visible in LiteLLM's log, not to the caller.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -37,13 +40,24 @@ from token_tracking.usage_extract import UsageRecorder, usage_from_result
 if TYPE_CHECKING:
     from litellm.integrations.custom_logger import CustomLogger
 
-__all__ = ["AGENT_METADATA_KEY", "make_callback"]
+__all__ = ["AGENT_METADATA_KEY", "find_callback", "make_callback", "registered_callback"]
 
 AGENT_METADATA_KEY = "agent_name"
 """The ``metadata`` key naming the agent a request belongs to."""
 
 # How long a waiter gives LiteLLM's deferred callbacks before giving up (seconds).
 DEFAULT_WAIT_SECONDS = 5.0
+
+# LiteLLM copies `litellm.callbacks` into these lists on first use; all of them must be cleaned.
+_CALLBACK_LISTS = (
+    "callbacks",
+    "input_callback",
+    "success_callback",
+    "failure_callback",
+    "_async_input_callback",
+    "_async_success_callback",
+    "_async_failure_callback",
+)
 
 
 def _metadata(kwargs: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -250,8 +264,37 @@ def find_callback(tracker: UsageRecorder) -> Any | None:
     litellm = sys.modules.get("litellm")
     if litellm is None:
         return None
-    for name in ("callbacks", "success_callback", "_async_success_callback"):
+    for name in _CALLBACK_LISTS:
         for callback in getattr(litellm, name, None) or []:
             if getattr(callback, "token_tracker", None) is tracker:
                 return callback
     return None
+
+
+@contextlib.contextmanager
+def registered_callback(
+    tracker: UsageRecorder,
+    *,
+    default_agent: str | None = None,
+    max_wait: float = DEFAULT_WAIT_SECONDS,
+) -> Iterator[Any]:
+    """Register ``tracker``'s callback in LiteLLM for the ``with`` block; yields the callback.
+
+    On exit it waits (up to ``max_wait`` seconds) until LiteLLM has delivered the usage of every
+    call made inside, then removes the callback from every LiteLLM callback list (LiteLLM copies
+    ``litellm.callbacks`` into several), so a later tracker never receives it. Raises
+    ``ImportError`` when litellm is not installed.
+    """
+    # Lazy: litellm costs ~2.2 s to import; only programs that use it get here.
+    import litellm
+
+    callback = make_callback(tracker, default_agent=default_agent)
+    litellm.callbacks.append(callback)
+    try:
+        yield callback
+    finally:
+        callback.wait_recorded(max_wait=max_wait)  # type: ignore[attr-defined]
+        for name in _CALLBACK_LISTS:
+            listed = getattr(litellm, name, None)
+            if isinstance(listed, list):
+                listed[:] = [item for item in listed if item is not callback]
