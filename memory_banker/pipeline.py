@@ -21,6 +21,7 @@ One run, in order (``prepare`` then ``run``):
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -50,7 +51,7 @@ from memory_banker.backends import (
     usage_callbacks,
 )
 from memory_banker.errors import MemoryBankerError, UsageError
-from memory_banker.keys import check_api_key
+from memory_banker.keys import check_api_key, key_requirement
 from memory_banker.scan import Digest, build_digest
 from pricing import PriceBook
 from token_tracking import TokenTracker
@@ -87,7 +88,7 @@ class GenerateOptions:
     """The project (resolved)."""
     model: str = "gpt-4o-mini"
     """Any LiteLLM model string; ignored with ``offline``."""
-    api_key: str | None = None
+    api_key: str | None = field(default=None, repr=False)
     """``--api-key``: overrides the provider's environment variable; never written anywhere."""
     api_base: str | None = None
     """``--api-base``: the server to send requests to."""
@@ -363,6 +364,14 @@ def plan_summary(plan: Plan) -> PlanSummary:
     return summary
 
 
+def _secrets_of(options: GenerateOptions) -> tuple[str, ...]:
+    """Return the key values this run could leak into an error message: never report them."""
+    requirement = key_requirement(options.model)
+    variables = requirement.variables if requirement is not None else ()
+    values = [options.api_key, *(os.environ.get(name) for name in variables)]
+    return tuple(value for value in values if value)
+
+
 def redact(text: str, secrets: Sequence[str] = ()) -> str:
     """Return ``text`` with the given secrets and key-like strings replaced by ``[redacted]``."""
     for secret in secrets:
@@ -408,7 +417,7 @@ class _Run:
         self.semaphore = asyncio.Semaphore(max(1, plan.options.concurrency))
         self.outputs: dict[str, str] = {}
         self.budget_crossed = False
-        self.secrets = tuple(s for s in (plan.options.api_key,) if s)
+        self.secrets = _secrets_of(plan.options)
 
     def _over_budget(self) -> bool:
         if self.options.max_cost is None:

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from memory_banker.agents import AGENT_SPECS, select_agents
 from memory_banker.backends import Backend, choose_backend
 from memory_banker.errors import UsageError
-from memory_banker.pipeline import describe_error, normalize_output, plan_rounds, redact
+from memory_banker.pipeline import (
+    GenerateOptions,
+    _secrets_of,
+    describe_error,
+    normalize_output,
+    plan_rounds,
+    redact,
+)
 
 
 @pytest.mark.parametrize(
@@ -113,3 +122,22 @@ def test_long_errors_are_cut_to_one_bounded_line() -> None:
     assert len(text) == 500
     assert text.startswith("ValueError: line one line two xxx")
     assert text.endswith("…")
+
+
+def test_a_run_redacts_the_given_key_and_the_providers_variables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "plain-anthropic-value")
+    options = GenerateOptions(
+        command="init",
+        project=Path("."),
+        model="anthropic/claude-3-haiku-20240307",
+        api_key="given-key-value",
+    )
+
+    secrets = _secrets_of(options)
+
+    assert secrets == ("given-key-value", "plain-anthropic-value")
+    assert "given-key-value" not in repr(options)
+    error = RuntimeError("rejected given-key-value and plain-anthropic-value")
+    assert describe_error(error, secrets) == "RuntimeError: rejected [redacted] and [redacted]"
