@@ -300,7 +300,8 @@ def compute_trends(
     else:
         rows = breakdown(ledger, filters, by)  # type: ignore[arg-type]
     total = _row("TOTAL", ledger.window_totals(filters))
-    insights = _insights(ledger, filters, day_rows, total, moment, cost_of)
+    branch_rows = rows if by == "branch" else None
+    insights = _insights(ledger, filters, day_rows, branch_rows, total, moment, cost_of)
     return TrendsResult(
         by=by,
         days=days,
@@ -364,6 +365,7 @@ def _insights(
     ledger: Ledger,
     filters: Filters,
     day_rows: list[TrendRow],
+    branch_rows: list[TrendRow] | None,
     total: TrendRow,
     now: datetime,
     cost_of: CostFunction | None,
@@ -374,7 +376,7 @@ def _insights(
     peak = max(day_rows, key=lambda row: (row.total_tokens, row.key))
     insights.peak_day = date.fromisoformat(peak.key)
     insights.peak_day_tokens = peak.total_tokens
-    branches = breakdown(ledger, filters, "branch")
+    branches = branch_rows if branch_rows is not None else breakdown(ledger, filters, "branch")
     if branches:
         insights.most_active_branch = branches[0].key
         insights.most_active_branch_tokens = branches[0].total_tokens
@@ -391,24 +393,25 @@ def _insights(
 
 
 def _largest_share(
-    rows: Iterable[TrendRow], total_cost: float, kind: Literal["largest_agent", "largest_model"]
+    costs: Iterable[tuple[str, float | None]],
+    total_cost: float,
+    kind: Literal["largest_agent", "largest_model"],
 ) -> Recommendation | None:
-    priced = [row for row in rows if row.cost_usd is not None]
+    priced = [(key, cost) for key, cost in costs if cost is not None]
     if not priced or total_cost <= 0:
         return None
-    top = max(priced, key=lambda row: (row.cost_usd or 0.0, row.key))
-    assert top.cost_usd is not None
-    share = top.cost_usd / total_cost
+    key, cost = max(priced, key=lambda item: (item[1], item[0]))
+    share = cost / total_cost
     noun = "Agent" if kind == "largest_agent" else "Model"
     return Recommendation(
         kind=kind,
-        subject=top.key,
+        subject=key,
         share=share,
-        cost_usd=top.cost_usd,
+        cost_usd=cost,
         baseline_cost_usd=total_cost,
         text=(
-            f"{noun} {top.key} accounts for {share:.0%} of the cost "
-            f"(${top.cost_usd:.4f} of ${total_cost:.4f}): the first place to look for savings."
+            f"{noun} {key} accounts for {share:.0%} of the cost "
+            f"(${cost:.4f} of ${total_cost:.4f}): the first place to look for savings."
         ),
     )
 
@@ -421,16 +424,16 @@ def _recommendations(
         return
     agents = breakdown(ledger, filters, "agent")
     if len(agents) > 1:
-        found = _largest_share(agents, total_cost, "largest_agent")
+        found = _largest_share(((a.key, a.cost_usd) for a in agents), total_cost, "largest_agent")
         if found is not None:
             yield found
-    models = breakdown(ledger, filters, "model")
-    found = _largest_share(models, total_cost, "largest_model")
+    usage = ledger.model_usage(filters)
+    model_costs = ((u.model if u.model is not None else NO_VALUE, u.cost_usd) for u in usage)
+    found = _largest_share(model_costs, total_cost, "largest_model")
     if found is not None:
         yield found
     if cost_of is None:
         return
-    usage = ledger.model_usage(filters)
     candidates = sorted({u.model for u in usage if u.model is not None and u.model != "offline"})
     if len(candidates) < 2 or any(u.unpriced_rows for u in usage):
         # One model leaves nothing to compare; unpriced rows would make the baseline a lower bound.
