@@ -124,34 +124,36 @@ def compute_cost(entry: PriceEntry, usage: Usage, model: str | None = None) -> C
         NoTokenPriceError: the entry has neither an input nor an output token rate.
     """
     name = entry.key if model is None else model
-    if usage.prompt_tokens is None or usage.completion_tokens is None:
-        raise IncompleteUsageError(
-            f"cannot price {name!r}: the "
-            + ("prompt" if usage.prompt_tokens is None else "completion")
-            + " token count is unknown"
-        )
-    if (
-        entry.input_cost_per_token is None
-        and entry.output_cost_per_token is None
-        and not (entry.style == "dashscope" and entry.ranges)
-    ):
-        raise NoTokenPriceError(name, entry.key)
-
     prompt = usage.prompt_tokens
     completion = usage.completion_tokens
+    if prompt is None or completion is None:
+        missing = "prompt" if prompt is None else "completion"
+        raise IncompleteUsageError(f"cannot price {name!r}: the {missing} token count is unknown")
+    # Every attribute is read once: this is the per-request hot path (benchmarks/).
+    style = entry.style
+    input_rate = entry.input_cost_per_token
+    output_rate = entry.output_cost_per_token
+    if input_rate is None and output_rate is None:
+        if not (style == "dashscope" and entry.ranges):
+            raise NoTokenPriceError(name, entry.key)
     # An unreported breakdown means "not split out", which LiteLLM prices as plain input/output;
     # prompt and completion themselves must be known (checked above).
-    cached = 0 if usage.cached_tokens is None else usage.cached_tokens
-    written = 0 if usage.cache_write_tokens is None else usage.cache_write_tokens
-    reasoning = 0 if usage.reasoning_tokens is None else usage.reasoning_tokens
-    style = entry.style
+    cached = usage.cached_tokens
+    if cached is None:
+        cached = 0
+    written = usage.cache_write_tokens
+    if written is None:
+        written = 0
+    reasoning = usage.reasoning_tokens
+    if reasoning is None:
+        reasoning = 0
     if style == "dashscope":
         return _dashscope(entry, name, prompt, completion, cached, reasoning)
 
-    rate = entry.input_cost_per_token
-    input_rate = 0.0 if rate is None else rate
-    rate = entry.output_cost_per_token
-    output_rate = 0.0 if rate is None else rate
+    if input_rate is None:
+        input_rate = 0.0
+    if output_rate is None:
+        output_rate = 0.0
     tier: Tier | None = None
     if style == "generic":
         if output_rate == 0.0 and entry.output_cost_per_image_token is not None:
