@@ -40,7 +40,7 @@ def _generation_options(function: F) -> F:
             "--model",
             default=DEFAULT_MODEL,
             show_default=True,
-            help="Any LiteLLM model string (gpt-4o-mini, anthropic/claude-3-5-haiku-latest, …).",
+            help="Any LiteLLM model string (gpt-4o-mini, anthropic/claude-haiku-4-5, …).",
         ),
         click.option(
             "--api-key",
@@ -50,13 +50,15 @@ def _generation_options(function: F) -> F:
         click.option(
             "--api-base",
             default=None,
-            help="Base URL of an OpenAI-compatible or provider server; implies --api chat.",
+            help="Base URL of the server to call (for OpenAI models: an OpenAI-compatible "
+            "server, spoken to with Chat Completions unless --api responses).",
         ),
         click.option(
             "--api",
             type=click.Choice(["responses", "chat"]),
             default=None,
-            help="OpenAI API to use: responses (default) or chat (default with --api-base).",
+            help="API for OpenAI models: responses (the default) or chat (the default when a "
+            "base URL is given).",
         ),
         click.option(
             "--timeout",
@@ -228,7 +230,11 @@ def _finish(result: GenerationResult, *, as_json: bool, quiet: bool) -> None:
 
 
 @click.command("init")
-@click.option("--force", is_flag=True, help="Overwrite existing bank files.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Run even when bank files exist (a file is still replaced only when its agent succeeds).",
+)
 @_generation_options
 @pass_app
 def init(app: AppContext, /, force: bool, **raw: Any) -> None:
@@ -269,7 +275,7 @@ def refresh(app: AppContext, /, **raw: Any) -> None:
 
     \b
     Examples:
-      memory-banker refresh --model anthropic/claude-3-5-haiku-latest
+      memory-banker refresh --model anthropic/claude-haiku-4-5
       memory-banker refresh --offline --quiet
     """
     _run_command(app, "refresh", False, raw)
@@ -302,7 +308,7 @@ def estimate(
     \b
     Examples:
       memory-banker estimate
-      memory-banker estimate --models gpt-4o-mini,gpt-4o,anthropic/claude-3-5-haiku-latest
+      memory-banker estimate --models gpt-4o-mini,gpt-4o,anthropic/claude-haiku-4-5
     """
     from memory_banker.agents import select_agents
     from memory_banker.estimate import estimate as project_cost
