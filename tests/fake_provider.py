@@ -19,7 +19,9 @@ requests ran concurrently.
 Usage numbers follow each provider's own semantics on the wire: for OpenAI ``prompt_tokens``
 includes ``cached_tokens`` and ``completion_tokens`` includes ``reasoning_tokens``; for Anthropic
 ``prompt_tokens`` is sent as ``input_tokens``, the *uncached* part, with ``cache_read_tokens`` and
-``cache_write_tokens`` as separate counts. A count scripted as ``None`` is left out of the answer.
+``cache_write_tokens`` as separate counts (on OpenAI replies ``cache_write_tokens`` goes into the
+input-token details, a part of ``prompt_tokens``). A count scripted as ``None`` is left out of
+the answer.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ class Reply:
     cache_read_tokens: int | None = None
     """Anthropic ``cache_read_input_tokens``."""
     cache_write_tokens: int | None = None
-    """Anthropic ``cache_creation_input_tokens``."""
+    """Anthropic ``cache_creation_input_tokens``; OpenAI ``…_details.cache_write_tokens``."""
     status: int = 200
     """HTTP status; anything but 200 answers with a JSON error body in the provider's shape."""
     malformed: bool = False
@@ -345,14 +347,25 @@ def _split(text: str) -> list[str]:
 # -- OpenAI Chat Completions ---------------------------------------------------------------------
 
 
+def _openai_input_details(reply: Reply) -> dict[str, int]:
+    """The input-token details of an OpenAI usage: only the counts the reply scripts."""
+    details: dict[str, int] = {}
+    if reply.cached_tokens is not None:
+        details["cached_tokens"] = reply.cached_tokens
+    if reply.cache_write_tokens is not None:
+        details["cache_write_tokens"] = reply.cache_write_tokens
+    return details
+
+
 def _chat_usage(reply: Reply) -> dict[str, Any]:
     usage: dict[str, Any] = {
         "prompt_tokens": reply.prompt_tokens,
         "completion_tokens": reply.completion_tokens,
         "total_tokens": reply.prompt_tokens + reply.completion_tokens,
     }
-    if reply.cached_tokens is not None:
-        usage["prompt_tokens_details"] = {"cached_tokens": reply.cached_tokens}
+    details = _openai_input_details(reply)
+    if details:
+        usage["prompt_tokens_details"] = details
     if reply.reasoning_tokens is not None:
         usage["completion_tokens_details"] = {"reasoning_tokens": reply.reasoning_tokens}
     return usage
@@ -430,8 +443,9 @@ def _response_usage(reply: Reply) -> dict[str, Any]:
         "output_tokens": reply.completion_tokens,
         "total_tokens": reply.prompt_tokens + reply.completion_tokens,
     }
-    if reply.cached_tokens is not None:
-        usage["input_tokens_details"] = {"cached_tokens": reply.cached_tokens}
+    details = _openai_input_details(reply)
+    if details:
+        usage["input_tokens_details"] = details
     if reply.reasoning_tokens is not None:
         usage["output_tokens_details"] = {"reasoning_tokens": reply.reasoning_tokens}
     return usage

@@ -396,3 +396,18 @@ def test_sequential_requests_never_overlap(fake_provider: FakeProvider) -> None:
 def test_unknown_path_is_404(fake_provider: FakeProvider) -> None:
     with pytest.raises(openai.NotFoundError):
         openai_client(fake_provider).embeddings.create(model="m", input="hi")
+
+
+def test_openai_cache_write_details(fake_provider: FakeProvider) -> None:
+    fake_provider.add(Reply(prompt_tokens=900, cached_tokens=100, cache_write_tokens=700), times=2)
+    client = openai_client(fake_provider)
+    completion = client.chat.completions.create(
+        model="gpt-5", messages=[{"role": "user", "content": "hi"}]
+    )
+    assert completion.usage is not None
+    assert completion.usage.prompt_tokens_details is not None
+    assert completion.usage.prompt_tokens_details.cache_write_tokens == 700
+    response = client.responses.create(model="gpt-5", input="hi")
+    assert response.usage is not None
+    assert response.usage.input_tokens_details.cache_write_tokens == 700
+    assert response.usage.input_tokens_details.cached_tokens == 100

@@ -116,6 +116,23 @@ async def test_one_request_exact_usage(fake_provider: FakeProvider, kind: str) -
     assert report["brief"].model == ("openai/gpt-4o" if kind == "litellm" else "gpt-4o")
 
 
+@pytest.mark.parametrize("kind", MODEL_KINDS)
+async def test_openai_cache_writes_are_counted(fake_provider: FakeProvider, kind: str) -> None:
+    fake_provider.add(Reply(prompt_tokens=2000, cached_tokens=1000, cache_write_tokens=900))
+    tracker = new_tracker()
+    agent = Agent(name="cacher", model=make_model(kind, fake_provider), model_settings=SETTINGS)
+    await Runner.run(agent, "hello", hooks=make_run_hooks(tracker))
+    assert figures(by_name(tracker)["cacher"]) == {
+        "prompt": 2000,
+        "completion": 5,
+        "total": 2005,
+        "cached": 1000,
+        "cache_write": 900,
+        "reasoning": None if kind != "litellm" else 0,
+        "requests": 1,
+    }
+
+
 @pytest.mark.parametrize("kind", ["responses", "chat"])
 async def test_raw_usage_keeps_unsent_counts_unknown(
     fake_provider: FakeProvider, kind: str
