@@ -514,3 +514,22 @@ def test_the_installed_command_prints_trends_json_without_sdk_imports(
         [sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=120
     )
     assert imported.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("command", ["limits", "prune", "reindex"])
+def test_unknown_options_are_exit_2(project: Path, command: str) -> None:
+    result = run(project, "tokens", command, "--bogus")
+    assert result.exit_code == 2
+    assert "Error: No such option '--bogus'" in result.stderr
+
+
+def test_export_json_to_stdout_round_trips(project: Path) -> None:
+    from token_tracking.export import ExportDocument
+
+    seed(project)
+    result = run(project, "tokens", "export", "--format", "json", "--days", "7")
+    assert result.exit_code == 0
+    document = ExportDocument.model_validate_json(result.stdout)
+    assert document.summary.total_tokens == 5700
+    assert document.summary.days == 7
+    assert [len(s.agent_usage) for s in document.sessions] == [2]
