@@ -13,6 +13,7 @@ import os
 # of the price map (DESIGN §9). setdefault, so a user can still opt in to the remote map.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
+import importlib
 import sys
 import traceback
 from pathlib import Path
@@ -20,7 +21,6 @@ from typing import Any
 
 import click
 
-from memory_banker import __version__
 from memory_banker.cli_common import AppContext
 from memory_banker.errors import MemoryBankerError
 from pricing.errors import PricingError
@@ -29,8 +29,34 @@ from token_tracking.errors import TrackingError
 PACKAGE_ERRORS = (MemoryBankerError, TrackingError, PricingError)
 
 
+# Commands whose modules are imported only when they run, so that `memory-banker tokens` does
+# not pay for the generation and pricing modules (start-up is measured in
+# benchmarks/bench_tokens_cli.py). name -> "module:attribute".
+LAZY_COMMANDS = {
+    "init": "memory_banker.cli_generate:init",
+    "update": "memory_banker.cli_generate:update",
+    "refresh": "memory_banker.cli_generate:refresh",
+    "estimate": "memory_banker.cli_generate:estimate",
+    "pricing": "memory_banker.cli_pricing:pricing",
+}
+
+
 class _MemoryBankerGroup(click.Group):
-    """A click group that turns package errors into one line on stderr and exit code 2."""
+    """A click group that loads commands on demand and turns package errors into one line on
+    stderr and exit code 2."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = LAZY_COMMANDS.get(cmd_name)
+        if target is not None and cmd_name not in self.commands:
+            module_name, attribute = target.split(":")
+            command = getattr(importlib.import_module(module_name), attribute)
+            if not isinstance(command, click.Command):
+                raise TypeError(f"{target} is not a click command")
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *LAZY_COMMANDS})
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -60,7 +86,7 @@ class _MemoryBankerGroup(click.Group):
     help="TOML or JSON file of custom model prices (env MEMORY_BANKER_PRICING_FILE).",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks and debug diagnostics.")
-@click.version_option(__version__, "--version", prog_name="memory-banker")
+@click.version_option(None, "--version", package_name="memory-banker", prog_name="memory-banker")
 @click.pass_context
 def cli(ctx: click.Context, project_path: Path, pricing_file: Path | None, verbose: bool) -> None:
     """Generate a memory bank for a code project and know what every agent run cost.
@@ -82,15 +108,9 @@ def main() -> None:
 
 
 # Command registration: each module keeps its heavy imports inside its functions.
-from memory_banker.cli_tokens import tokens  # noqa: E402
+from memory_banker.cli_tokens import attach_lazily, tokens  # noqa: E402
 
 cli.add_command(tokens)
-import memory_banker.cli_history  # noqa: E402  (registers the history subcommands on tokens)
-from memory_banker.cli_generate import estimate, init, refresh, update  # noqa: E402
-
-for _command in (init, update, refresh, estimate):
-    cli.add_command(_command)
-import memory_banker.cli_dashboard  # noqa: E402, F401  (registers tokens dashboard)
-from memory_banker.cli_pricing import pricing  # noqa: E402
-
-cli.add_command(pricing)
+# Imported when one of their commands (or `tokens check`, which --since extends) runs.
+attach_lazily("memory_banker.cli_history")
+attach_lazily("memory_banker.cli_dashboard")
