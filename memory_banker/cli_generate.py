@@ -33,6 +33,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_MODEL = "gpt-4o-mini"
 
 
+def _stdout() -> Console:
+    """The console for data on stdout: the terminal's width, or 120 columns when piped, so that
+    tables in logs and files are not squeezed to Rich's 80-column default."""
+    width = None if sys.stdout.isatty() else 120
+    return Console(file=sys.stdout, highlight=False, soft_wrap=True, width=width)
+
+
 def _generation_options(function: F) -> F:
     """Add the options ``init``, ``update`` and ``refresh`` share (DESIGN §5)."""
     decorators = [
@@ -177,7 +184,7 @@ def _run_command(app: AppContext, command: Command, force: bool, raw: dict[str, 
         if raw["as_json"]:
             emit_json(pipeline.plan_summary(plan))
         else:
-            _render_plan(plan, Console(file=sys.stdout, highlight=False, soft_wrap=True))
+            _render_plan(plan, _stdout())
         return
     try:
         plan = pipeline.prepare(options, pricebook)
@@ -208,7 +215,7 @@ def _finish(result: GenerationResult, *, as_json: bool, quiet: bool) -> None:
     if as_json:
         emit_json(result.report)
     else:
-        result.report.render(Console(file=sys.stdout, highlight=False, soft_wrap=True))
+        result.report.render(_stdout())
     if result.report_path is not None and not quiet:
         click.echo(f"Report saved to {result.report_path}", err=True)
     for failure in result.failures:
@@ -328,4 +335,4 @@ def estimate(
     if as_json:
         emit_json(result)
     else:
-        render_estimate(result, Console(file=sys.stdout, highlight=False, soft_wrap=True))
+        render_estimate(result, _stdout())
