@@ -426,3 +426,17 @@ def test_json_prints_the_saved_report_as_the_only_stdout(
     [saved] = reports(project)
     assert printed == saved
     assert json.loads(result.stdout)["session_id"] == saved.session_id
+
+
+def test_concurrency_limits_the_requests_in_flight(
+    project: Path, fake_provider: FakeProvider
+) -> None:
+    script_bank(fake_provider, delay=0.3)
+
+    result = invoke(
+        project, "init", *RESPONSES, "--concurrency", "2", env=responses_env(fake_provider)
+    )
+
+    assert result.exit_code == 0, result.stderr
+    assert len(fake_provider.requests) == 6
+    assert fake_provider.max_in_flight == 2
