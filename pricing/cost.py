@@ -9,6 +9,7 @@ at 0, a missing reasoning rate at the output rate; a missing input or output rat
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -215,21 +216,26 @@ def _band_rate(primary: float | None, fallback: float | None) -> float:
     return 0.0 if fallback is None else fallback
 
 
-def _banded(tokens: int, ranges: tuple[RangeTier, ...], kind: str) -> float:
-    """Cost of ``tokens`` spread over the bands from zero (progressive), as LiteLLM does."""
-    if not ranges or tokens <= 0:
+def _input_band(band: RangeTier) -> float:
+    return _band_rate(band.input_cost_per_token, None)
+
+
+def _cached_band(band: RangeTier) -> float:
+    return _band_rate(band.cache_read_cost_per_token, band.input_cost_per_token)
+
+
+def _output_band(band: RangeTier) -> float:
+    return _band_rate(band.output_cost_per_token, None)
+
+
+def _reasoning_band(band: RangeTier) -> float:
+    return _band_rate(band.reasoning_cost_per_token, band.output_cost_per_token)
+
+
+def _banded(tokens: int, bands: tuple[RangeTier, ...], rate: Callable[[RangeTier], float]) -> float:
+    """Cost of ``tokens`` spread over the bands (sorted by start) from zero, as LiteLLM does."""
+    if not bands or tokens <= 0:
         return 0.0
-
-    def rate(band: RangeTier) -> float:
-        if kind == "input":
-            return _band_rate(band.input_cost_per_token, None)
-        if kind == "cached":
-            return _band_rate(band.cache_read_cost_per_token, band.input_cost_per_token)
-        if kind == "output":
-            return _band_rate(band.output_cost_per_token, None)
-        return _band_rate(band.reasoning_cost_per_token, band.output_cost_per_token)
-
-    bands = sorted(ranges, key=lambda band: band.start)
     total = 0.0
     done = 0.0
     for band in bands:
@@ -255,10 +261,10 @@ def _dashscope(
     text = prompt - cached
     output = completion - reasoning
     if entry.ranges:
-        input_cost = _banded(text, entry.ranges, "input")
-        cached_cost = _banded(cached, entry.ranges, "cached")
-        output_cost = _banded(output, entry.ranges, "output")
-        reasoning_cost = _banded(reasoning, entry.ranges, "reasoning")
+        input_cost = _banded(text, entry.ranges, _input_band)
+        cached_cost = _banded(cached, entry.ranges, _cached_band)
+        output_cost = _banded(output, entry.ranges, _output_band)
+        reasoning_cost = _banded(reasoning, entry.ranges, _reasoning_band)
         rates = [
             input_cost / text if text else 0.0,
             cached_cost / cached if cached else 0.0,

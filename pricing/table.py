@@ -121,7 +121,7 @@ class PriceEntry:
     has_tiered_pricing: bool
     """The table has a ``tiered_pricing`` band list (applied for ``dashscope`` only, as LiteLLM)."""
     ranges: tuple[RangeTier, ...] = ()
-    """The ``tiered_pricing`` bands, in table order (empty when the table has none)."""
+    """The ``tiered_pricing`` bands by start (empty when the table has none)."""
     style: str = "generic"
     """How LiteLLM prices this entry: ``generic``, ``flat``, ``flat_input`` or ``dashscope``."""
     custom: bool = False
@@ -230,6 +230,8 @@ def _ranges(raw: Mapping[str, Any]) -> tuple[RangeTier, ...]:
                 reasoning_cost_per_token=_rate(band, "output_cost_per_reasoning_token"),
             )
         )
+    # Stable sort by start: the order LiteLLM walks the bands in.
+    ranges.sort(key=lambda band: band.start)
     return tuple(ranges)
 
 
