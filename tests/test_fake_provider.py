@@ -369,7 +369,7 @@ def test_malformed_stream_event_raises(fake_provider: FakeProvider) -> None:
 
 
 def test_max_in_flight_proves_concurrency(fake_provider: FakeProvider) -> None:
-    fake_provider.default = Reply(delay=0.3)
+    fake_provider.default = Reply(delay=0.6)
     client = openai_client(fake_provider)
     barrier = threading.Barrier(4)
 

@@ -215,7 +215,7 @@ async def test_four_concurrent_agents_keep_their_own_numbers(
                 completion_tokens=10 * index,
                 cached_tokens=100 * index,
                 reasoning_tokens=index,
-                delay=0.3,
+                delay=0.6,
             ),
             match=f"task for {name}",
         )
