@@ -16,8 +16,11 @@ import click
 from rich.console import Console
 
 from memory_banker import pipeline
+from memory_banker.agents import select_agents
 from memory_banker.cli_common import AppContext, emit_json, pass_app, stderr_console
 from memory_banker.errors import UsageError
+from memory_banker.estimate import estimate as project_cost
+from memory_banker.estimate import latest_real_report, render_estimate
 from memory_banker.live import LiveView, live_enabled
 from memory_banker.pipeline import (
     BudgetRefusedError,
@@ -317,9 +320,6 @@ def estimate(
       memory-banker estimate
       memory-banker estimate --models gpt-4o-mini,gpt-4o,anthropic/claude-haiku-4-5
     """
-    from memory_banker.agents import select_agents
-    from memory_banker.estimate import estimate as project_cost
-    from memory_banker.estimate import latest_real_report, render_estimate
 
     names = [name.strip() for name in models.split(",") if name.strip()]
     if not names:

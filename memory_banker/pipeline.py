@@ -51,17 +51,17 @@ from memory_banker.backends import (
     usage_callbacks,
 )
 from memory_banker.errors import MemoryBankerError, UsageError
+from memory_banker.estimate import EstimateResult, estimate, latest_real_report
 from memory_banker.keys import check_api_key, key_requirement
 from memory_banker.scan import Digest, build_digest
 from pricing import PriceBook
-from token_tracking import TokenTracker
+from token_tracking import TokenTracker, recover_journals
 from token_tracking.records import ReportStatus, TokenUsageReport
 
 if TYPE_CHECKING:
     from agents import Model, ModelSettings
     from rich.console import Console
 
-    from memory_banker.estimate import EstimateResult
 
 Command = Literal["init", "update", "refresh"]
 AgentState = Literal["waiting", "running", "done", "failed", "not run"]
@@ -268,8 +268,6 @@ def _estimate(
     options: GenerateOptions, specs: Sequence[AgentSpec], digest: Digest, pricebook: PriceBook
 ) -> EstimateResult:
     """Return the projected cost of running ``specs`` on the chosen model (DESIGN §6)."""
-    from memory_banker.estimate import estimate, latest_real_report
-
     return estimate(
         options.project,
         [options.model],
@@ -516,8 +514,6 @@ def new_progress(plan: Plan) -> RunProgress:
 
 def recover_orphans(project: Path, pricebook: PriceBook) -> list[TokenUsageReport]:
     """Turn journals left by dead runs into ``interrupted`` reports and return them."""
-    from token_tracking.journal import recover_journals
-
     folder = writer.reports_dir(project)
     if not (folder / ".journal").is_dir():
         return []
