@@ -36,7 +36,7 @@ def local_timezone(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def _tables(db: sqlite3.Connection) -> set[str]:
-    rows = db.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'index')")
+    rows = db.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'index', 'view')")
     return {row[0] for row in rows if not row[0].startswith("sqlite_")}
 
 
@@ -66,11 +66,14 @@ def test_migrations_from_an_empty_file(tmp_path: Path) -> None:
             "sessions",
             "agent_runs",
             "usage_rows",
+            "contexts",
+            "usage",
             "usage_rows_by_time",
-            "usage_rows_by_project_time",
-            "usage_rows_by_branch_time",
+            "usage_rows_by_context_time",
             "usage_rows_by_model_time",
             "usage_rows_by_session",
+            "contexts_by_value",
+            "contexts_by_branch",
             "sessions_by_project_end",
         } <= _tables(db)
     # Opening again applies nothing.
@@ -94,10 +97,14 @@ def test_migration_from_schema_version_1_keeps_the_rows(tmp_path: Path) -> None:
         """
     )
     db.execute(
+        "INSERT INTO contexts (id, project, branch, command, source) "
+        "VALUES (7, '/p', 'main', 'update', 'llm')"
+    )
+    db.execute(
         """
-        INSERT INTO usage_rows (session_pk, ts_us, project, command, prompt_tokens,
-            completion_tokens, total_tokens, requests, cost_usd, cost_is_actual, source)
-        VALUES (1, 500000, '/p', 'update', 100, 20, 120, 1, 0.5, 0, 'llm')
+        INSERT INTO usage_rows (session_pk, context_id, ts_us, prompt_tokens, completion_tokens,
+            total_tokens, requests, cost_usd, cost_is_actual)
+        VALUES (1, 7, 500000, 100, 20, 120, 1, 0.5, 0)
         """
     )
     db.close()
@@ -108,6 +115,11 @@ def test_migration_from_schema_version_1_keeps_the_rows(tmp_path: Path) -> None:
         totals = ledger.window_totals(Filters(project="/p"))
         assert (totals.total_tokens, totals.requests, totals.cost_usd) == (120, 1, 0.5)
         assert "usage_rows_by_model_time" in _tables(ledger.connection)
+        # The view added by version 2 shows the row with its context.
+        flat = ledger.connection.execute(
+            "SELECT session_id, utc, project, branch, total_tokens, source, derived FROM usage"
+        ).fetchall()
+        assert flat == [("old-session", "1970-01-01 00:00:00", "/p", "main", 120, "llm", 0)]
 
 
 def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
@@ -400,3 +412,24 @@ def test_record_in_ledger_warns_instead_of_failing_the_run(
     assert record_in_ledger(report, requests, path=not_a_db) is False
     assert f"session {report.session_id} was not recorded in the ledger" in caplog.text
     assert "tokens reindex" in caplog.text
+
+
+def test_grouping_by_branch_merges_the_contexts_of_a_branch(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "l.sqlite3") as ledger:
+        sessions = (("init", "a@x", 10), ("update", "b@x", 20), ("update", "a@x", 40))
+        for command, user, tokens in sessions:
+            report, requests = make_session(
+                tmp_path, START, [AgentSpec("a", tokens, 0, 0.01)], command=command, user=user
+            )
+            ledger.insert_report(report, requests)
+        contexts = ledger.connection.execute("SELECT COUNT(*) FROM contexts").fetchone()[0]
+        assert contexts == 3
+        by_branch = dict(ledger.grouped("branch", Filters()))
+        assert (by_branch["main"].sessions, by_branch["main"].total_tokens) == (3, 70)
+        assert by_branch["main"].cost_usd == pytest.approx(0.03, rel=1e-9)
+        by_command = {k: v.total_tokens for k, v in ledger.grouped("command", Filters())}
+        assert by_command == {"init": 10, "update": 60}
+        by_user = {k: v.sessions for k, v in ledger.grouped("user", Filters())}
+        assert by_user == {"a@x": 2, "b@x": 1}
+        with pytest.raises(LedgerError, match="cannot group"):
+            ledger.grouped("colour", Filters())  # type: ignore[arg-type]
