@@ -199,8 +199,8 @@ def main() -> None:
 
             load_s, loaded = best_of(
                 lambda: ledger.connection.execute(
-                    "SELECT ts_us, project, branch, session_pk, total_tokens, cost_usd, source "
-                    "FROM usage_rows"
+                    "SELECT u.ts_us, c.project, c.branch, u.session_pk, u.total_tokens, "
+                    "u.cost_usd, c.source FROM usage_rows u JOIN contexts c ON c.id = u.context_id"
                 ).fetchall(),
                 runs=1,
             )
