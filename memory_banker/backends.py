@@ -156,15 +156,12 @@ def usage_callbacks(backend: Backend, tracker: Any) -> Iterator[None]:
     if backend.kind != "litellm":
         yield
         return
-    # Lazy: litellm is already imported by build_model on this path.
-    import litellm
+    # Lazy: litellm is already imported by build_model on this path. registered_callback also
+    # waits for LiteLLM's deferred callbacks and removes ours from every list LiteLLM copied it to.
+    from token_tracking.integrations.litellm import registered_callback
 
-    callback = tracker.litellm_callback()
-    litellm.callbacks.append(callback)
-    try:
+    with registered_callback(tracker):
         yield
-    finally:
-        litellm.callbacks.remove(callback)
 
 
 def build_model(
