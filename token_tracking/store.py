@@ -9,6 +9,11 @@ Three tables hold a session at three grains:
   row per agent run, timestamped at the agent's end and flagged ``derived``, so every token of the
   ledger is in ``usage_rows`` exactly once.
 
+A request row carries every field of DESIGN §7: its own (time, agent, iteration, model, token
+counts, requests, cost, ``cost_is_actual``, duration, metadata JSON, note) and, through two small
+references, its session's (commit) and its context's (project, branch, user, command, source).
+The ``usage`` view shows them side by side for anyone reading the file with ``sqlite3``.
+
 Times are stored as integer microseconds since the Unix epoch (UTC); naive times (0.1 reports)
 are read as local time. Grouping by local day, week and month happens in
 :mod:`token_tracking.trends`.
