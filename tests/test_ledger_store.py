@@ -22,7 +22,6 @@ from token_tracking.store import (
     default_db_path,
     migrate,
     project_key,
-    record_in_ledger,
 )
 
 START = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -391,27 +390,6 @@ def test_insert_reports_writes_a_batch_in_one_transaction(tmp_path: Path) -> Non
         assert ledger.insert_reports(sessions[:2]) == 2
         assert ledger.insert_reports(sessions) == 1  # the first two are already there
         assert ledger.window_totals(Filters()).total_tokens == 30 + 0 + 1 + 2
-
-
-def test_record_in_ledger_uses_the_default_ledger_and_is_idempotent(
-    isolated_environment: Path, tmp_path: Path
-) -> None:
-    report, requests = make_session(tmp_path, START, [AgentSpec("a", 100, 10, 0.001)])
-    assert record_in_ledger(report, requests) is True
-    assert record_in_ledger(report, requests) is False
-    with Ledger(isolated_environment / "ledger.sqlite3") as ledger:
-        assert ledger.session_ids() == {report.session_id}
-
-
-def test_record_in_ledger_warns_instead_of_failing_the_run(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    report, requests = make_session(tmp_path, START, [AgentSpec("a", 100, 10, 0.001)])
-    not_a_db = tmp_path / "junk.sqlite3"
-    not_a_db.write_bytes(b"x" * 4096)
-    assert record_in_ledger(report, requests, path=not_a_db) is False
-    assert f"session {report.session_id} was not recorded in the ledger" in caplog.text
-    assert "tokens reindex" in caplog.text
 
 
 def test_grouping_by_branch_merges_the_contexts_of_a_branch(tmp_path: Path) -> None:

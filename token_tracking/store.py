@@ -26,7 +26,6 @@ so readers never block the writer.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sqlite3
 import time
@@ -55,8 +54,6 @@ from token_tracking.records import (
     TokenUsageReport,
 )
 from token_tracking.report import ReportFileError, load_report, tool_version
-
-logger = logging.getLogger(__name__)
 
 DB_PATH_VARIABLE = "TOKEN_TRACKING_DB_PATH"
 """Environment variable that points at the ledger file."""
@@ -1443,35 +1440,6 @@ def migrate(db: sqlite3.Connection, *, target: int | None = None) -> list[int]:
             raise
         applied.append(migration.version)
     return applied
-
-
-# --------------------------------------------------------------------------------------------------
-# Recording finished sessions
-
-
-def record_in_ledger(
-    report: TokenUsageReport,
-    requests: Sequence[RequestUsage] = (),
-    *,
-    path: Path | None = None,
-) -> bool:
-    """Insert a finished session into the user's ledger; ``False`` when it was already there.
-
-    Called by :class:`~token_tracking.collector.TokenTracker` after the report file is saved. A
-    ledger that cannot be written does not fail the run: the report file is the record, and
-    ``tokens reindex`` imports it later; the reason is logged as a warning.
-    """
-    try:
-        with Ledger(path) as ledger:
-            return ledger.insert_report(report, requests)
-    except LedgerError as error:
-        logger.warning(
-            "session %s was not recorded in the ledger (%s); `memory-banker tokens reindex` "
-            "imports its report later",
-            report.session_id,
-            error,
-        )
-        return False
 
 
 # --------------------------------------------------------------------------------------------------
