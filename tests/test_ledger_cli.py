@@ -533,3 +533,10 @@ def test_export_json_to_stdout_round_trips(project: Path) -> None:
     assert document.summary.total_tokens == 5700
     assert document.summary.days == 7
     assert [len(s.agent_usage) for s in document.sessions] == [2]
+
+
+def test_stats_of_the_latest_session_on_an_empty_ledger_is_exit_2(project: Path) -> None:
+    one_line_error(
+        run(project, "tokens", "stats", "--period", "session"),
+        f"no session in the ledger for project {project_key(project)} yet",
+    )

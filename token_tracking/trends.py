@@ -28,8 +28,8 @@ from token_tracking.store import (
     Filters,
     GroupColumn,
     Ledger,
+    LedgerError,
     ModelUsage,
-    SessionNotFoundError,
     UsageTotals,
     utc_now,
     window_start,
@@ -512,7 +512,8 @@ def usage_stats(
     says; ``session`` without an id means the project's latest session.
 
     Raises:
-        SessionNotFoundError: the session is unknown, or ``session`` finds no session at all.
+        SessionNotFoundError: the session is unknown.
+        LedgerError: ``session`` without an id, and the ledger has no session in scope.
     """
     moment = now if now is not None else utc_now()
     if session_id is not None or period == "session":
@@ -521,7 +522,8 @@ def usage_stats(
         else:
             latest = ledger.sessions(project=project, limit=1)
             if not latest:
-                raise SessionNotFoundError("(latest)")
+                scope = "any project" if project is None else f"project {project}"
+                raise LedgerError(f"no session in the ledger for {scope} yet")
             session = latest[0]
         totals = ledger.session_totals(session.session_id)
         title = f"Session {session.session_id}"
