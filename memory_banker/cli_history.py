@@ -14,11 +14,11 @@ import sys
 import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 from rich import box
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -45,8 +45,8 @@ from token_tracking.store import (
     utc_now,
 )
 from token_tracking.trends import (
+    STATS_PERIODS,
     TREND_BY,
-    TrendBy,
     TrendRow,
     TrendsResult,
     compute_trends,
@@ -54,6 +54,8 @@ from token_tracking.trends import (
     usage_stats,
 )
 from token_tracking.trends import UsageStats as StatsResult
+
+T = TypeVar("T")
 
 _LEVEL_STYLE = {"ok": "green", "warning": "yellow", "critical": "red", "exceeded": "red"}
 
@@ -107,8 +109,8 @@ def render_sessions(console: Console, sessions: list[SessionSummary], project: s
         padding=0,
     )
     for name in ("Session", "Started", "Duration", "Command", "Model", "Tokens", "Cost"):
-        justify = "right" if name in ("Duration", "Tokens", "Cost") else "left"
-        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+        justify: JustifyMethod = "right" if name in ("Duration", "Tokens", "Cost") else "left"
+        table.add_column(name, justify=justify, no_wrap=True)
     table.add_column("Status", no_wrap=True)
     for session in sessions:
         table.add_row(
@@ -364,7 +366,7 @@ def stats(
     with Ledger() as ledger:
         result = usage_stats(
             ledger,
-            period,  # type: ignore[arg-type]
+            _choice(STATS_PERIODS, period),
             project=_scope(app, all_projects),
             session_id=session_id,
         )
@@ -440,7 +442,7 @@ def trends(
         result = compute_trends(
             ledger,
             days=days,
-            by=_trend_by(by),
+            by=_choice(TREND_BY, by),
             project=_scope(app, all_projects),
             include_offline=include_offline,
             cost_of=pricebook_cost(book),
@@ -451,11 +453,12 @@ def trends(
         render_trends(stdout_console(), result)
 
 
-def _trend_by(value: str) -> TrendBy:
-    for option in TREND_BY:
+def _choice(options: tuple[T, ...], value: str) -> T:
+    """The typed member of ``options`` that click's ``Choice`` already validated ``value`` as."""
+    for option in options:
         if option == value:
-            return option  # type: ignore[return-value]
-    raise UsageError(f"--by must be one of {', '.join(TREND_BY)}")
+            return option
+    raise UsageError(f"expected one of {', '.join(map(str, options))}, got {value!r}")
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -570,7 +573,6 @@ def add(
             input_tokens = click.prompt("Input tokens", type=click.IntRange(min=0))
         if output_tokens is None:
             output_tokens = click.prompt("Output tokens", type=click.IntRange(min=0))
-    assert input_tokens is not None and output_tokens is not None
     book = load_pricebook(app.pricing_file) if model is not None and cost is None else None
     report = manual_entry(
         app.project_path,
@@ -581,8 +583,7 @@ def add(
         cost_usd=cost,
         pricebook=book,
     )
-    if model is not None and cost is None and report.total_cost_usd is None:
-        assert book is not None
+    if model is not None and book is not None and report.total_cost_usd is None:
         hint = ", ".join(book.suggestions(model))
         click.echo(
             f"Warning: no price known for {model}"

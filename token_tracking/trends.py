@@ -38,7 +38,7 @@ from token_tracking.store import (
 TrendBy = Literal["day", "week", "month", "branch", "model", "agent", "command", "user"]
 """What ``tokens trends --by`` groups on."""
 
-TREND_BY: tuple[str, ...] = get_args(TrendBy)
+TREND_BY: tuple[TrendBy, ...] = get_args(TrendBy)
 """Every accepted ``--by`` value."""
 
 NO_VALUE = "(none)"
@@ -294,11 +294,12 @@ def compute_trends(
     start = window_start(days, now=moment)
     filters = Filters(project=project, start=start, include_offline=include_offline)
     day_rows = periods(ledger, filters, "day")
-    if by in ("day", "week", "month"):
-        rows = day_rows if by == "day" else periods(ledger, filters, by)
-        rows = list(reversed(rows))
+    if by == "day":
+        rows = list(reversed(day_rows))
+    elif by == "week" or by == "month":
+        rows = list(reversed(periods(ledger, filters, by)))
     else:
-        rows = breakdown(ledger, filters, by)  # type: ignore[arg-type]
+        rows = breakdown(ledger, filters, by)
     total = _row("TOTAL", ledger.window_totals(filters))
     branch_rows = rows if by == "branch" else None
     insights = _insights(ledger, filters, day_rows, branch_rows, total, moment, cost_of)
@@ -464,6 +465,9 @@ def _recommendations(
 
 StatsPeriod = Literal["hourly", "daily", "session"]
 """What ``tokens stats --period`` summarizes."""
+
+STATS_PERIODS: tuple[StatsPeriod, ...] = get_args(StatsPeriod)
+"""Every accepted ``--period`` value."""
 
 
 class UsageStats(BaseModel):
