@@ -368,15 +368,35 @@ class UsageTotals(BaseModel):
         return self.priced_tokens / self.total_tokens
 
 
-class BucketRow(BaseModel):
-    """Sums of one session's rows within one 15-minute UTC bucket (see ``Ledger.buckets``)."""
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    """Sums of one session's rows within one 15-minute UTC bucket (see ``Ledger.buckets``).
 
-    bucket_start: datetime
-    """UTC start of the 15-minute bucket."""
+    A plain slotted dataclass: a year of busy history is tens of thousands of these.
+    """
+
+    number: int
+    """The bucket: 15-minute periods since the Unix epoch."""
     session_pk: int
     """Internal id of the session."""
-    totals: UsageTotals
-    """Sums of the session's rows in the bucket (``sessions`` is 1)."""
+    context_id: int
+    """Internal id of the session's context (project, branch, user, command, source)."""
+    requests: int
+    prompt_tokens: int
+    completion_tokens: int
+    cached_tokens: int
+    total_tokens: int
+    cost_usd: float | None
+    priced_tokens: int
+
+    @property
+    def start(self) -> datetime:
+        """UTC start of the bucket."""
+        return from_us(self.number * BUCKET_US)
+
+
+BUCKET_US = 900 * _US
+"""Length of a bucket: 15 minutes, in microseconds."""
 
 
 class AgentRunRow(BaseModel):
@@ -1030,26 +1050,59 @@ class Ledger:
             merged[value] = _add(merged[value], totals) if value in merged else totals
         return list(merged.items())
 
-    def buckets(self, filters: Filters) -> Iterator[BucketRow]:
+    def buckets(self, filters: Filters) -> Iterator[Bucket]:
         """Yield per-session sums of the selected rows in 15-minute UTC buckets.
 
         Every time zone's offset is a multiple of 15 minutes, so no local midnight falls inside a
         bucket: grouping these buckets by local date, week or month is exact, and SQLite only
-        aggregates (it never converts a row's time zone).
+        aggregates (it never converts a row's time zone). A session has one context, so the
+        context id rides along without adding groups.
         """
         where, params = filters.where()
-        bucket = 900 * _US
         rows = self._db.execute(
             f"""
-            SELECT ts_us / {bucket}, session_pk, {_SUMS} FROM usage_rows WHERE {where}
-            GROUP BY ts_us / {bucket}, session_pk
+            SELECT ts_us / {BUCKET_US}, session_pk, context_id, SUM(requests), SUM(prompt_tokens),
+                   SUM(completion_tokens), SUM(cached_tokens), SUM(total_tokens), SUM(cost_usd),
+                   SUM(CASE WHEN cost_usd IS NOT NULL THEN total_tokens END)
+            FROM usage_rows WHERE {where}
+            GROUP BY ts_us / {BUCKET_US}, session_pk
             """,
             params,
         )
-        for row in rows:
-            yield BucketRow(
-                bucket_start=from_us(row[0] * bucket), session_pk=row[1], totals=_totals(row[2:])
+        for (
+            number,
+            session,
+            context,
+            requests,
+            prompt,
+            completion,
+            cached,
+            total,
+            cost,
+            priced,
+        ) in rows:
+            yield Bucket(
+                number=number,
+                session_pk=session,
+                context_id=context,
+                requests=requests if requests is not None else 0,
+                prompt_tokens=prompt if prompt is not None else 0,
+                completion_tokens=completion if completion is not None else 0,
+                cached_tokens=cached if cached is not None else 0,
+                total_tokens=total if total is not None else 0,
+                cost_usd=cost,
+                priced_tokens=priced if priced is not None else 0,
             )
+
+    def context_values(self, column: GroupColumn) -> dict[int, str | None]:
+        """Return each context id's value of ``column`` (project, branch, user, command, source).
+
+        Raises:
+            LedgerError: ``column`` is not a context column.
+        """
+        if column not in _CONTEXT_COLUMNS:
+            raise LedgerError(f"{column!r} is not a context column")
+        return dict(self._db.execute(f"SELECT id, {column} FROM contexts"))
 
     def first_row_time(self, filters: Filters) -> datetime | None:
         """Return the time of the earliest selected row, or ``None`` when none is selected."""
@@ -1060,26 +1113,31 @@ class Ledger:
 
     def model_usage(self, filters: Filters) -> list[ModelUsage]:
         """Return the selected rows' token sums per model (for re-pricing on another model)."""
+        return usage_by_model(self.agent_model_usage(filters))
+
+    def agent_model_usage(self, filters: Filters) -> list[ModelUsage]:
+        """Return the selected rows' token sums and cost per (agent, model) pair, in one pass."""
         where, params = filters.where()
         rows = self._db.execute(
             f"""
-            SELECT model, SUM(prompt_tokens), SUM(completion_tokens), SUM(cached_tokens),
+            SELECT agent, model, SUM(prompt_tokens), SUM(completion_tokens), SUM(cached_tokens),
                    SUM(cache_write_tokens), SUM(reasoning_tokens), SUM(cost_usd),
                    SUM(CASE WHEN cost_usd IS NULL THEN 1 ELSE 0 END)
-            FROM usage_rows WHERE {where} GROUP BY model
+            FROM usage_rows WHERE {where} GROUP BY agent, model
             """,
             params,
         )
         return [
             ModelUsage(
-                model=row[0],
-                prompt_tokens=row[1] if row[1] is not None else 0,
-                completion_tokens=row[2] if row[2] is not None else 0,
-                cached_tokens=row[3],
-                cache_write_tokens=row[4],
-                reasoning_tokens=row[5],
-                cost_usd=row[6],
-                unpriced_rows=row[7],
+                agent=row[0],
+                model=row[1],
+                prompt_tokens=row[2] if row[2] is not None else 0,
+                completion_tokens=row[3] if row[3] is not None else 0,
+                cached_tokens=row[4],
+                cache_write_tokens=row[5],
+                reasoning_tokens=row[6],
+                cost_usd=row[7],
+                unpriced_rows=row[8],
             )
             for row in rows
         ]
@@ -1176,6 +1234,8 @@ class Ledger:
 class ModelUsage(BaseModel):
     """Token sums of one model over a window (the input of "same usage on another model")."""
 
+    agent: str | None = None
+    """The agent, for per-(agent, model) sums; ``None`` in per-model sums."""
     model: str | None
     """The model; ``None`` for rows with no model."""
     prompt_tokens: int
@@ -1192,6 +1252,45 @@ class ModelUsage(BaseModel):
     """Recorded cost of the priced rows."""
     unpriced_rows: int
     """Rows of this model with no known cost."""
+
+
+def _plus(first: int | None, second: int | None) -> int | None:
+    if first is None:
+        return second
+    if second is None:
+        return first
+    return first + second
+
+
+def _merge_usage(first: ModelUsage, second: ModelUsage) -> ModelUsage:
+    """The sums of two disjoint sets of rows of one model."""
+    cost = (
+        second.cost_usd
+        if first.cost_usd is None
+        else first.cost_usd
+        if second.cost_usd is None
+        else first.cost_usd + second.cost_usd
+    )
+    return ModelUsage(
+        agent=first.agent if first.agent == second.agent else None,
+        model=first.model,
+        prompt_tokens=first.prompt_tokens + second.prompt_tokens,
+        completion_tokens=first.completion_tokens + second.completion_tokens,
+        cached_tokens=_plus(first.cached_tokens, second.cached_tokens),
+        cache_write_tokens=_plus(first.cache_write_tokens, second.cache_write_tokens),
+        reasoning_tokens=_plus(first.reasoning_tokens, second.reasoning_tokens),
+        cost_usd=cost,
+        unpriced_rows=first.unpriced_rows + second.unpriced_rows,
+    )
+
+
+def usage_by_model(pairs: Iterable[ModelUsage]) -> list[ModelUsage]:
+    """Merge per-(agent, model) sums into per-model sums (``agent`` ``None``)."""
+    merged: dict[str | None, ModelUsage] = {}
+    for usage in pairs:
+        current = merged.get(usage.model)
+        merged[usage.model] = usage if current is None else _merge_usage(current, usage)
+    return [usage.model_copy(update={"agent": None}) for usage in merged.values()]
 
 
 def window_start(days: int, *, now: datetime | None = None) -> datetime | None:

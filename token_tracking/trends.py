@@ -25,12 +25,14 @@ from pydantic import BaseModel, Field
 
 from pricing import PriceBook, Usage
 from token_tracking.store import (
+    Bucket,
     Filters,
     GroupColumn,
     Ledger,
     LedgerError,
     ModelUsage,
     UsageTotals,
+    usage_by_model,
     utc_now,
     window_start,
 )
@@ -171,36 +173,52 @@ class TrendsResult(BaseModel):
 
 
 class _Accumulator:
-    """Sums of rows, plus the distinct sessions seen."""
+    """Running sums of buckets, plus the distinct sessions seen (mutable, slotted: hot loop)."""
+
+    __slots__ = (
+        "cached",
+        "completion",
+        "cost",
+        "priced",
+        "prompt",
+        "requests",
+        "session_ids",
+        "total",
+    )
 
     def __init__(self) -> None:
-        self.totals = UsageTotals()
+        self.requests = 0
+        self.prompt = 0
+        self.completion = 0
+        self.cached = 0
+        self.total = 0
+        self.cost: float | None = None
+        self.priced = 0
         self.session_ids: set[int] = set()
 
-    def add(self, totals: UsageTotals, session_pk: int | None = None) -> None:
-        current = self.totals
-        if current.cost_usd is None:
-            cost = totals.cost_usd
-        elif totals.cost_usd is None:
-            cost = current.cost_usd
-        else:
-            cost = current.cost_usd + totals.cost_usd
-        self.totals = UsageTotals(
-            sessions=current.sessions + totals.sessions,
-            requests=current.requests + totals.requests,
-            prompt_tokens=current.prompt_tokens + totals.prompt_tokens,
-            completion_tokens=current.completion_tokens + totals.completion_tokens,
-            cached_tokens=current.cached_tokens + totals.cached_tokens,
-            total_tokens=current.total_tokens + totals.total_tokens,
-            cost_usd=cost,
-            priced_tokens=current.priced_tokens + totals.priced_tokens,
-        )
-        if session_pk is not None:
-            self.session_ids.add(session_pk)
+    def add(self, bucket: Bucket) -> None:
+        self.requests += bucket.requests
+        self.prompt += bucket.prompt_tokens
+        self.completion += bucket.completion_tokens
+        self.cached += bucket.cached_tokens
+        self.total += bucket.total_tokens
+        if bucket.cost_usd is not None:
+            self.cost = bucket.cost_usd if self.cost is None else self.cost + bucket.cost_usd
+        self.priced += bucket.priced_tokens
+        self.session_ids.add(bucket.session_pk)
 
     def row(self, key: str) -> TrendRow:
-        totals = self.totals
-        return _row(key, totals, len(self.session_ids) if self.session_ids else totals.sessions)
+        return TrendRow(
+            key=key,
+            sessions=len(self.session_ids),
+            requests=self.requests,
+            prompt_tokens=self.prompt,
+            completion_tokens=self.completion,
+            cached_tokens=self.cached,
+            total_tokens=self.total,
+            cost_usd=self.cost,
+            priced_coverage=self.priced / self.total if self.total else None,
+        )
 
 
 def _row(key: str, totals: UsageTotals, sessions: int | None = None) -> TrendRow:
@@ -227,6 +245,40 @@ def period_key(moment: datetime, unit: Literal["day", "week", "month"]) -> str:
     return f"{local.year:04d}-{local.month:02d}"
 
 
+def _periods_of(buckets: Iterable[Bucket], unit: Literal["day", "week", "month"]) -> list[TrendRow]:
+    sums: dict[str, _Accumulator] = {}
+    keys: dict[int, str] = {}
+    for bucket in buckets:
+        key = keys.get(bucket.number)
+        if key is None:
+            key = keys[bucket.number] = period_key(bucket.start, unit)
+        accumulator = sums.get(key)
+        if accumulator is None:
+            accumulator = sums[key] = _Accumulator()
+        accumulator.add(bucket)
+    return [sums[key].row(key) for key in sorted(sums)]
+
+
+def _total_of(buckets: Iterable[Bucket]) -> TrendRow:
+    accumulator = _Accumulator()
+    for bucket in buckets:
+        accumulator.add(bucket)
+    return accumulator.row("TOTAL")
+
+
+def _contexts_of(buckets: Iterable[Bucket], values: dict[int, str | None]) -> list[TrendRow]:
+    sums: dict[str, _Accumulator] = {}
+    for bucket in buckets:
+        value = values.get(bucket.context_id)
+        key = value if value is not None else NO_VALUE
+        accumulator = sums.get(key)
+        if accumulator is None:
+            accumulator = sums[key] = _Accumulator()
+        accumulator.add(bucket)
+    rows = [accumulator.row(key) for key, accumulator in sums.items()]
+    return sorted(rows, key=lambda row: (-row.total_tokens, row.key))
+
+
 def periods(
     ledger: Ledger, filters: Filters, unit: Literal["day", "week", "month"]
 ) -> list[TrendRow]:
@@ -234,14 +286,7 @@ def periods(
 
     Only periods with usage are listed (see :func:`daily_series` for a gap-free series).
     """
-    buckets: dict[str, _Accumulator] = {}
-    keys: dict[datetime, str] = {}
-    for bucket in ledger.buckets(filters):
-        key = keys.get(bucket.bucket_start)
-        if key is None:
-            key = keys[bucket.bucket_start] = period_key(bucket.bucket_start, unit)
-        buckets.setdefault(key, _Accumulator()).add(bucket.totals, bucket.session_pk)
-    return [buckets[key].row(key) for key in sorted(buckets)]
+    return _periods_of(ledger.buckets(filters), unit)
 
 
 def daily_series(
@@ -293,15 +338,21 @@ def compute_trends(
     moment = now if now is not None else utc_now()
     start = window_start(days, now=moment)
     filters = Filters(project=project, start=start, include_offline=include_offline)
-    day_rows = periods(ledger, filters, "day")
+    # One pass over the window's rows feeds the periods, the total and every context breakdown.
+    buckets = list(ledger.buckets(filters))
+    day_rows = _periods_of(buckets, "day")
+    branch_rows = _contexts_of(buckets, ledger.context_values("branch"))
     if by == "day":
         rows = list(reversed(day_rows))
     elif by == "week" or by == "month":
-        rows = list(reversed(periods(ledger, filters, by)))
+        rows = list(reversed(_periods_of(buckets, by)))
+    elif by == "branch":
+        rows = branch_rows
+    elif by == "command" or by == "user":
+        rows = _contexts_of(buckets, ledger.context_values(by))
     else:
         rows = breakdown(ledger, filters, by)
-    total = _row("TOTAL", ledger.window_totals(filters))
-    branch_rows = rows if by == "branch" else None
+    total = _total_of(buckets)
     insights = _insights(ledger, filters, day_rows, branch_rows, total, moment, cost_of)
     return TrendsResult(
         by=by,
@@ -366,7 +417,7 @@ def _insights(
     ledger: Ledger,
     filters: Filters,
     day_rows: list[TrendRow],
-    branch_rows: list[TrendRow] | None,
+    branch_rows: list[TrendRow],
     total: TrendRow,
     now: datetime,
     cost_of: CostFunction | None,
@@ -377,7 +428,7 @@ def _insights(
     peak = max(day_rows, key=lambda row: (row.total_tokens, row.key))
     insights.peak_day = date.fromisoformat(peak.key)
     insights.peak_day_tokens = peak.total_tokens
-    branches = branch_rows if branch_rows is not None else breakdown(ledger, filters, "branch")
+    branches = branch_rows
     if branches:
         insights.most_active_branch = branches[0].key
         insights.most_active_branch_tokens = branches[0].total_tokens
@@ -423,12 +474,20 @@ def _recommendations(
     total_cost = total.cost_usd
     if total_cost is None or total_cost <= 0:
         return
-    agents = breakdown(ledger, filters, "agent")
-    if len(agents) > 1:
-        found = _largest_share(((a.key, a.cost_usd) for a in agents), total_cost, "largest_agent")
+    pairs = ledger.agent_model_usage(filters)
+    agent_costs: dict[str, float | None] = {}
+    for pair in pairs:
+        name = pair.agent if pair.agent is not None else NO_VALUE
+        known = agent_costs.get(name)
+        if pair.cost_usd is not None:
+            agent_costs[name] = pair.cost_usd if known is None else known + pair.cost_usd
+        else:
+            agent_costs.setdefault(name, None)
+    if len(agent_costs) > 1:
+        found = _largest_share(agent_costs.items(), total_cost, "largest_agent")
         if found is not None:
             yield found
-    usage = ledger.model_usage(filters)
+    usage = usage_by_model(pairs)
     model_costs = ((u.model if u.model is not None else NO_VALUE, u.cost_usd) for u in usage)
     found = _largest_share(model_costs, total_cost, "largest_model")
     if found is not None:
