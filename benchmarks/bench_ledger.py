@@ -245,8 +245,8 @@ def main() -> None:
             print()
             print(
                 "| query (30-day window; one project of three unless said) "
-                "| SQLite aggregation (s) | whole command: table + insights (s) | same aggregation in pure Python over "
-                "rows already in memory (s) |"
+                "| SQLite aggregation (s) | whole command: table + insights (s) "
+                "| same aggregation in pure Python over rows already in memory (s) |"
             )
             print("|---|---|---|---|")
             for name, aggregation, command, python in cases:
