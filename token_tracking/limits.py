@@ -54,10 +54,15 @@ class LimitDefinition:
     """One configurable limit."""
 
     variable: str
+    """The environment variable that sets it."""
     unit: Unit
+    """What it counts: requests, total tokens or dollars."""
     window: timedelta
+    """The rolling window it is checked over, ending now."""
     window_label: str
+    """The window in words, e.g. ``last 60 minutes``."""
     default: float | None
+    """The value without the variable; ``None``: no limit unless set."""
 
 
 LIMITS: tuple[LimitDefinition, ...] = (

@@ -133,8 +133,11 @@ class Migration:
     """One step of the schema; applied in ``version`` order, each in its own transaction."""
 
     version: int
+    """Schema version this step produces (1, 2, …), recorded in ``schema_migrations``."""
     description: str
+    """What the step adds, in words."""
     statements: tuple[str, ...]
+    """The SQL statements, run in order."""
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -382,12 +385,19 @@ class Bucket:
     context_id: int
     """Internal id of the session's context (project, branch, user, command, source)."""
     requests: int
+    """LLM requests (rows with an unknown count add nothing)."""
     prompt_tokens: int
+    """Input tokens."""
     completion_tokens: int
+    """Output tokens."""
     cached_tokens: int
+    """Cached input tokens (where reported)."""
     total_tokens: int
+    """``prompt + completion`` tokens."""
     cost_usd: float | None
+    """Cost of the priced rows; ``None`` when none has a price."""
     priced_tokens: int
+    """Tokens of the rows with a known cost."""
 
     @property
     def start(self) -> datetime:
