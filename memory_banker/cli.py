@@ -14,6 +14,7 @@ import os
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 import importlib
+import logging
 import sys
 import traceback
 from pathlib import Path
@@ -97,9 +98,18 @@ def cli(ctx: click.Context, project_path: Path, pricing_file: Path | None, verbo
       memory-banker --project-path ../app init --model gpt-4o-mini
       memory-banker tokens                    # the latest run's token report
     """
+    _configure_logging(verbose)
     ctx.obj = AppContext(
         project_path=project_path.resolve(), pricing_file=pricing_file, verbose=verbose
     )
+
+
+def _configure_logging(verbose: bool) -> None:
+    """Warnings from the packages go to stderr as ``WARNING: …`` lines; ``-v`` adds debug lines."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    if verbose:
+        for name in ("memory_banker", "token_tracking", "pricing"):
+            logging.getLogger(name).setLevel(logging.DEBUG)
 
 
 def main() -> None:

@@ -27,6 +27,7 @@ from memory_banker.pipeline import (
     Command,
     GenerateOptions,
     GenerationResult,
+    LimitsRefusedError,
     Plan,
 )
 from pricing import load_pricebook
@@ -191,9 +192,12 @@ def _run_command(app: AppContext, command: Command, force: bool, raw: dict[str, 
         return
     try:
         plan = pipeline.prepare(options, pricebook)
-    except BudgetRefusedError as exc:
+        warnings = pipeline.check_usage_limits(options, ignore_limits=raw["ignore_limits"])
+    except (BudgetRefusedError, LimitsRefusedError) as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(1)
+    for line in warnings:
+        click.echo(f"Warning: usage limit {line}", err=True)
     for recovered in pipeline.recover_orphans(options.project, pricebook):
         click.echo(
             f"Recovered an interrupted run ({recovered.session_id}, "

@@ -56,7 +56,10 @@ from memory_banker.keys import check_api_key, key_requirement
 from memory_banker.scan import Digest, build_digest
 from pricing import PriceBook
 from token_tracking import TokenTracker, recover_journals
+from token_tracking.limits import check_limits_before_run
+from token_tracking.persist import record_in_ledger
 from token_tracking.records import ReportStatus, TokenUsageReport
+from token_tracking.store import Ledger
 
 if TYPE_CHECKING:
     from agents import Model, ModelSettings
@@ -76,6 +79,10 @@ _ERROR_LIMIT = 500
 
 class BudgetRefusedError(MemoryBankerError):
     """``--max-cost`` refused the run before launch: exit 1, not 2 (a gate, not bad input)."""
+
+
+class LimitsRefusedError(MemoryBankerError):
+    """A usage limit set in the environment is above 100%: exit 1 unless ``--ignore-limits``."""
 
 
 @dataclass(frozen=True)
@@ -517,7 +524,30 @@ def recover_orphans(project: Path, pricebook: PriceBook) -> list[TokenUsageRepor
     folder = writer.reports_dir(project)
     if not (folder / ".journal").is_dir():
         return []
-    return recover_journals(folder, pricebook=pricebook)
+    reports = recover_journals(folder, pricebook=pricebook)
+    for report in reports:
+        record_in_ledger(report)
+    return reports
+
+
+def check_usage_limits(options: GenerateOptions, *, ignore_limits: bool) -> list[str]:
+    """Check the user's usage limits before a run (DESIGN §7) and return the warning lines.
+
+    Offline runs are free and never counted, so they are not checked. Raises
+    LimitsRefusedError when a limit set explicitly in the environment is above 100% (unless
+    ``ignore_limits``), and InvalidSettingError (exit 2) for an invalid limit setting.
+    """
+    if options.offline:
+        return []
+    with Ledger() as ledger:
+        verdict = check_limits_before_run(ledger)
+    if verdict.refuse and not ignore_limits:
+        raise LimitsRefusedError(
+            "usage limit exceeded: "
+            + "; ".join(verdict.refusals)
+            + " (raise the limit, wait for the window to pass, or pass --ignore-limits)"
+        )
+    return verdict.warnings
 
 
 def make_tracker(

@@ -21,6 +21,7 @@ from tests.generate_support import (
     spec,
 )
 from tests.sample_project import make_sample_project
+from token_tracking.store import Ledger
 
 HEAVY = ("agents", "litellm", "openai", "anthropic")
 
@@ -166,3 +167,7 @@ def test_an_orphaned_journal_is_recovered_at_the_start_of_a_run(tmp_path: Path) 
     assert (recovered.status, recovered.total_tokens) == ("interrupted", 1290)
     assert (offline.status, offline.source) == ("success", "offline")
     assert list((folder / ".journal").glob("*.jsonl")) == []
+    with Ledger() as ledger:
+        in_ledger = {s.session_id: s for s in ledger.sessions(limit=None)}
+    assert set(in_ledger) == {recovered.session_id, offline.session_id}
+    assert in_ledger[recovered.session_id].status == "interrupted"
