@@ -239,3 +239,11 @@ Per-Agent Breakdown:
 Not run: activeContext, progress
 ====================================================================================================
 """)
+
+
+def test_the_documented_grep_reads_costs_above_a_thousand_whole() -> None:
+    report = TokenUsageReport.load_from_file(FIXTURES / "report_v1.json").model_copy(
+        update={"total_cost_usd": 1234.56789, "priced_coverage": 1.0}
+    )
+    lines = [line for line in rendered(report).splitlines() if "Estimated Cost" in line]
+    assert re.findall(r"\$[0-9.]*", lines[0]) == ["$1234.5679"]

@@ -65,7 +65,8 @@ def cost_line(report: TokenUsageReport) -> str:
     reason = unknown_reason(report)
     if report.total_cost_usd is None:
         return "Estimated Cost: unknown" + (f" ({reason})" if reason else "")
-    figure = f"${report.total_cost_usd:,.4f} USD"
+    # No thousands separator: the documented `grep -o '\$[0-9.]*'` extraction must read it whole.
+    figure = f"${report.total_cost_usd:.4f} USD"
     notes: list[str] = []
     coverage = report.priced_coverage
     if coverage is not None and coverage < 1:
