@@ -71,7 +71,11 @@ class _MemoryBankerGroup(click.Group):
             ctx.exit(2)
 
 
-@click.group(cls=_MemoryBankerGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    "memory-banker",
+    cls=_MemoryBankerGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.option(
     "--project-path",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
