@@ -4,7 +4,8 @@ This package never imports ``litellm``, ``openai``, ``agents`` or ``anthropic``:
 price JSON that ships inside the installed ``litellm`` distribution directly (``pricing.table``).
 
 - ``pricing.resolve``: :class:`PriceBook` resolves a name (exact key, case, provider prefix,
-  undated name, seed alias; never a substring) and prices a :class:`Usage`.
+  undated name, seed alias; never a substring) and prices a :class:`Usage`;
+  ``cost_or_reason`` returns the breakdown or an :class:`Unpriced` saying why there is none.
 - ``pricing.cost``: the cost formula of DESIGN §3, equal to ``litellm.cost_per_token`` for every
   chat entry except the exact list in ``pricing.parity``, whose docstring gives each reason:
   entries with no per-token price (LiteLLM says $0, we say unknown), xAI/Perplexity reasoning
@@ -22,6 +23,8 @@ from pricing.resolve import (
     PriceBook,
     Resolution,
     UnknownModelError,
+    Unpriced,
+    UnpricedReason,
     default_pricebook,
     load_pricebook,
 )
@@ -49,6 +52,8 @@ __all__ = [
     "Resolution",
     "Tier",
     "UnknownModelError",
+    "Unpriced",
+    "UnpricedReason",
     "Usage",
     "default_pricebook",
     "load_pricebook",

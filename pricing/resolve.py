@@ -27,8 +27,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
+from typing import Literal, NamedTuple
 
-from pricing.cost import CostBreakdown, Usage, compute_cost
+from pricing.cost import (
+    CostBreakdown,
+    IncompleteUsageError,
+    NoTokenPriceError,
+    Usage,
+    compute_cost,
+)
 from pricing.custom import (
     ENV_INPUT,
     ENV_OUTPUT,
@@ -87,6 +94,32 @@ class Resolution:
     """The prices are custom (price file, dict or environment), not LiteLLM's."""
     step: str
     """The resolution step that matched: exact, case, prefix, undated or alias."""
+
+
+UnpricedReason = Literal["unknown_model", "no_token_price", "incomplete_usage"]
+"""Why a usage has no cost: see :class:`Unpriced`."""
+
+
+class Unpriced(NamedTuple):
+    """Why :meth:`PriceBook.cost_or_reason` could not price a usage (its cost is unknown).
+
+    ``reason`` is one of:
+
+    - ``"unknown_model"``: no price is known for the name (``key`` is ``None``); call
+      :meth:`PriceBook.suggestions` for close known names — only then, as difflib is not free;
+    - ``"no_token_price"``: the name resolved (``key`` set) to an entry priced per second, image,
+      character or query, so there are no close names to suggest;
+    - ``"incomplete_usage"``: the prompt or completion count is unknown (``key`` set).
+    """
+
+    model: str
+    """The name as asked."""
+    reason: UnpricedReason
+    """``unknown_model``, ``no_token_price`` or ``incomplete_usage``."""
+    key: str | None
+    """The table key (or custom model name) matched; ``None`` for an unknown model."""
+    message: str
+    """One line saying why, without suggestions (for example for a warning)."""
 
 
 def undated(name: str) -> str:
@@ -259,22 +292,36 @@ class PriceBook:
             resolution = self.resolve(model)
         return compute_cost(resolution.entry, usage, model)
 
-    def try_cost(self, model: str, usage: Usage) -> CostBreakdown | None:
-        """Price ``usage`` for ``model``.
+    def cost_or_reason(self, model: str, usage: Usage) -> CostBreakdown | Unpriced:
+        """Price ``usage`` for ``model``, or say why it cannot be priced; never raises.
 
         Returns:
-            The breakdown, or ``None`` when the price is unknown (unknown model, no per-token
-            price) or the usage lacks its prompt or completion count.
+            The breakdown, or an :class:`Unpriced` whose ``reason`` tells an unknown model
+            (worth suggesting close names) from a known model without a per-token price and
+            from a usage that lacks its prompt or completion count.
         """
         resolution = self._memo.get(model)
         if resolution is None:
             resolution = self.lookup(model)
             if resolution is None:
-                return None
+                return Unpriced(model, "unknown_model", None, f"no price for model {model!r}")
         try:
             return compute_cost(resolution.entry, usage, model)
-        except PricingError:
-            return None
+        except NoTokenPriceError as error:
+            return Unpriced(model, "no_token_price", resolution.key, str(error))
+        except IncompleteUsageError as error:
+            return Unpriced(model, "incomplete_usage", resolution.key, str(error))
+
+    def try_cost(self, model: str, usage: Usage) -> CostBreakdown | None:
+        """Price ``usage`` for ``model``.
+
+        Returns:
+            The breakdown, or ``None`` when the price is unknown (unknown model, no per-token
+            price) or the usage lacks its prompt or completion count;
+            :meth:`cost_or_reason` says which.
+        """
+        outcome = self.cost_or_reason(model, usage)
+        return outcome if isinstance(outcome, CostBreakdown) else None
 
     # -- listing and custom prices -------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict
 
 from pricing.cost import CostBreakdown, Usage, compute_cost
 from pricing.errors import PricingError
-from pricing.resolve import PriceBook
+from pricing.resolve import PriceBook, Unpriced
 from pricing.table import PriceEntry
 
 
@@ -383,12 +383,15 @@ def _check_usage(usage: Usage) -> None:
 
 
 def _line(book: PriceBook, model: str, usage: Usage) -> CostLine:
-    resolution = book.lookup(model)
-    if resolution is None:
+    outcome = book.cost_or_reason(model, usage)
+    if isinstance(outcome, Unpriced):
+        # compare_models checked the counts, so the model is unknown or has no per-token price.
+        unknown = outcome.reason == "unknown_model"
+        resolution = None if unknown else book.lookup(model)
         return CostLine(
             model=model,
-            key=None,
-            status="unknown",
+            key=outcome.key,
+            status="unknown" if unknown else "no_token_price",
             input_cost=None,
             cached_input_cost=None,
             cache_write_cost=None,
@@ -396,37 +399,21 @@ def _line(book: PriceBook, model: str, usage: Usage) -> CostLine:
             reasoning_cost=None,
             total_cost=None,
             tier=None,
-            custom=False,
-            suggestions=book.suggestions(model),
-        )
-    cost: CostBreakdown | None = book.try_cost(model, usage)
-    if cost is None:
-        return CostLine(
-            model=model,
-            key=resolution.key,
-            status="no_token_price",
-            input_cost=None,
-            cached_input_cost=None,
-            cache_write_cost=None,
-            output_cost=None,
-            reasoning_cost=None,
-            total_cost=None,
-            tier=None,
-            custom=resolution.custom,
-            suggestions=[],
+            custom=resolution is not None and resolution.custom,
+            suggestions=book.suggestions(model) if unknown else [],
         )
     return CostLine(
         model=model,
-        key=cost.key,
+        key=outcome.key,
         status="priced",
-        input_cost=cost.input_cost,
-        cached_input_cost=cost.cached_input_cost,
-        cache_write_cost=cost.cache_write_cost,
-        output_cost=cost.output_cost,
-        reasoning_cost=cost.reasoning_cost,
-        total_cost=cost.total,
-        tier=cost.tier,
-        custom=cost.custom,
+        input_cost=outcome.input_cost,
+        cached_input_cost=outcome.cached_input_cost,
+        cache_write_cost=outcome.cache_write_cost,
+        output_cost=outcome.output_cost,
+        reasoning_cost=outcome.reasoning_cost,
+        total_cost=outcome.total,
+        tier=outcome.tier,
+        custom=outcome.custom,
         suggestions=[],
     )
 

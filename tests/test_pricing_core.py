@@ -17,6 +17,7 @@ from pricing import (
     PriceBook,
     PriceTableError,
     UnknownModelError,
+    Unpriced,
     Usage,
     default_pricebook,
     load_table,
@@ -285,6 +286,28 @@ def test_entry_without_a_token_price_is_unknown_not_zero(book: PriceBook) -> Non
     with pytest.raises(NoTokenPriceError):
         book.cost("github_copilot/gpt-4o", Usage(100, 100))
     assert book.try_cost("github_copilot/gpt-4o", Usage(100, 100)) is None
+
+
+def test_cost_or_reason_tells_why_a_usage_has_no_cost(book: PriceBook) -> None:
+    priced = book.cost_or_reason("gpt-4o-mini", Usage(10_000, 2_000, cached_tokens=4_000))
+    assert not isinstance(priced, Unpriced)
+    assert priced.total == pytest.approx(0.0024, rel=1e-9)
+    assert book.cost_or_reason("gpt-4o-mni", Usage(100, 100)) == Unpriced(
+        "gpt-4o-mni", "unknown_model", None, "no price for model 'gpt-4o-mni'"
+    )
+    assert book.cost_or_reason("github_copilot/gpt-4o", Usage(100, 100)) == Unpriced(
+        "github_copilot/gpt-4o",
+        "no_token_price",
+        "github_copilot/gpt-4o",
+        "'github_copilot/gpt-4o' (github_copilot/gpt-4o) has no per-token price in LiteLLM's "
+        "table; it is priced per second, image, character or query",
+    )
+    assert book.cost_or_reason("OpenAI/GPT-4o", Usage(prompt_tokens=5)) == Unpriced(
+        "OpenAI/GPT-4o",
+        "incomplete_usage",
+        "gpt-4o",
+        "cannot price 'OpenAI/GPT-4o': the completion token count is unknown",
+    )
 
 
 def test_free_entry_costs_an_explicit_zero(book: PriceBook) -> None:
