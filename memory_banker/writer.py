@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -86,12 +87,16 @@ def read_bank_file(project: Path, file: str) -> str | None:
 def write_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` atomically (temp file in the same folder, fsync, ``os.replace``).
 
-    Creates the parent folder. Raises ``OSError`` when the file cannot be written; the old file,
-    if any, is then left as it was.
+    The file gets the old file's permissions, or a new file's usual ones (``0o666`` less the
+    umask). Creates the parent folder. Raises ``OSError`` when the file cannot be written; the old
+    file, if any, is then left as it was.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
+    mode = _mode_for(path)
     fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        # mkstemp creates the file 0o600; a bank file is a file like any other in the repository.
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
             handle.flush()
@@ -100,6 +105,21 @@ def write_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise
+
+
+def _mode_for(path: Path) -> int:
+    """The permissions ``path`` should get: its current ones, else ``0o666`` less the umask."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    """The process umask (reading it means setting it: 0o022 stands in for that instant)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
 
 
 def write_bank_file(project: Path, file: str, text: str) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from datetime import datetime
 from pathlib import Path
 
@@ -83,3 +84,21 @@ def test_read_bank_file_returns_none_when_missing(tmp_path: Path) -> None:
     assert writer.read_bank_file(tmp_path, "progress.md") is None
     writer.write_bank_file(tmp_path, "progress.md", "p\n")
     assert writer.read_bank_file(tmp_path, "progress.md") == "p\n"
+
+
+def test_write_atomic_gives_a_new_file_the_umask_mode_and_keeps_an_old_files_mode(
+    tmp_path: Path,
+) -> None:
+    # mkstemp's temporary file is 0o600: a bank file must not end up unreadable to the group.
+    umask = os.umask(0o022)
+    try:
+        fresh = tmp_path / "memory-bank" / "projectbrief.md"
+        writer.write_atomic(fresh, "new\n")
+        assert stat.S_IMODE(fresh.stat().st_mode) == 0o644
+        kept = tmp_path / "memory-bank" / "progress.md"
+        kept.write_text("old\n", encoding="utf-8")
+        kept.chmod(0o640)
+        writer.write_atomic(kept, "replaced\n")
+        assert stat.S_IMODE(kept.stat().st_mode) == 0o640
+    finally:
+        os.umask(umask)
