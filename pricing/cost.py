@@ -134,9 +134,8 @@ def compute_cost(entry: PriceEntry, usage: Usage, model: str | None = None) -> C
     style = entry.style
     input_rate = entry.input_cost_per_token
     output_rate = entry.output_cost_per_token
-    if input_rate is None and output_rate is None:
-        if not (style == "dashscope" and entry.ranges):
-            raise NoTokenPriceError(name, entry.key)
+    if input_rate is None and output_rate is None and not entry.has_token_price:
+        raise NoTokenPriceError(name, entry.key)
     # An unreported breakdown means "not split out", which LiteLLM prices as plain input/output;
     # prompt and completion themselves must be known (checked above).
     cached = usage.cached_tokens

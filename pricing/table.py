@@ -129,6 +129,17 @@ class PriceEntry:
     custom_source: str | None = None
     """Where custom prices came from: a file path, ``"dict"`` or ``"env"``."""
 
+    @property
+    def has_token_price(self) -> bool:
+        """Whether usage can be priced: an input or output token rate, or dashscope bands.
+
+        ``False`` for entries priced per second, image, character or query: their cost is
+        unknown (never $0), and there is no close model name to suggest.
+        """
+        if self.input_cost_per_token is not None or self.output_cost_per_token is not None:
+            return True
+        return self.style == "dashscope" and bool(self.ranges)
+
 
 def litellm_package_dir() -> Path:
     """Return the installed ``litellm`` package directory, without importing ``litellm``.

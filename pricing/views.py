@@ -245,11 +245,10 @@ class RunEstimate(_Model):
 def prices_of(entry: PriceEntry) -> ModelPrices:
     """Return ``entry``'s prices per 1M tokens, with notes on what costs leave out."""
     notes: list[str] = []
-    if entry.input_cost_per_token is None and entry.output_cost_per_token is None:
-        if entry.style == "dashscope" and entry.ranges:
-            notes.append("priced by tiered_pricing bands only")
-        else:
-            notes.append("no per-token price: costs are unknown, never $0")
+    if not entry.has_token_price:
+        notes.append("no per-token price: costs are unknown, never $0")
+    elif entry.input_cost_per_token is None and entry.output_cost_per_token is None:
+        notes.append("priced by tiered_pricing bands only")
     missing = [
         name
         for name, rate in (

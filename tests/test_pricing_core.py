@@ -286,6 +286,17 @@ def test_entry_without_a_token_price_is_unknown_not_zero(book: PriceBook) -> Non
     with pytest.raises(NoTokenPriceError):
         book.cost("github_copilot/gpt-4o", Usage(100, 100))
     assert book.try_cost("github_copilot/gpt-4o", Usage(100, 100)) is None
+    flags = {
+        name: book.resolve(name).entry.has_token_price
+        for name in ("github_copilot/gpt-4o", "gpt-4o", "ollama/llama3", "dashscope/qwen3-max")
+    }
+    # dashscope/qwen3-max has only tiered_pricing bands; ollama is free ($0 rates, not none).
+    assert flags == {
+        "github_copilot/gpt-4o": False,
+        "gpt-4o": True,
+        "ollama/llama3": True,
+        "dashscope/qwen3-max": True,
+    }
 
 
 def test_cost_or_reason_tells_why_a_usage_has_no_cost(book: PriceBook) -> None:
