@@ -293,7 +293,7 @@ class ProjectFacts:
     todo_files: tuple[tuple[str, int], ...]
     """Files with the most TODO/FIXME markers (path, count), at most five."""
     readme: str
-    """The README's first paragraph, redacted, ``""`` when there is none."""
+    """The README's summary paragraph (see ``_readme_summary``), redacted; ``""`` when none."""
     git: GitFacts | None
     """Git facts, ``None`` outside a git work tree."""
 
@@ -844,20 +844,58 @@ def _manifest_facts(manifests: Sequence[tuple[str, str]]) -> _ManifestFacts:
     return facts
 
 
-def _readme_summary(text: str) -> str:
-    """Return the first prose paragraph of a README (no headings, badges or HTML)."""
-    paragraph: list[str] = []
+def _readme_summary(text: str, name: str = "") -> str:
+    """Return the README's summary paragraph: prose only (no headings, badges, HTML, lists or
+    code blocks), the first one that starts with the project's ``name`` when there is one (the
+    usual "X is a …" opening), else the first. Longer than 600 characters, it is cut at the last
+    sentence end that fits, or at a word."""
+    paragraphs = _prose_paragraphs(text)
+    key = _name_key(name)
+    named = [p for p in paragraphs if key and _name_key(p[: len(name) + 4]).startswith(key)]
+    summary = (named or paragraphs or [""])[0]
+    if len(summary) > 600:
+        head = summary[:600]
+        end = head.rfind(". ")
+        summary = head[: end + 1] if end >= 200 else head.rsplit(" ", 1)[0] + " …"
+    return summary
+
+
+def _name_key(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+_FENCE_OPENER = re.compile(r"^(`{3,}|~{3,})")
+_NOT_PROSE = ("#", "![", "[![", "<", "=", "-" * 3, "|", ">", "- ", "* ", "+ ")
+
+
+def _prose_paragraphs(text: str) -> list[str]:
+    """The README's prose paragraphs, joined to one line each; fenced and indented code skipped."""
+    paragraphs: list[str] = []
+    current: list[str] = []
+    fence = ""
     for line in text.splitlines():
         stripped = line.strip()
-        prose = stripped and not stripped.startswith(("#", "![", "[![", "<", "=", "-" * 3, "```"))
+        if fence:
+            fence = "" if stripped.startswith(fence) else fence
+            continue
+        opener = _FENCE_OPENER.match(stripped)
+        if opener is not None:
+            fence = opener.group(1)
+        prose = (
+            opener is None
+            and stripped != ""
+            and not stripped.startswith(_NOT_PROSE)
+            and not re.match(r"\d+[.)] ", stripped)
+            and not (line.startswith(("    ", "\t")) and not current)
+        )
         if prose:
-            paragraph.append(stripped)
-        elif paragraph:
-            break
-    summary = " ".join(paragraph)
-    if len(summary) > 600:
-        summary = summary[:600].rsplit(" ", 1)[0] + " …"
-    return summary
+            current.append(stripped)
+        elif current:
+            paragraphs.append(" ".join(current))
+            current = []
+    if current:
+        paragraphs.append(" ".join(current))
+    return paragraphs
 
 
 def _workflow_name(text: str) -> str:
@@ -1185,9 +1223,10 @@ def _facts(
         key=lambda item: (-item[1], item[0]),
     )
     readme_paths = [p for p in manifests if "/" not in p and p.upper().startswith("README")]
-    readme = _readme_summary(texts[readme_paths[0]]) if readme_paths else ""
+    name = mfacts.name or project.name
+    readme = _readme_summary(texts[readme_paths[0]], name) if readme_paths else ""
     return ProjectFacts(
-        name=redact(mfacts.name) or project.name,
+        name=redact(name),
         description=redact(mfacts.description),
         languages=language_stats,
         top_folders=folder_stats,

@@ -265,3 +265,38 @@ def test_only_comment_markers_count(tmp_path: Path) -> None:
     facts = build_digest(project).facts
     assert (facts.todo_count, facts.fixme_count) == (3, 2)
     assert facts.todo_files == (("b.js", 3), ("a.py", 2))
+
+
+def _readme_of(tmp_path: Path, readme: str) -> str:
+    project = tmp_path / "readme"
+    project.mkdir()
+    (project / "pyproject.toml").write_text('[project]\nname = "foo-bar"\n', encoding="utf-8")
+    (project / "README.md").write_text(readme, encoding="utf-8")
+    return build_digest(project).facts.readme
+
+
+def test_readme_summary_skips_code_and_prefers_the_paragraph_naming_the_project(
+    tmp_path: Path,
+) -> None:
+    readme = (
+        "# Foo Bar\n\n[![ci](badge.svg)](ci)\n\n"
+        "```bash\npip install -e . && foo-bar run\n```\n\n"
+        "The first line installs it.\n\n"
+        "    indented code\n\n"
+        "- a list item\n\n"
+        "**Foo Bar** keeps an inventory.\nIt answers queries.\n\n"
+        "Foo Bar also does more.\n"
+    )
+
+    assert _readme_of(tmp_path, readme) == "**Foo Bar** keeps an inventory. It answers queries."
+
+
+def test_readme_summary_without_the_name_is_the_first_prose_cut_at_a_sentence(
+    tmp_path: Path,
+) -> None:
+    sentence = "An inventory service that answers stock queries over HTTP for many shops. "
+    readme = "```\nfoo-bar run\n```\n\n" + sentence * 10 + "\n\nSecond paragraph.\n"
+
+    summary = _readme_of(tmp_path, readme)
+
+    assert summary == (sentence * 8).strip()
