@@ -196,24 +196,28 @@ def _list_all(
 def _show(
     app: AppContext, report_file: Path | None, *, price_as: str | None, as_json: bool
 ) -> None:
+    # Options are checked before anything is read or printed: a bad --price-as must not leave
+    # a report on stdout ahead of its error.
+    models: list[str] = []
+    if price_as is not None:
+        if as_json:
+            raise UsageError("--json prints the report as saved; it does not go with --price-as")
+        models = [name.strip() for name in price_as.split(",") if name.strip()]
+        if not models:
+            raise UsageError("--price-as needs model names, e.g. --price-as gpt-4o,claude-3-haiku")
     if report_file is not None:
         report = load_report(_locate(app, report_file))
     else:
         listing = _project_listing(app)
         report = load_report(listing.path_of(latest(listing)))
     if as_json:
-        if price_as is not None:
-            raise UsageError("--json prints the report as saved; it does not go with --price-as")
         emit_json(report)
         return
     pricebook = _pricebook_loader(app)
     console = stdout_console()
     # Only a 0.1 report is re-priced when shown; current reports carry their own priced cost.
     report.render(console, pricebook=pricebook() if gate.is_v0_1(report) else None)
-    if price_as is not None:
-        models = [name.strip() for name in price_as.split(",") if name.strip()]
-        if not models:
-            raise UsageError("--price-as needs model names, e.g. --price-as gpt-4o,claude-3-haiku")
+    if models:
         render_price_as(report, pricebook(), models, console)
 
 
@@ -222,7 +226,8 @@ def _show(
 CheckTarget = Callable[[AppContext, Any], gate.GateTotals]
 """Reduces what an extra ``tokens check`` option selects (e.g. ``--since 7``) to gate totals."""
 
-_CHECK_TARGETS: dict[str, CheckTarget] = {}
+_CHECK_TARGETS: dict[str, tuple[str, CheckTarget]] = {}
+"""Extra targets by parameter name: the option as users type it (``--since``) and its target."""
 
 
 def _check_report(
@@ -281,7 +286,7 @@ def check(
     app = _app(ctx)
     thresholds = gate.Thresholds(max_cost_usd=max_cost, max_tokens=max_tokens)
     chosen = [name for name, value in extra_targets.items() if value is not None]
-    selectors = chosen + [
+    selectors = [_CHECK_TARGETS[name][0] for name in chosen] + [
         option
         for option, value in (("--report-file", report_file), ("--session-id", session_id))
         if value is not None
@@ -289,7 +294,7 @@ def check(
     if len(selectors) > 1:
         raise UsageError(f"choose one of {', '.join(selectors)}")
     if chosen:
-        totals = _CHECK_TARGETS[chosen[0]](app, extra_targets[chosen[0]])
+        totals = _CHECK_TARGETS[chosen[0]][1](app, extra_targets[chosen[0]])
     else:
         totals = _check_report(app, report_file, session_id, with_cost=max_cost is not None)
     verdict = gate.evaluate(totals, thresholds, allow_unknown=allow_unknown)
@@ -318,7 +323,7 @@ def register_check_target(option: click.Option, target: CheckTarget) -> None:
     if option.name is None:
         raise ValueError("the option needs a name")
     check.params.append(option)
-    _CHECK_TARGETS[option.name] = target
+    _CHECK_TARGETS[option.name] = (option.opts[0], target)
 
 
 # --- compare, summary, report -------------------------------------------------------------------

@@ -82,6 +82,26 @@ def test_list_all_json_is_the_list_of_reports_as_saved(project: Path) -> None:
     ]
 
 
+def test_list_all_json_is_one_document_with_warnings_on_stderr(project: Path) -> None:
+    reports = three_reports(project)
+    (reports_dir(project) / "broken.json").write_text("[1, 2", "utf-8")
+
+    result = invoke(project, "tokens", "--list-all", "--json")
+
+    assert result.exit_code == 0
+    # json.loads refuses trailing data: stdout is exactly one document.
+    loaded = [TokenUsageReport.model_validate(item) for item in json.loads(result.stdout)]
+    assert loaded == [
+        reports["token_usage_20261119_080000.json"],
+        reports["token_usage_20261121_100000.json"],
+        reports["token_usage_20261120_090000.json"],
+    ]
+    assert result.stderr == (
+        "Warning: skipped broken.json: "
+        "not valid JSON (EOF while parsing a list at line 1 column 5)\n"
+    )
+
+
 def test_list_all_marks_a_0_1_report_cost(project: Path) -> None:
     copy_v0_1(project)
 
@@ -132,13 +152,14 @@ def test_a_folder_without_reports_has_no_latest(project: Path) -> None:
 
 
 def test_latest_is_the_greatest_end_time_not_the_newest_name(project: Path) -> None:
-    three_reports(project)
+    reports = three_reports(project)
 
     result = invoke(project, "tokens", "--json")
 
     assert result.exit_code == 0
     shown = TokenUsageReport.model_validate_json(result.stdout)
     assert shown.session_id == "bbbb2222-0000-4000-8000-000000000002"
+    assert shown == reports["token_usage_20261119_080000.json"]
 
 
 def test_report_file_json_prints_the_file_model(project: Path) -> None:
@@ -197,6 +218,15 @@ def test_an_unreadable_report_file_is_exit_2_with_one_line(project: Path) -> Non
             ("--list-all", "--price-as", "gpt-4o"),
             "Error: --price-as re-prices one report; it does not go with --list-all",
         ),
+        # Checked before the report is read or printed: no report ahead of the error.
+        (
+            ("--price-as", " , "),
+            "Error: --price-as needs model names, e.g. --price-as gpt-4o,claude-3-haiku",
+        ),
+        (
+            ("--price-as", "gpt-4o", "--json"),
+            "Error: --json prints the report as saved; it does not go with --price-as",
+        ),
     ],
 )
 def test_conflicting_options_are_exit_2(project: Path, args: tuple[str, ...], message: str) -> None:
@@ -206,6 +236,7 @@ def test_conflicting_options_are_exit_2(project: Path, args: tuple[str, ...], me
 
     assert result.exit_code == 2
     assert result.stderr == message + "\n"
+    assert result.stdout == ""
 
 
 # --- the index -----------------------------------------------------------------------------------
@@ -294,20 +325,41 @@ def test_a_read_only_folder_still_lists(project: Path) -> None:
     assert not (folder / INDEX_NAME).exists() or os.geteuid() == 0
 
 
-def test_reading_leaves_the_journal_alone(project: Path) -> None:
+READ_ONLY_COMMANDS = [
+    ("--list-all",),
+    ("--list-all", "--json"),
+    (),
+    ("--json",),
+    ("--report-file", "token_usage_20261121_100000.json"),
+    ("--price-as", "gpt-4o"),
+    ("check", "--max-cost", "5"),
+    ("check", "--max-tokens", "100", "--session-id", "aaaa"),
+    ("compare", "token_usage_20261120_090000.json", "token_usage_20261121_100000.json"),
+]
+
+
+@pytest.mark.parametrize("args", READ_ONLY_COMMANDS, ids=" ".join)
+def test_read_only_commands_leave_an_orphaned_journal_alone(
+    project: Path, args: tuple[str, ...]
+) -> None:
     three_reports(project)
-    journal = reports_dir(project) / ".journal"
+    folder = reports_dir(project)
+    journal = folder / ".journal"
     journal.mkdir()
     orphan = journal / "dead-session.jsonl"
     orphan.write_text('{"timestamp": "2026-11-20T09:00:00+00:00"}\n', "utf-8")
-    before = orphan.stat()
+    content, before = orphan.read_bytes(), orphan.stat()
+    reports_before = sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
 
-    assert invoke(project, "tokens", "--list-all").exit_code == 0
-    assert invoke(project, "tokens", "--json").exit_code == 0
+    result = invoke(project, "tokens", *args)
 
+    assert result.exit_code in (0, 1), result.stderr  # check may fail its gate; nothing else
     after = orphan.stat()
     assert (after.st_mtime_ns, after.st_size) == (before.st_mtime_ns, before.st_size)
+    assert orphan.read_bytes() == content
     assert sorted(p.name for p in journal.iterdir()) == ["dead-session.jsonl"]
+    # Not recovered into an `interrupted` report either.
+    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == reports_before
 
 
 def test_writes_a_report_and_lists_it_with_json_it_wrote(project: Path) -> None:

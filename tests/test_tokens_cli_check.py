@@ -96,6 +96,20 @@ def test_token_threshold(project: Path) -> None:
     )
 
 
+def test_max_tokens_alone_gates_tokens_only(project: Path) -> None:
+    one_report(project, None, unknown_models=("gpt-4o-mini",))  # an unknown cost is not gated
+
+    within = invoke(project, "tokens", "check", "--max-tokens", "30000")
+    over = invoke(project, "tokens", "check", "--max-tokens", "29999")
+
+    assert (within.exit_code, within.stderr) == (0, "")
+    assert within.stdout == (
+        "OK: tokens 30,000 within threshold 30,000 (token_usage_20261120_090000.json)\n"
+    )
+    assert (over.exit_code, over.stdout) == (1, "")
+    assert over.stderr == "Tokens 30,000 exceed threshold 29,999\n"
+
+
 def test_both_thresholds_crossed_is_still_one_line(project: Path) -> None:
     one_report(project, 2.5)
 
@@ -248,6 +262,40 @@ def test_nothing_to_check_is_exit_2(project: Path) -> None:
 
     assert result.exit_code == 2
     assert result.stderr == f"Error: no token reports in {folder}\n"
+
+
+def test_a_folder_of_unreadable_reports_is_nothing_to_check(project: Path) -> None:
+    folder = reports_dir(project)
+    (folder / "token_usage_20261120_090000.json").write_text('{"hello": 1}', "utf-8")
+
+    result = invoke(project, "tokens", "check", "--max-tokens", "1")
+
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.splitlines() == [
+        "Warning: skipped token_usage_20261120_090000.json: "
+        "not a token usage report (missing session_id, project_path, command, start_time)",
+        f"Error: no token reports in {folder}",
+    ]
+
+
+def test_a_missing_report_file_is_exit_2(project: Path) -> None:
+    three_reports(project)
+
+    result = invoke(project, "tokens", "check", "--max-cost", "1", "--report-file", "nope.json")
+
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == "Error: cannot read report nope.json: No such file or directory\n"
+
+
+def test_since_is_one_more_target_to_choose_from(project: Path) -> None:
+    three_reports(project)
+
+    result = invoke(
+        project, "tokens", "check", "--max-cost", "1", "--since", "7", "--session-id", "aaaa"
+    )
+
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == "Error: choose one of --since, --session-id\n"
 
 
 def test_a_corrupt_report_file_is_exit_2(project: Path) -> None:
