@@ -255,9 +255,9 @@ def test_summary_renders_and_saves(tmp_path: Path) -> None:
 
     assert result.exit_code == 0
     assert result.stdout == snapshot("""\
-================================================================================
+============================================================
 Token Usage Summary — run_tech_20260228_123456
-================================================================================
+============================================================
 Phase: tech
 Iterations: 1
 
@@ -273,13 +273,26 @@ Estimated Cost: $0.2880
 Breakdown by operation:
   advocate       :    3,700 tokens ($0.1500)
   contrarian     :    3,800 tokens ($0.1380)
-================================================================================
+============================================================
 """)
     assert result.stderr == f"Saved {run / 'token_summary.json'}\n"
     saved = RunTokenStats.model_validate_json((run / "token_summary.json").read_text("utf-8"))
     assert saved.total_cost_usd == pytest.approx(0.288, rel=1e-9)
     tokens_block = json.loads((run / "run.json").read_text("utf-8"))["tokens"]
     assert tokens_block["total"] == 7_500
+
+
+def test_summary_keeps_seed_004s_60_columns_on_a_wide_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    run = make_run(tmp_path / "run_tech_20260228_123456", SEED_LINES)
+
+    result = invoke(tmp_path, "tokens", "summary", str(run))
+
+    lines = result.stdout.splitlines()
+    assert lines[0] == lines[2] == lines[-1] == "=" * 60
+    assert lines[1] == "Token Usage Summary — run_tech_20260228_123456"
 
 
 def test_summary_bad_input_is_exit_2(tmp_path: Path) -> None:
@@ -364,6 +377,23 @@ def test_report_limit_and_json(tmp_path: Path, runs_dir: Path) -> None:
     assert report.total_tokens == 3_700 + 18_500
     assert report.total_cost_usd == pytest.approx(0.15 + 0.675, rel=1e-9)
     assert report.average_tokens_per_run == pytest.approx(11_100, rel=1e-9)
+
+
+def test_report_over_a_folder_without_runs_says_so(tmp_path: Path) -> None:
+    empty = tmp_path / "output"
+    (empty / "notes").mkdir(parents=True)
+
+    result = invoke(tmp_path, "tokens", "report", "--runs-dir", str(empty))
+
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert result.stdout.splitlines() == [
+        "=" * 80,
+        "Token Usage Report — Recent 0 Runs",
+        "=" * 80,
+        "",
+        f"No runs under {empty}",
+        "=" * 80,
+    ]
 
 
 def test_report_bad_input_is_exit_2(tmp_path: Path) -> None:
