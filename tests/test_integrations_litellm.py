@@ -224,3 +224,27 @@ def test_registered_callback_waits_then_unregisters_everywhere(
         for item in getattr(litellm, name)
     ]
     assert inside not in everywhere
+
+
+def test_xai_reasoning_is_counted_inside_the_completion(
+    fake_provider: FakeProvider, tracker: TokenTracker, callback: Any
+) -> None:
+    # xAI reports reasoning beside completion_tokens and LiteLLM passes it on as given; the
+    # record counts it inside (DESIGN §3) and costs what LiteLLM charges for the raw usage.
+    fake_provider.add(Reply(prompt_tokens=37, completion_tokens=530, reasoning_tokens=233))
+    response = litellm.completion(
+        model="xai/grok-3-mini",
+        api_base=fake_provider.openai_base_url,
+        api_key="test",
+        messages=MESSAGES,
+        metadata={"agent_name": "grok"},
+    )
+    assert (response.usage.completion_tokens, response.usage.prompt_tokens) == (530, 37)
+    assert callback.wait_recorded()
+    (usage,) = tracker.requests()
+    assert counts(usage) == ("grok", "xai/grok-3-mini", 37, 763, None, None, 233, 1)
+    prompt_cost, completion_cost = litellm.cost_per_token(
+        model="grok-3-mini", custom_llm_provider="xai", usage_object=response.usage
+    )
+    assert usage.cost_usd == pytest.approx(prompt_cost + completion_cost, rel=1e-9)
+    assert usage.cost_usd == pytest.approx(37 * 3e-7 + 763 * 5e-7, rel=1e-9)

@@ -11,14 +11,17 @@ import litellm
 import pytest
 from agents import (
     Agent,
+    ModelResponse,
     ModelSettings,
     OpenAIChatCompletionsModel,
     Runner,
+    Usage,
     function_tool,
     set_tracing_disabled,
 )
 from anthropic import Anthropic
 from openai import AsyncOpenAI, OpenAI
+from openai.types.responses.response_usage import InputTokensDetails, OutputTokensDetails
 
 from tests.fake_provider import FakeProvider, Reply
 from token_tracking import RequestUsage, TokenTracker, TrackingError
@@ -26,6 +29,7 @@ from token_tracking.usage_extract import (
     UsageCounts,
     UsageNotFoundError,
     counts_from_usage,
+    usage_from_model_response,
     usage_from_result,
 )
 
@@ -200,6 +204,92 @@ def test_claude_agent_sdk_result_mapping(tracker: TokenTracker) -> None:
 )
 def test_counts_from_usage_shapes(usage: Any, expected: UsageCounts) -> None:
     assert counts_from_usage(usage) == expected
+
+
+XAI_USAGE = {
+    "prompt_tokens": 37,
+    "completion_tokens": 530,
+    "total_tokens": 800,
+    "completion_tokens_details": {"reasoning_tokens": 233},
+}
+
+
+@pytest.mark.parametrize(
+    ("usage", "model", "completion"),
+    [
+        (XAI_USAGE, "xai/grok-3-mini", 763),
+        (XAI_USAGE, "XAI/grok-4", 763),
+        # xAI under another name: its own total (37 + 530 + 233) says where reasoning is.
+        (XAI_USAGE, "openai/grok-3-mini", 763),
+        (XAI_USAGE, None, 763),
+        # Perplexity's deep research: total = prompt + completion, reasoning on top, top level.
+        (
+            {
+                "prompt_tokens": 19,
+                "completion_tokens": 7163,
+                "total_tokens": 7182,
+                "reasoning_tokens": 73997,
+            },
+            "perplexity/sonar-deep-research",
+            81160,
+        ),
+        # OpenAI semantics: reasoning already inside completion (total = prompt + completion).
+        (
+            {
+                "prompt_tokens": 37,
+                "completion_tokens": 530,
+                "total_tokens": 567,
+                "completion_tokens_details": {"reasoning_tokens": 233},
+            },
+            "openai/o3-mini",
+            530,
+        ),
+        ({**XAI_USAGE, "total_tokens": 567}, "openai/grok-3-mini", 530),
+        ({**XAI_USAGE, "completion_tokens_details": {"reasoning_tokens": 0}}, "xai/grok-3", 530),
+        ({"prompt_tokens": 37, "completion_tokens": 530}, "xai/grok-3", 530),
+    ],
+    ids=[
+        "xai",
+        "xai-case",
+        "xai-by-total",
+        "xai-no-model",
+        "perplexity",
+        "openai",
+        "inside-by-total",
+        "zero",
+        "no-reasoning",
+    ],
+)
+def test_reasoning_beside_the_completion_count_is_added_to_it(
+    usage: dict[str, Any], model: str | None, completion: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        (record,) = usage_from_result({"model": model, "usage": usage})
+    assert record.completion_tokens == completion
+    assert record.prompt_tokens == usage["prompt_tokens"]
+    assert caplog.text == ""
+
+
+def test_agents_model_response_on_xai_counts_reasoning_once() -> None:
+    # The SDK's LitellmModel copies xAI's numbers into its Usage as given.
+    response = ModelResponse(
+        output=[],
+        usage=Usage(
+            requests=1,
+            input_tokens=37,
+            output_tokens=530,
+            total_tokens=800,
+            input_tokens_details=InputTokensDetails(cached_tokens=0, cache_write_tokens=0),
+            output_tokens_details=OutputTokensDetails(reasoning_tokens=233),
+        ),
+        response_id=None,
+    )
+    record = usage_from_model_response(response, model="xai/grok-3-mini")
+    assert (record.prompt_tokens, record.completion_tokens, record.reasoning_tokens) == (
+        37,
+        763,
+        233,
+    )
 
 
 def test_bare_usage_mapping_and_model_argument() -> None:

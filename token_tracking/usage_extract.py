@@ -17,10 +17,21 @@ Three usage shapes exist in the wild, told apart by their keys:
   the normalized prompt is their sum.
 
 A count the source did not give stays ``None``; nothing here turns an unknown into 0.
+
+**Reasoning outside the completion count.** xAI (Grok) and Perplexity (``sonar-deep-research``)
+report reasoning tokens *beside* ``completion_tokens`` instead of inside it, and LiteLLM keeps their
+numbers as given (its ``xai`` and ``perplexity`` cost functions add the reasoning tokens on top of
+the completion count). DESIGN §3 defines ``completion_tokens`` as all output tokens, reasoning
+included, so for those providers the reasoning count is added to the completion count here, once,
+at the single place where a provider's usage becomes a record. The provider is told by the model's
+``xai/`` or ``perplexity/`` prefix, or, under any other name (xAI's API reached as
+``openai/grok-…`` with an ``api_base``), by the usage's own arithmetic: a ``total_tokens`` equal to
+prompt + completion + reasoning says the reasoning lies outside the completion count.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -42,6 +53,9 @@ __all__ = [
 
 # Keys whose presence says "this object *is* a usage", not a result that holds one.
 _USAGE_KEYS = ("prompt_tokens", "completion_tokens", "input_tokens", "output_tokens")
+
+REASONING_OUTSIDE_COMPLETION_PROVIDERS = frozenset({"xai", "perplexity"})
+"""LiteLLM providers whose APIs report reasoning tokens beside, not inside, the completion count."""
 
 
 class UsageNotFoundError(TrackingError):
@@ -119,12 +133,49 @@ def _detail(source: object, details: str, name: str) -> int | None:
     return _count(_field(_field(source, details), name))
 
 
-def counts_from_usage(usage: object) -> UsageCounts:
+def counts_from_usage(usage: object, model: str | None = None) -> UsageCounts:
     """Normalize one provider usage (an SDK usage object or a mapping) per DESIGN §3.
+
+    ``model`` (``provider/name`` as LiteLLM routes it, or a bare name) tells whether the provider
+    reports reasoning outside the completion count (xAI, Perplexity; see the module docstring):
+    then the completion count returned includes the reasoning tokens.
 
     Returns a :class:`UsageCounts` whose unknown counts are ``None``; an object with no
     recognizable counts yields all ``None``. Raises nothing.
     """
+    counts = _read_counts(usage)
+    completion = counts.completion_tokens
+    reasoning = counts.reasoning_tokens
+    if (
+        completion is not None
+        and reasoning is not None
+        and reasoning != 0
+        and _reasoning_outside_completion(usage, counts, model)
+    ):
+        counts = dataclasses.replace(counts, completion_tokens=completion + reasoning)
+    return counts
+
+
+def _reasoning_outside_completion(usage: object, counts: UsageCounts, model: str | None) -> bool:
+    """True when ``usage`` counts its reasoning tokens beside the completion count, not in it."""
+    if model is not None and "/" in model:
+        provider = model.split("/", 1)[0].strip().lower()
+        if provider in REASONING_OUTSIDE_COMPLETION_PROVIDERS:
+            return True
+    # Any other name: the provider's own total says where the reasoning tokens are.
+    total = _count(_field(usage, "total_tokens"))
+    prompt, completion, reasoning = (
+        counts.prompt_tokens,
+        counts.completion_tokens,
+        counts.reasoning_tokens,
+    )
+    if total is None or prompt is None or completion is None or reasoning is None:
+        return False
+    return total == prompt + completion + reasoning
+
+
+def _read_counts(usage: object) -> UsageCounts:
+    """The counts of ``usage`` as the provider gave them (its three shapes told apart)."""
     prompt = _count(_field(usage, "prompt_tokens"))
     completion = _count(_field(usage, "completion_tokens"))
     if prompt is not None or completion is not None:
@@ -215,7 +266,7 @@ def usage_from_model_response(response: object, *, model: str | None = None) -> 
     requests = _count(_field(sdk_usage, "requests"))
     source = raw if isinstance(raw, Mapping) and raw else sdk_usage
     return _request(
-        counts_from_usage(source),
+        counts_from_usage(source, model),
         model=model,
         requests=requests if requests is not None and requests > 0 else 1,
     )
@@ -280,18 +331,21 @@ def usage_from_result(result: object, *, model: str | None = None) -> list[Reque
     if holds_usage:
         usage = _field(result, "usage")
         own_model = _field(result, "model")
+        named = (
+            model
+            or (own_model if isinstance(own_model, str) else None)
+            or _single_model_key(result)
+        )
         return [
             _request(
-                counts_from_usage(usage),
-                model=model
-                or (own_model if isinstance(own_model, str) else None)
-                or _single_model_key(result),
+                counts_from_usage(usage, named),
+                model=named,
                 duration_seconds=_seconds(_field(result, "duration_ms")),
                 cost_usd=_actual_cost(_field(result, "total_cost_usd")),
             )
         ]
     if _looks_like_usage(result):
-        return [_request(counts_from_usage(result), model=model)]
+        return [_request(counts_from_usage(result, model), model=model)]
     raise UsageNotFoundError(
         f"cannot read token usage from a {type(result).__name__}: expected an SDK result with "
         "`usage` (RunResult, ChatCompletion, Response, LiteLLM ModelResponse, Anthropic Message) "
