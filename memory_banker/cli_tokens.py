@@ -296,7 +296,10 @@ def check(
     if chosen:
         totals = _CHECK_TARGETS[chosen[0]][1](app, extra_targets[chosen[0]])
     else:
-        totals = _check_report(app, report_file, session_id, with_cost=max_cost is not None)
+        # The JSON verdict carries the cost even when only tokens are gated, so a 0.1 report's
+        # cost is then re-priced too rather than printed as its known-wrong stored figure.
+        with_cost = max_cost is not None or as_json
+        totals = _check_report(app, report_file, session_id, with_cost=with_cost)
     verdict = gate.evaluate(totals, thresholds, allow_unknown=allow_unknown)
     if as_json:
         emit_json(verdict)

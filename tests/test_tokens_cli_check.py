@@ -179,6 +179,20 @@ def test_a_0_1_report_is_gated_on_todays_price(project: Path) -> None:
     assert verdict.total_tokens == 20_770
 
 
+def test_a_0_1_report_json_verdict_carries_todays_cost_when_only_tokens_are_gated(
+    project: Path,
+) -> None:
+    copy_v0_1(project)
+
+    result = invoke(project, "tokens", "check", "--max-tokens", "20770", "--json")
+
+    assert result.exit_code == 0
+    verdict = CheckVerdict.model_validate_json(result.stdout)
+    assert (verdict.passed, verdict.total_tokens, verdict.max_cost_usd) == (True, 20_770, None)
+    assert verdict.cost_repriced is True
+    assert verdict.cost_usd == pytest.approx(V0_1_TODAY_COST, rel=1e-9)
+
+
 def test_report_file_and_session_id_pick_the_report(project: Path) -> None:
     three_reports(project)
     folder = reports_dir(project)
