@@ -142,6 +142,55 @@ def test_an_unknown_model_is_unknown_cost_with_suggestions(
     assert unknown.suggestions == ["gpt-4o-mini-tts", "gpt-4o-mini", "gpt-5.4-mini"]
 
 
+PER_CHARACTER = (
+    "'medlm-medium' (medlm-medium) has no per-token price in LiteLLM's table; "
+    "it is priced per second, image, character or query"
+)
+
+
+def test_a_known_model_without_a_per_token_price_says_so_and_suggests_nothing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    tracker = make_tracker(tmp_path)
+    with caplog.at_level(logging.WARNING):
+        tracker.record(usage("a", 1_000, 100, model="medlm-medium"))
+        tracker.record(usage("a", 1_000, 100, model="medlm-medium"))
+    report = tracker.finish()
+
+    assert [r.getMessage() for r in caplog.records] == [
+        f"cost of 'medlm-medium' unknown: {PER_CHARACTER}"
+    ]
+    assert report.total_cost_usd is None
+    assert report.priced_coverage == 0.0
+    assert report.pricing is not None
+    (note,) = report.pricing.models
+    assert (note.model, note.matched_key, note.suggestions, note.reason) == (
+        "medlm-medium",
+        None,
+        [],
+        PER_CHARACTER,
+    )
+
+
+def test_a_usage_without_its_completion_count_is_unknown_without_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    tracker = make_tracker(tmp_path)
+    with caplog.at_level(logging.WARNING):
+        priced = tracker.record(usage("a", 1_000, 100, model="gpt-4o-mini"))
+        unknown = tracker.record(usage("a", 1_000, None, model="gpt-4o-mini"))
+    report = tracker.finish()
+
+    assert caplog.records == []
+    assert priced.cost_usd == pytest.approx(1_000 * 0.15e-6 + 100 * 0.6e-6, rel=1e-9)
+    assert unknown.cost_usd is None
+    assert report.agent_usage[0].cost_usd is None
+    assert report.total_cost_usd == pytest.approx(1_000 * 0.15e-6 + 100 * 0.6e-6, rel=1e-9)
+    assert report.pricing is not None
+    (note,) = report.pricing.models
+    assert (note.matched_key, note.suggestions, note.reason) == ("gpt-4o-mini", [], None)
+
+
 def test_the_offline_engine_costs_an_explicit_zero(tmp_path: Path) -> None:
     tracker = make_tracker(tmp_path, model=OFFLINE_MODEL, source="offline")
     tracker.record(usage("projectbrief", 5_000, 1_200, model=OFFLINE_MODEL))

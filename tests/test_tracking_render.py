@@ -156,6 +156,16 @@ def test_a_partly_priced_run_is_a_lower_bound(tmp_path: Path) -> None:
     )
 
 
+def test_a_model_without_a_per_token_price_is_named_as_such(tmp_path: Path) -> None:
+    clock = StepClock()
+    tracker = TokenTracker(project_path=tmp_path, command="app", persist=False, clock=clock)
+    tracker.record(usage("summarize", 4_000, 1_000, model="gpt-4o-mini", timestamp=clock.now))
+    tracker.record(usage("review", 1_000, 500, model="medlm-medium", timestamp=clock.now))
+    assert cost_line(tracker.finish()) == snapshot(
+        "Estimated Cost: at least $0.0012 USD (lower bound: 77% of tokens priced; 'medlm-medium' (medlm-medium) has no per-token price in LiteLLM's table; it is priced per second, image, character or query)"
+    )
+
+
 def test_a_0_1_report_shows_todays_cost_beside_the_stored_one() -> None:
     report = TokenUsageReport.load_from_file(FIXTURES / "report_v0_1.json")
     assert rendered(report) == snapshot("""\

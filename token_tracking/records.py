@@ -226,6 +226,9 @@ class ModelPricing(BaseModel):
     """True when the price came from a custom pricing file or environment override."""
     suggestions: list[str] = Field(default_factory=list)
     """Close known models, when the model was not found."""
+    reason: str | None = None
+    """Why a model whose name is known has no price (no per-token rate in the table); ``None``
+    for a priced model and for an unknown name (see ``suggestions``)."""
 
 
 class PricingInfo(BaseModel):

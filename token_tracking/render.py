@@ -51,6 +51,10 @@ def unknown_reason(report: TokenUsageReport) -> str | None:
     for model in report.pricing.models:
         if model.matched_key is not None:
             continue
+        if model.reason is not None:
+            # A known name the table prices per second, image or query: no "did you mean".
+            parts.append(model.reason)
+            continue
         part = f"no price for {model.model!r}"
         if model.suggestions:
             part += f", did you mean {', '.join(model.suggestions)}?"

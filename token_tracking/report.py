@@ -25,7 +25,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from pricing import PriceBook, PricingError, Usage, default_pricebook
+from pricing import PriceBook, Unpriced, Usage, default_pricebook
 from token_tracking.errors import TrackingError
 from token_tracking.records import (
     SCHEMA_VERSION,
@@ -126,8 +126,10 @@ class Pricer:
     def cost(self, model: str | None, usage: Usage) -> PriceResult:
         """Return the cost of ``usage`` under ``model`` (or the default model).
 
-        Never raises for an unknown model: the cost is None, a warning names up to three close
-        known models, and the note records them.
+        Never raises. An unknown model: the cost is None, a warning names up to three close known
+        models, and the note records them. A known model without a per-token price (priced per
+        second, image, character or query): None, and the warning and note say so. A usage without
+        its prompt or completion count: None, no warning (the count's absence is the reason).
         """
         name = model if model is not None else self.default_model
         if name is None:
@@ -138,33 +140,36 @@ class Pricer:
             note = ModelPricing(model=name, matched_key=OFFLINE_MODEL)
             self._remember(note)
             return PriceResult(0.0, note)
-        if usage.prompt_tokens is None or usage.completion_tokens is None:
-            missing = "prompt" if usage.prompt_tokens is None else "completion"
-            reason = f"the provider did not return the {missing} token count"
-            return PriceResult(None, self.models.get(name), reason)
-        try:
-            breakdown = self.book.try_cost(name, usage)
-        except PricingError as error:
-            # A table entry priced per second or image, not per token: unknown, said once.
-            self._warn_once(name, f"cost of {name!r} unknown: {error}")
-            note = ModelPricing(model=name)
-            self._remember(note)
-            return PriceResult(None, note, str(error))
-        if breakdown is None:
-            suggestions = self.book.suggestions(name)[:3]
-            hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
-            reason = f"no price for model {name!r}{hint}"
-            self._warn_once(
-                name, f"{reason}: its cost is unknown (give its price in a custom pricing file)"
-            )
-            note = ModelPricing(model=name, suggestions=suggestions)
-            self._remember(note)
-            return PriceResult(None, note, reason)
+        outcome = self.book.cost_or_reason(name, usage)
+        if isinstance(outcome, Unpriced):
+            return self._unpriced(name, outcome)
+        breakdown = outcome
         note = ModelPricing(
             model=name, matched_key=breakdown.key, tier=breakdown.tier, custom=breakdown.custom
         )
         self._remember(note)
         return PriceResult(breakdown.total, note)
+
+    def _unpriced(self, name: str, unpriced: Unpriced) -> PriceResult:
+        """The unknown cost of a usage ``cost_or_reason`` could not price, warned once per model."""
+        if unpriced.reason == "incomplete_usage":
+            # The model's price is known; this one usage lacks a count (not worth a warning).
+            return PriceResult(None, self.models.get(name), unpriced.message)
+        if unpriced.reason == "no_token_price":
+            # A near name would not help: the name matched, the table has no per-token rate.
+            self._warn_once(name, f"cost of {name!r} unknown: {unpriced.message}")
+            note = ModelPricing(model=name, reason=unpriced.message)
+            self._remember(note)
+            return PriceResult(None, note, unpriced.message)
+        suggestions = self.book.suggestions(name)[:3]
+        hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
+        reason = f"no price for model {name!r}{hint}"
+        self._warn_once(
+            name, f"{reason}: its cost is unknown (give its price in a custom pricing file)"
+        )
+        note = ModelPricing(model=name, suggestions=suggestions)
+        self._remember(note)
+        return PriceResult(None, note, reason)
 
     def price(self, usage: RequestUsage) -> RequestUsage:
         """Return a copy of ``usage`` with its model (or the default) and ``cost_usd`` filled.
