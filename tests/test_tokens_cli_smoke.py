@@ -128,24 +128,17 @@ def test_the_readme_gate_script_fails_above_the_threshold(
     assert (result.returncode, result.stdout, result.stderr) == (code, stdout, stderr)
 
 
+def run_installed(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``memory-banker`` executable in ``cwd``."""
+    return subprocess.run(
+        [EXECUTABLE, *args], cwd=cwd, capture_output=True, text=True, check=False, timeout=60
+    )
+
+
 def test_the_gate_command_exits_1_and_0_in_a_subprocess(project: Path) -> None:
     report_costing(project, 1.2345)
-    over = subprocess.run(
-        [EXECUTABLE, "tokens", "check", "--max-cost", "1.00"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    within = subprocess.run(
-        [EXECUTABLE, "tokens", "check", "--max-cost", "2"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
+    over = run_installed(project, "tokens", "check", "--max-cost", "1.00")
+    within = run_installed(project, "tokens", "check", "--max-cost", "2")
 
     assert (over.returncode, over.stdout, over.stderr) == (
         1,
@@ -153,6 +146,22 @@ def test_the_gate_command_exits_1_and_0_in_a_subprocess(project: Path) -> None:
         "Cost $1.2345 exceeds threshold $1.00\n",
     )
     assert within.returncode == 0
+
+
+def test_bad_input_is_one_line_and_exit_2_in_a_subprocess(project: Path) -> None:
+    missing = run_installed(project, "tokens", "check", "--max-cost", "1", "--report-file", "x.json")
+    negative = run_installed(project, "tokens", "check", "--max-cost", "-1")
+
+    assert (missing.returncode, missing.stdout, missing.stderr) == (
+        2,
+        "",
+        "Error: cannot read report x.json: No such file or directory\n",
+    )
+    assert (negative.returncode, negative.stdout, negative.stderr) == (
+        2,
+        "",
+        "Error: --max-cost must be a number of USD, zero or more (got -1)\n",
+    )
 
 
 # --- start-up cost -------------------------------------------------------------------------------
