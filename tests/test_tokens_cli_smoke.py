@@ -149,7 +149,9 @@ def test_the_gate_command_exits_1_and_0_in_a_subprocess(project: Path) -> None:
 
 
 def test_bad_input_is_one_line_and_exit_2_in_a_subprocess(project: Path) -> None:
-    missing = run_installed(project, "tokens", "check", "--max-cost", "1", "--report-file", "x.json")
+    missing = run_installed(
+        project, "tokens", "check", "--max-cost", "1", "--report-file", "x.json"
+    )
     negative = run_installed(project, "tokens", "check", "--max-cost", "-1")
 
     assert (missing.returncode, missing.stdout, missing.stderr) == (
