@@ -26,6 +26,7 @@ imports this module lazily, on the ``--offline`` path, after the key check; noth
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
@@ -357,7 +358,41 @@ def _markers(facts: ProjectFacts) -> str:
 
 
 def _marker_files(facts: ProjectFacts) -> list[str]:
-    return [f"`{path}`: {_plural(count, 'marker')}" for path, count in facts.todo_files]
+    """Nested bullets: the files with the most markers, TODO and FIXME counted together."""
+    return [
+        f"  - `{path}`: {_plural(count, 'TODO/FIXME marker')}" for path, count in facts.todo_files
+    ]
+
+
+# Top folders whose runnable files are tools around the project, not ways into the program.
+_AUXILIARY_FOLDERS = frozenset(
+    {"benchmarks", "bench", "examples", "example", "docs", "doc", "scripts", "tools"}
+)
+
+
+def _entry_folder(entry: str) -> str | None:
+    """The top folder of a file entry point (one that starts with a quoted path); else None."""
+    match = re.match(r"`([^`/]+)/", entry)
+    return match.group(1) if match else None
+
+
+def _program_entries(facts: ProjectFacts) -> list[str]:
+    """Entry points into the program itself: auxiliary scripts (benchmarks, examples…) left out."""
+    return [e for e in facts.entry_points if _entry_folder(e) not in _AUXILIARY_FOLDERS]
+
+
+def _auxiliary_scripts(facts: ProjectFacts) -> list[str]:
+    """One line per auxiliary folder with runnable scripts, e.g. benchmarks."""
+    folders = Counter(
+        folder
+        for folder in map(_entry_folder, facts.entry_points)
+        if folder is not None and folder in _AUXILIARY_FOLDERS
+    )
+    return [
+        f"{_plural(count, 'script')} in `{folder}/` "
+        + ("runs on its own." if count == 1 else "run on their own.")
+        for folder, count in sorted(folders.items())
+    ]
 
 
 def _changed_areas(facts: ProjectFacts) -> list[tuple[str, int]]:
@@ -478,7 +513,7 @@ def _projectbrief(facts: ProjectFacts) -> dict[str, list[str]]:
         f"{_plural(sum(f.files for f in facts.top_folders), 'file')} in "
         f"{_plural(len([f for f in facts.top_folders if f.name != '.']), 'top-level folder')}.",
     ]
-    requirements = [f"Provide the entry point {entry}." for entry in facts.entry_points]
+    requirements = [f"Provide the entry point {entry}." for entry in _program_entries(facts)]
     requirements.append(f"Keep the tests passing: {_test_summary(facts)}")
     if facts.runtimes:
         requirements.append("Support the declared runtimes: " + ", ".join(facts.runtimes) + ".")
@@ -509,20 +544,20 @@ def _productcontext(facts: ProjectFacts) -> dict[str, list[str]]:
         + "Beyond that description, the problems it solves are not visible to a static scan;"
         " the README and the entry points below are the best evidence."
     )
+    program = _program_entries(facts)
     how = [
         _language_summary(facts),
         "",
         "Ways in:",
-        *_bullets(facts.entry_points, "- No entry point was detected."),
+        *_bullets(program, "- No entry point was detected."),
     ]
+    auxiliary = _auxiliary_scripts(facts)
+    if auxiliary:
+        how += ["", "Besides the program:", *_bullets(auxiliary, "")]
     ux = ["Users meet the project through:"]
     ux += _bullets(
-        [
-            entry
-            for entry in facts.entry_points
-            if entry.startswith(("console script", "package bin"))
-        ]
-        or list(facts.entry_points),
+        [entry for entry in program if entry.startswith(("console script", "package bin"))]
+        or program,
         "- No user-facing interface was detected (it may be a library).",
     )
     return {
@@ -546,7 +581,8 @@ def _systempatterns(facts: ProjectFacts) -> dict[str, list[str]]:
         names = ", ".join(f"`{d.name}`" for d in runtime[:12])
         decisions.append(f"Runtime dependencies: {names}.")
     decisions.append(_ci_summary(facts))
-    relationships = [f"{entry} starts the program." for entry in facts.entry_points]
+    relationships = [f"{entry} starts the program." for entry in _program_entries(facts)]
+    relationships += _auxiliary_scripts(facts)
     if facts.test_files:
         test_folders = sorted(
             {p.split("/", 1)[0] + "/" if "/" in p else p for p in facts.test_files}
@@ -642,11 +678,12 @@ def _activecontext(facts: ProjectFacts) -> dict[str, list[str]]:
         + (", ".join(f"{name} ({count})" for name, count in git.authors) or "none")
         + ".",
     ]
+    # The README is read with the manifests, but editing it is no build, dependency or CI change.
+    build_files = {p for p in facts.manifests if not p.upper().startswith("README")}
     manifest_commits = [
-        f"`{commit.sha}` changed "
-        + ", ".join(f"`{p}`" for p in commit.paths if p in facts.manifests)
+        f"`{commit.sha}` changed " + ", ".join(f"`{p}`" for p in commit.paths if p in build_files)
         for commit in git.commits
-        if any(p in facts.manifests for p in commit.paths)
+        if any(p in build_files for p in commit.paths)
     ]
     decisions = (
         [
@@ -679,7 +716,7 @@ def _next_steps(facts: ProjectFacts) -> list[str]:
         )
     if facts.todo_count or facts.fixme_count:
         steps.append("Work through the markers: " + _markers(facts))
-        steps += [f"  - {line}" for line in _marker_files(facts)]
+        steps += _marker_files(facts)
     if not facts.test_files:
         steps.append("Add automated tests: none were found.")
     if not facts.ci:
@@ -688,10 +725,12 @@ def _next_steps(facts: ProjectFacts) -> list[str]:
 
 
 def _progress(facts: ProjectFacts) -> dict[str, list[str]]:
-    works = [f"{entry} is in place." for entry in facts.entry_points]
+    works = [f"{entry} is in place." for entry in _program_entries(facts)]
+    works += _auxiliary_scripts(facts)
     works.append(f"Tests: {_test_summary(facts)}")
     works.append(_ci_summary(facts))
-    left = [_markers(facts), *_marker_files(facts)] if facts.todo_count else []
+    markers = facts.todo_count or facts.fixme_count
+    left = [_markers(facts), *_marker_files(facts)] if markers else []
     status = [_language_summary(facts)]
     if facts.git is not None:
         git = facts.git
@@ -709,8 +748,12 @@ def _progress(facts: ProjectFacts) -> dict[str, list[str]]:
         status.append("Not a git work tree: history is unknown.")
     issues = []
     if facts.fixme_count:
-        issues.append(f"{_plural(facts.fixme_count, 'FIXME marker')} flag known problems.")
-        issues += [f"  - {line}" for line in _marker_files(facts)]
+        flag = "flags a known problem" if facts.fixme_count == 1 else "flag known problems"
+        issues.append(
+            f"{_plural(facts.fixme_count, 'FIXME marker')} {flag}; the files with the most"
+            " TODO/FIXME markers:"
+        )
+        issues += _marker_files(facts)
     if not facts.test_files:
         issues.append("No automated tests were found.")
     if not facts.ci:
@@ -718,7 +761,7 @@ def _progress(facts: ProjectFacts) -> dict[str, list[str]]:
     return {
         "What Works": _bullets(works, "- Nothing detectable."),
         "What's Left to Build": _bullets(
-            left, "- No TODO marker found; what is left is not visible to a static scan."
+            left, "- No TODO or FIXME marker found; what is left is not visible to a static scan."
         ),
         "Current Status": _bullets(status, "- Unknown."),
         "Known Issues": _bullets(issues, "- None visible to a static scan."),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +127,37 @@ def test_offline_facts_reach_the_files(digest: Digest) -> None:
     active = render_offline(spec_by_name("activeContext"), digest.facts)
     assert "Commits by author: Ada Lovelace (2), Grace Hopper (1)." in active
     assert "- `78ceca0` 2026-01-03 Ada Lovelace: Add the stock API client (1 file)" in active
+    # Editing the README is not a build, dependency or CI change.
+    assert "- `bd955c7` changed `pyproject.toml`\n" in active
     progress = render_offline(spec_by_name("progress"), digest.facts)
     assert "- 2 TODO markers and 2 FIXME markers in the scanned files." in progress
+    left = progress.split("## What's Left to Build\n\n", 1)[1].split("\n\n", 1)[0]
+    assert left.splitlines() == [
+        "- 2 TODO markers and 2 FIXME markers in the scanned files.",
+        "  - `widgets/inventory.py`: 2 TODO/FIXME markers",
+        "  - `web/index.js`: 1 TODO/FIXME marker",
+        "  - `widgets/client.py`: 1 TODO/FIXME marker",
+    ]
+    assert (
+        "- 2 FIXME markers flag known problems; the files with the most TODO/FIXME markers:\n"
+        "  - `widgets/inventory.py`: 2 TODO/FIXME markers\n"
+    ) in progress
     assert OFFLINE_MODEL_NAME == "offline"
+
+
+def test_auxiliary_scripts_are_not_ways_into_the_program(digest: Digest) -> None:
+    scripts = tuple(f"`benchmarks/bench_{n}.py` (runs as a script)" for n in ("a", "b"))
+    facts = replace(digest.facts, entry_points=(*digest.facts.entry_points, *scripts))
+
+    files = {spec.name: render_offline(spec, facts) for spec in AGENT_SPECS}
+
+    for text in files.values():
+        assert "bench_a.py" not in text
+    assert "- 2 scripts in `benchmarks/` run on their own.\n" in files["systemPatterns"]
+    assert "- 2 scripts in `benchmarks/` run on their own.\n" in files["progress"]
+    assert (
+        "Besides the program:\n- 2 scripts in `benchmarks/` run on their own.\n"
+        in (files["productContext"])
+    )
+    assert "- `widgets/cli.py` (runs as a script) starts the program.\n" in files["systemPatterns"]
+    assert "Provide the entry point `widgets/cli.py` (runs as a script)." in files["projectbrief"]

@@ -257,7 +257,11 @@ def test_only_comment_markers_count(tmp_path: Path) -> None:
     project = tmp_path / "markers"
     project.mkdir()
     (project / "a.py").write_text(
-        '# TODO: one\nx = "TODO"  # FIXME two\n"""Count TODO markers."""\n', encoding="utf-8"
+        '# TODO: one\nx = "TODO"  # FIXME two\n"""Count TODO markers."""\n'
+        # Markers inside string literals (a test writing a fixture) are not the project's.
+        + "fixture = \"    # TODO: in a string\"\nother = 'x = 1  # FIXME: quoted'\n"
+        + 'escaped = "say \\"hi\\" # TODO: inside"\n',
+        encoding="utf-8",
     )
     (project / "b.js").write_text(
         "// TODO three\n/* FIXME four */\n * TODO five\n", encoding="utf-8"
