@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
+
+from token_tracking.dashboard import CACHE_DIR_VARIABLE
 from token_tracking.records import AgentUsage, GitInfo, RequestUsage, TokenUsageReport
 from token_tracking.store import Ledger
 
@@ -19,6 +22,18 @@ NOW = datetime(2026, 11, 20, 15, 0).astimezone()
 
 XSS_BRANCH = "<script>alert(1)</script>"
 """A branch name that must show as text and never run."""
+
+
+def isolate_cache(monkeypatch: pytest.MonkeyPatch, root: Path) -> Path:
+    """Point the platform cache directory (where the Vega bundle is cached) under ``root``.
+
+    The shared isolation fixture sets ``XDG_DATA_HOME`` and ``XDG_CONFIG_HOME`` only; without this
+    a test would write the bundle into the user's ``~/.cache``. Returns ``XDG_CACHE_HOME``.
+    """
+    cache_home = root / "xdg-cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache_home))
+    monkeypatch.delenv(CACHE_DIR_VARIABLE, raising=False)
+    return cache_home
 
 
 @dataclass(frozen=True)

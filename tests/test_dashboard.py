@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 from datetime import date, timedelta
 from html.parser import HTMLParser
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -22,17 +23,28 @@ from tests.dashboard_seed import (
     NOW,
     XSS_BRANCH,
     Seeded,
+    isolate_cache,
     seed_ledger,
 )
 from token_tracking.dashboard import (
+    CACHE_DIR_VARIABLE,
     DashboardData,
     DashboardError,
+    cache_dir,
+    cached_text,
     collect_dashboard_data,
     render_dashboard,
     script_json,
+    vega_bundle_path,
+    vega_javascript,
     write_dashboard,
 )
 from token_tracking.store import Ledger, project_key
+
+
+@pytest.fixture(autouse=True)
+def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    return isolate_cache(monkeypatch, tmp_path)
 
 
 @pytest.fixture
@@ -218,3 +230,73 @@ def test_write_dashboard_replaces_atomically_and_reports_bad_paths(tmp_path: Pat
         write_dashboard(tmp_path / "missing" / "page.html", "x")
     with pytest.raises(DashboardError, match="is a folder"):
         write_dashboard(tmp_path, "x")
+
+
+class Builds:
+    """A builder that counts its calls and returns ``text``."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.calls = 0
+
+    def __call__(self) -> str:
+        self.calls += 1
+        return self.text
+
+
+def test_cache_dir_is_the_override_else_xdg_cache_home(cache_home: Path, tmp_path: Path) -> None:
+    assert cache_dir() == cache_home / "memory-banker"
+    assert cache_dir({CACHE_DIR_VARIABLE: str(tmp_path / "mine")}) == tmp_path / "mine"
+    bundle = vega_bundle_path()
+    assert bundle.parent == cache_home / "memory-banker"
+    assert bundle.name.startswith(f"vega-bundle-{metadata.version('vl-convert-python')}-vl6.4-")
+
+
+def test_cached_text_builds_once_then_reads_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "cache" / "vega-bundle-2.js"
+    build = Builds("window.built = 1;\n")
+
+    assert cached_text(path, build) == "window.built = 1;\n"
+    assert cached_text(path, build) == "window.built = 1;\n"
+    assert build.calls == 1
+
+
+def test_cached_text_rebuilds_a_file_that_does_not_match_its_digest(tmp_path: Path) -> None:
+    path = tmp_path / "vega-bundle-2.js"
+    build = Builds("window.built = 1;")
+    cached_text(path, build)
+    path.write_text(path.read_text(encoding="utf-8").replace("1;", "2;"), encoding="utf-8")
+
+    assert cached_text(path, build) == "window.built = 1;"
+    assert cached_text(path, build) == "window.built = 1;"
+    assert build.calls == 2
+
+
+def test_cached_text_replaces_its_older_versions_only(tmp_path: Path) -> None:
+    folder = tmp_path / "cache"
+    old = folder / "vega-bundle-1.js"
+    cached_text(old, Builds("old"))
+    foreign = folder / "vega-bundle-theirs.js"
+    foreign.write_text("not ours", encoding="utf-8")
+    build = Builds("new")
+
+    assert cached_text(folder / "vega-bundle-2.js", build, replaces="vega-bundle-*.js") == "new"
+
+    assert sorted(p.name for p in folder.iterdir()) == ["vega-bundle-2.js", "vega-bundle-theirs.js"]
+
+
+def test_cached_text_without_a_usable_folder_still_builds(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x", encoding="utf-8")
+    build = Builds("text")
+
+    assert cached_text(blocker / "vega-bundle-1.js", build) == "text"
+    assert cached_text(blocker / "vega-bundle-1.js", build) == "text"
+    assert build.calls == 2
+
+
+def test_vega_javascript_reads_the_bundle_cached_under_xdg_cache_home() -> None:
+    # A cache file seeded with a marker: reading it back proves no bundling happened.
+    cached_text(vega_bundle_path(), Builds("window.fromCache = true;"))
+
+    assert vega_javascript.__wrapped__() == "window.fromCache = true;"

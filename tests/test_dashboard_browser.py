@@ -26,6 +26,7 @@ from tests.dashboard_seed import (
     LIMIT_SETTINGS,
     NOW,
     XSS_BRANCH,
+    isolate_cache,
     seed_ledger,
 )
 from token_tracking.dashboard import (
@@ -37,14 +38,35 @@ from token_tracking.dashboard import (
 from token_tracking.store import Ledger, project_key
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
-CHROMEDRIVER = "/usr/bin/chromedriver"
+
+
+MISSING_BROWSER = (
+    "the dashboard's browser tests need headless Chromium, and {what} is not on PATH: install "
+    "Debian's chromium and chromium-driver (sudo apt-get install chromium chromium-driver, as "
+    ".ci/run does). These tests fail rather than skip: only a browser shows that the page renders."
+)
+
+
+def system_program(name: str, what: str) -> str:
+    """The path of a system program, or a failed test that says how to install it."""
+    found = shutil.which(name)
+    if found is None:
+        pytest.fail(MISSING_BROWSER.format(what=what), pytrace=False)
+    return found
+
+
+@pytest.fixture(autouse=True)
+def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    return isolate_cache(monkeypatch, tmp_path)
 
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
-    assert shutil.which("chromium") is not None, "Debian's chromium is not installed"
-    assert Path(CHROMEDRIVER).exists(), "Debian's chromium-driver is not installed"
+    chromium = system_program("chromium", "chromium (the browser)")
+    # An explicit driver path: selenium never looks for (or downloads) a driver of its own.
+    chromedriver = system_program("chromedriver", "chromedriver (package chromium-driver)")
     options = webdriver.ChromeOptions()
+    options.binary_location = chromium
     for argument in (
         "--headless=new",
         "--no-sandbox",
@@ -60,7 +82,7 @@ def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
     ):
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver = webdriver.Chrome(service=Service(chromedriver), options=options)
     try:
         yield driver
     finally:

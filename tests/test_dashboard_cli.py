@@ -17,14 +17,19 @@ import pytest
 from click.testing import CliRunner, Result
 
 from memory_banker.cli import cli
-from tests.dashboard_seed import EXPECTED_TOKENS, Seeded, seed_ledger
-from token_tracking.dashboard import DashboardData
+from tests.dashboard_seed import EXPECTED_TOKENS, Seeded, isolate_cache, seed_ledger
+from token_tracking.dashboard import DashboardData, cached_text, vega_bundle_path
 from token_tracking.store import Ledger
 
 # All history of the project, offline excluded: the 30-day sessions plus the October one.
 ALL_HISTORY_TOKENS = EXPECTED_TOKENS + 7700
 OFFLINE_TOKENS = 14000
 OTHER_PROJECT_TOKENS = 1650
+
+
+@pytest.fixture(autouse=True)
+def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    return isolate_cache(monkeypatch, tmp_path)
 
 
 @pytest.fixture
@@ -118,6 +123,9 @@ def test_smoke_open_hands_the_page_to_the_browser_without_sdk_imports(
     )
     recorder.chmod(recorder.stat().st_mode | stat.S_IXUSR)
     output = tmp_path / "dash.html"
+    # The bundle cached under this test's XDG_CACHE_HOME, with a marker in place of Vega: the page
+    # holding the marker proves the command read the cache instead of bundling.
+    cached_text(vega_bundle_path(), lambda: "window.cachedBundle = true;")
     probe = (
         "import sys\n"
         "from memory_banker.cli import cli\n"
@@ -162,6 +170,9 @@ def test_smoke_open_hands_the_page_to_the_browser_without_sdk_imports(
     assert done.returncode == 0, done.stderr
     assert done.stdout == f"{output.resolve()}\n"
     assert "heavy imports: []" in done.stderr
+    assert '<script type="module">window.cachedBundle = true;</script>' in output.read_text(
+        encoding="utf-8"
+    )
     assert opened.read_text(encoding="utf-8") == output.resolve().as_uri()
     assert installed.returncode == 0, installed.stderr
     assert "memory-banker tokens dashboard --open" in installed.stdout

@@ -17,15 +17,18 @@ SVG text: a branch named ``<script>alert(1)</script>`` shows as that text and ne
 from __future__ import annotations
 
 import functools
+import hashlib
 import html
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import platformdirs
 import vl_convert
 from pydantic import BaseModel, Field
 
@@ -335,21 +338,102 @@ _PALETTE = {
 # The bundle's entry point: expose the libraries to the page's own script.
 _EXPORTS = "window.vegaEmbed = vegaEmbed; window.vega = vega; window.vegaLite = vegaLite;"
 
+CACHE_DIR_VARIABLE = "TOKEN_TRACKING_CACHE_DIR"
+"""Environment variable that overrides the folder the Vega bundle is cached in."""
+
+# Bump when the text written for the bundle changes (the exports, the "</script" escape), so
+# caches written by an older memory-banker are not served.
+_BUNDLE_FORMAT = "1"
+
+_CACHE_HEADER = "// memory-banker cache, sha256 "
+
+
+def cache_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """Return the folder for cached build products such as the Vega bundle.
+
+    ``TOKEN_TRACKING_CACHE_DIR`` when set, else the platform user-cache directory
+    (``$XDG_CACHE_HOME/memory-banker``, by default ``~/.cache/memory-banker``, on Linux).
+    """
+    env = os.environ if environ is None else environ
+    configured = env.get(CACHE_DIR_VARIABLE)
+    if configured:
+        return Path(configured).expanduser()
+    return platformdirs.user_cache_path("memory-banker")
+
+
+def vega_bundle_path(environ: Mapping[str, str] | None = None) -> Path:
+    """Return the file the Vega bundle is cached in.
+
+    It lies in :func:`cache_dir`; its name holds the vl-convert version, the Vega-Lite version and
+    a digest of what the bundle exports, so an upgrade never serves an old bundle.
+    """
+    key = hashlib.sha256(f"{_BUNDLE_FORMAT}\n{_EXPORTS}".encode()).hexdigest()[:12]
+    version = metadata.version("vl-convert-python")
+    return cache_dir(environ) / f"vega-bundle-{version}-vl{VEGA_LITE_VERSION[1:]}-{key}.js"
+
 
 @functools.cache
 def vega_javascript() -> str:
     """Return the Vega + Vega-Lite + Vega-Embed bundle, safe to place inside a ``<script>``.
 
-    Read once per process from the installed ``vl-convert-python`` package (bundling takes about
-    a second). Raises :class:`DashboardError` if the package cannot produce it.
+    Bundling with ``vl-convert-python`` takes one to three seconds, so the result is kept at
+    :func:`vega_bundle_path` and read from there (about a millisecond) by later runs; within one
+    process it is built or read once. Raises :class:`DashboardError` if the package cannot
+    produce it.
     """
+    return cached_text(vega_bundle_path(), _build_vega_javascript, replaces="vega-bundle-*.js")
+
+
+def _build_vega_javascript() -> str:
     try:
         bundle = vl_convert.javascript_bundle(_EXPORTS, vl_version=VEGA_LITE_VERSION)
     except ValueError as exc:
         raise DashboardError(f"cannot bundle the Vega JavaScript: {exc}") from exc
     # A literal "</script" would end the inline element early; inside JavaScript strings and
-    # regular expressions "<\/script" means the same characters.
+    # regular expressions "<\\/script" means the same characters.
     return bundle.replace("</script", "<\\/script").replace("</SCRIPT", "<\\/SCRIPT")
+
+
+def cached_text(path: Path, build: Callable[[], str], *, replaces: str | None = None) -> str:
+    """Return the text cached at ``path``, or ``build()`` it and cache it there.
+
+    The file's first line holds the SHA-256 of the text; a file that does not match (cut short,
+    edited) is rebuilt and replaced. When a new file is written, the cache files beside it that
+    match the glob ``replaces`` (older versions of the same product) are removed; only files that
+    start with this cache's header line, never anything else in the folder. The cache only saves
+    time: a folder that cannot be read or written means building every time, never an error.
+    """
+    cached = _read_cached(path)
+    if cached is not None:
+        return cached
+    text = build()
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomically(path, f"{_CACHE_HEADER}{digest}\n{text}")
+        for other in path.parent.glob(replaces) if replaces is not None else ():
+            if other != path and _is_cache_file(other):
+                other.unlink(missing_ok=True)
+    except OSError:
+        pass  # no cache this time: the text itself is fine, the next run builds again
+    return text
+
+
+def _is_cache_file(path: Path) -> bool:
+    """True when ``path`` starts with the cache header: a file :func:`cached_text` wrote."""
+    with path.open("rb") as handle:
+        return handle.read(len(_CACHE_HEADER)) == _CACHE_HEADER.encode()
+
+
+def _read_cached(path: Path) -> str | None:
+    """The text of a cache file whose header matches its content; ``None`` otherwise."""
+    try:
+        header, _, text = path.read_text(encoding="utf-8").partition("\n")
+    except (OSError, UnicodeDecodeError):
+        return None
+    if header != _CACHE_HEADER + hashlib.sha256(text.encode()).hexdigest():
+        return None
+    return text
 
 
 def script_json(value: Any) -> str:
@@ -923,16 +1007,21 @@ def write_dashboard(path: Path, page: str) -> Path:
     if path.is_dir():
         raise DashboardError(f"cannot write {path}: it is a folder")
     try:
-        fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        _write_atomically(path, page)
     except OSError as exc:
         raise DashboardError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    return path
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` through a temporary file beside ``path`` and a rename; raises OSError."""
+    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(page)
+            handle.write(text)
         # mkstemp creates 0600; a dashboard is an ordinary user file.
         os.chmod(temp_name, 0o644)
         os.replace(temp_name, path)
-    except OSError as exc:
+    except OSError:
         Path(temp_name).unlink(missing_ok=True)
-        raise DashboardError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    return path
+        raise
