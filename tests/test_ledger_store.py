@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import multiprocessing
 import sqlite3
+import time
+import traceback
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -55,10 +57,10 @@ def test_ledger_uses_token_tracking_db_path(isolated_environment: Path) -> None:
 def test_migrations_from_an_empty_file(tmp_path: Path) -> None:
     path = tmp_path / "ledger.sqlite3"
     with Ledger(path) as ledger:
-        assert ledger.schema_version() == SCHEMA_VERSION == 2
+        assert ledger.schema_version() == SCHEMA_VERSION == 3
         db = ledger.connection
         versions = [row[0] for row in db.execute("SELECT version FROM schema_migrations")]
-        assert versions == [1, 2]
+        assert versions == [1, 2, 3]
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert db.execute("PRAGMA busy_timeout").fetchone()[0] == 30000
         assert {
@@ -78,47 +80,6 @@ def test_migrations_from_an_empty_file(tmp_path: Path) -> None:
     # Opening again applies nothing.
     with Ledger(path) as ledger:
         assert migrate(ledger.connection) == []
-
-
-def test_migration_from_schema_version_1_keeps_the_rows(tmp_path: Path) -> None:
-    path = tmp_path / "v1.sqlite3"
-    db = sqlite3.connect(path, isolation_level=None)
-    assert migrate(db, target=1) == [1]
-    columns = {row[1] for row in db.execute("PRAGMA table_info(usage_rows)")}
-    assert "derived" not in columns
-    db.execute(
-        """
-        INSERT INTO sessions (id, session_id, project, command, source, status, start_us, end_us,
-            duration_seconds, prompt_tokens, completion_tokens, total_tokens, successful_agents,
-            failed_agents, report_json)
-        VALUES (1, 'old-session', '/p', 'update', 'llm', 'success', 0, 1000000, 1.0, 100, 20,
-            120, 1, 0, '{}')
-        """
-    )
-    db.execute(
-        "INSERT INTO contexts (id, project, branch, command, source) "
-        "VALUES (7, '/p', 'main', 'update', 'llm')"
-    )
-    db.execute(
-        """
-        INSERT INTO usage_rows (session_pk, context_id, ts_us, prompt_tokens, completion_tokens,
-            total_tokens, requests, cost_usd, cost_is_actual)
-        VALUES (1, 7, 500000, 100, 20, 120, 1, 0.5, 0)
-        """
-    )
-    db.close()
-    with Ledger(path) as ledger:
-        assert ledger.schema_version() == 2
-        derived = ledger.connection.execute("SELECT derived FROM usage_rows").fetchall()
-        assert derived == [(0,)]
-        totals = ledger.window_totals(Filters(project="/p"))
-        assert (totals.total_tokens, totals.requests, totals.cost_usd) == (120, 1, 0.5)
-        assert "usage_rows_by_model_time" in _tables(ledger.connection)
-        # The view added by version 2 shows the row with its context.
-        flat = ledger.connection.execute(
-            "SELECT session_id, utc, project, branch, total_tokens, source, derived FROM usage"
-        ).fetchall()
-        assert flat == [("old-session", "1970-01-01 00:00:00", "/p", "main", 120, "llm", 0)]
 
 
 def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
@@ -342,33 +303,59 @@ def test_project_key_is_the_git_root(tmp_path: Path) -> None:
 
 
 def _writer(path: str, prefix: str, count: int, barrier: object) -> None:
-    """Insert ``count`` sessions (2 agents, 3 requests each) into the ledger at ``path``."""
-    barrier.wait()  # type: ignore[attr-defined]
-    project = Path(path).parent
-    with Ledger(Path(path)) as ledger:
-        for index in range(count):
-            report, requests = make_session(
-                project,
-                START + timedelta(minutes=index),
-                [AgentSpec("a", 100, 10, 0.001, requests=2), AgentSpec("b", 50, 5, 0.0005)],
-                session_id=f"{prefix}-{index:04d}",
-            )
-            if not ledger.insert_report(report, requests):
-                raise AssertionError(f"{prefix}-{index} was already there")
+    """Insert ``count`` sessions (2 agents, 3 requests each) into the ledger at ``path``.
+
+    A failure is written to ``<path>.<prefix>.error`` (then raised) so the test can show it.
+    """
+    try:
+        # Bounded: if the other process never starts, fail instead of waiting forever.
+        barrier.wait(timeout=_WAIT_S)  # type: ignore[attr-defined]
+        project = Path(path).parent
+        with Ledger(Path(path)) as ledger:
+            for index in range(count):
+                report, requests = make_session(
+                    project,
+                    START + timedelta(minutes=index),
+                    [AgentSpec("a", 100, 10, 0.001, requests=2), AgentSpec("b", 50, 5, 0.0005)],
+                    session_id=f"{prefix}-{index:04d}",
+                )
+                if not ledger.insert_report(report, requests):
+                    raise AssertionError(f"{prefix}-{index} was already there")
+    except BaseException:
+        Path(f"{path}.{prefix}.error").write_text(traceback.format_exc())
+        raise
+
+
+_WAIT_S = 120
+"""Upper bound on each wait of the concurrency test (start-up, barrier, join) on a busy machine."""
 
 
 def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
     path = tmp_path / "shared.sqlite3"  # fresh: both processes also race to migrate it
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(2)
+    prefixes = ("left", "right")
     workers = [
         context.Process(target=_writer, args=(str(path), prefix, 200, barrier))
-        for prefix in ("left", "right")
+        for prefix in prefixes
     ]
     for worker in workers:
         worker.start()
-    for worker in workers:
-        worker.join(timeout=180)
+    try:
+        deadline = time.monotonic() + 2 * _WAIT_S
+        for worker in workers:
+            worker.join(timeout=max(0.0, deadline - time.monotonic()))
+    finally:
+        for worker in workers:
+            if worker.is_alive():
+                worker.kill()
+                worker.join(timeout=10)
+    errors = [
+        Path(f"{path}.{prefix}.error").read_text()
+        for prefix in prefixes
+        if Path(f"{path}.{prefix}.error").exists()
+    ]
+    assert errors == []
     assert [worker.exitcode for worker in workers] == [0, 0]
     with Ledger(path) as ledger:
         assert len(ledger.session_ids()) == 400
@@ -378,7 +365,7 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
         assert totals.total_tokens == 400 * 165
         assert totals.cost_usd == pytest.approx(400 * 0.0015, rel=1e-9)
         versions = ledger.connection.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()
-        assert versions == (2,)
+        assert versions == (3,)
 
 
 def test_insert_reports_writes_a_batch_in_one_transaction(tmp_path: Path) -> None:

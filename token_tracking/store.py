@@ -30,7 +30,7 @@ import os
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -138,8 +138,29 @@ class Migration:
     """What the step adds, in words."""
     statements: tuple[str, ...]
     """The SQL statements, run in order."""
+    needed: Callable[[sqlite3.Connection], bool] | None = None
+    """When set and it answers ``False``, the file already has this step's schema: the step
+    only records its version (see migration 3)."""
 
 
+def _rows_repeat_their_context(db: sqlite3.Connection) -> bool:
+    """Whether ``usage_rows`` still has the first form (context text in every row)."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(usage_rows)")}
+    return "context_id" not in columns
+
+
+# MIGRATIONS IS APPEND-ONLY. Every step here has been committed, and ledger files made with it
+# exist on people's machines: never edit, reorder or remove a step (not even its whitespace).
+# To change the schema, append a step with the next version that transforms what the previous
+# steps built (SQLite: create the new table, copy, drop, rename). tests/test_ledger_migrations.py
+# freezes a checksum of every step and migrates files made by each earlier schema.
+#
+# History: steps 1 and 2 below are the schema first committed (420f2d0), with the request rows'
+# context (project, branch, commit, user, command, source) in every row. On 2026-11-23, before
+# any release, commit ea5fef1 edited steps 1 and 2 in place to move that context into a
+# ``contexts`` table; files made by the first form then failed with "no such table: contexts".
+# Steps 1 and 2 are back to their first form, and step 3 brings files of either form to one
+# schema. A fresh file runs all three.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -181,7 +202,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             """
             CREATE TABLE agent_runs (
                 id INTEGER PRIMARY KEY,
-                session_pk INTEGER NOT NULL REFERENCES sessions(id),
+                session_pk INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
                 position INTEGER NOT NULL,
                 agent TEXT NOT NULL,
                 model TEXT,
@@ -203,6 +224,53 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
             "CREATE INDEX agent_runs_by_session ON agent_runs(session_pk)",
             """
+            CREATE TABLE usage_rows (
+                id INTEGER PRIMARY KEY,
+                session_pk INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+                ts_us INTEGER NOT NULL,
+                project TEXT NOT NULL,
+                branch TEXT,
+                git_commit TEXT,
+                user TEXT,
+                command TEXT NOT NULL,
+                agent TEXT,
+                iteration INTEGER,
+                model TEXT,
+                prompt_tokens INTEGER,
+                completion_tokens INTEGER,
+                cached_tokens INTEGER,
+                cache_write_tokens INTEGER,
+                reasoning_tokens INTEGER,
+                total_tokens INTEGER,
+                requests INTEGER,
+                cost_usd REAL,
+                cost_is_actual INTEGER NOT NULL,
+                duration_seconds REAL,
+                metadata TEXT,
+                note TEXT,
+                source TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX usage_rows_by_time ON usage_rows(ts_us)",
+            "CREATE INDEX usage_rows_by_session ON usage_rows(session_pk, ts_us)",
+        ),
+    ),
+    Migration(
+        2,
+        "derived-row flag; indexes for project, branch and model queries",
+        (
+            # Rows synthesized from agent totals (no per-request data) stay distinguishable.
+            "ALTER TABLE usage_rows ADD COLUMN derived INTEGER NOT NULL DEFAULT 0",
+            "CREATE INDEX usage_rows_by_project_time ON usage_rows(project, ts_us)",
+            "CREATE INDEX usage_rows_by_branch_time ON usage_rows(branch, ts_us)",
+            "CREATE INDEX usage_rows_by_model_time ON usage_rows(model, ts_us)",
+        ),
+    ),
+    Migration(
+        3,
+        "request rows point at a context (project, branch, user, command, source); a flat view",
+        (
+            """
             CREATE TABLE contexts (
                 id INTEGER PRIMARY KEY,
                 project TEXT NOT NULL,
@@ -220,8 +288,14 @@ MIGRATIONS: tuple[Migration, ...] = (
                 project, IFNULL(branch, ''), IFNULL(user, ''), command, source
             )
             """,
+            "CREATE INDEX contexts_by_branch ON contexts(branch)",
             """
-            CREATE TABLE usage_rows (
+            INSERT INTO contexts (project, branch, user, command, source)
+            SELECT project, MIN(branch), MIN(user), command, source FROM usage_rows
+            GROUP BY project, IFNULL(branch, ''), IFNULL(user, ''), command, source
+            """,
+            """
+            CREATE TABLE usage_rows_v3 (
                 id INTEGER PRIMARY KEY,
                 session_pk INTEGER NOT NULL REFERENCES sessions(id),
                 context_id INTEGER NOT NULL REFERENCES contexts(id),
@@ -240,24 +314,35 @@ MIGRATIONS: tuple[Migration, ...] = (
                 cost_is_actual INTEGER NOT NULL,
                 duration_seconds REAL,
                 metadata TEXT,
-                note TEXT
+                note TEXT,
+                derived INTEGER NOT NULL DEFAULT 0
             )
             """,
+            # A row's commit is its session's (both came from the same report).
+            """
+            INSERT INTO usage_rows_v3 (
+                id, session_pk, context_id, ts_us, agent, iteration, model, prompt_tokens,
+                completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens,
+                total_tokens, requests, cost_usd, cost_is_actual, duration_seconds, metadata,
+                note, derived
+            )
+            SELECT u.id, u.session_pk, c.id, u.ts_us, u.agent, u.iteration, u.model,
+                   u.prompt_tokens, u.completion_tokens, u.cached_tokens, u.cache_write_tokens,
+                   u.reasoning_tokens, u.total_tokens, u.requests, u.cost_usd, u.cost_is_actual,
+                   u.duration_seconds, u.metadata, u.note, u.derived
+            FROM usage_rows u JOIN contexts c
+              ON c.project = u.project AND IFNULL(c.branch, '') = IFNULL(u.branch, '')
+             AND IFNULL(c.user, '') = IFNULL(u.user, '') AND c.command = u.command
+             AND c.source = u.source
+            """,
+            "DROP TABLE usage_rows",
+            "ALTER TABLE usage_rows_v3 RENAME TO usage_rows",
             "CREATE INDEX usage_rows_by_time ON usage_rows(ts_us)",
             "CREATE INDEX usage_rows_by_session ON usage_rows(session_pk, ts_us)",
-        ),
-    ),
-    Migration(
-        2,
-        "derived-row flag; indexes for project, branch and model queries; a flat view",
-        (
-            # Rows synthesized from agent totals (no per-request data) stay distinguishable.
-            "ALTER TABLE usage_rows ADD COLUMN derived INTEGER NOT NULL DEFAULT 0",
-            # A context is one project on one branch (and commit, user, command, source), so
-            # this index answers project and branch queries by time.
+            # A context is one project on one branch (and user, command, source), so this index
+            # answers project and branch queries by time.
             "CREATE INDEX usage_rows_by_context_time ON usage_rows(context_id, ts_us)",
             "CREATE INDEX usage_rows_by_model_time ON usage_rows(model, ts_us)",
-            "CREATE INDEX contexts_by_branch ON contexts(branch)",
             # Every field of a request row in one place, for people reading the file with sqlite3.
             """
             CREATE VIEW usage AS
@@ -272,6 +357,8 @@ MIGRATIONS: tuple[Migration, ...] = (
             JOIN sessions s ON s.id = u.session_pk
             """,
         ),
+        # Files made between ea5fef1 and this step already have this schema under version 2.
+        needed=_rows_repeat_their_context,
     ),
 )
 
@@ -1536,8 +1623,9 @@ def migrate(db: sqlite3.Connection, *, target: int | None = None) -> list[int]:
             if migration.version <= current:
                 db.execute("COMMIT")
                 continue
-            for statement in migration.statements:
-                db.execute(statement)
+            if migration.needed is None or migration.needed(db):
+                for statement in migration.statements:
+                    db.execute(statement)
             db.execute(
                 "INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)",
                 (migration.version, migration.description, utc_now().isoformat()),
