@@ -12,7 +12,13 @@ from pathlib import Path
 import pytest
 
 from tests.ledger_factory import AgentSpec, make_session, use_timezone
-from token_tracking.export import CSV_COLUMNS, ExportDocument, export_csv, export_document
+from token_tracking.export import (
+    CSV_COLUMNS,
+    CSV_TIME_FORMAT,
+    ExportDocument,
+    export_csv,
+    export_document,
+)
 from token_tracking.store import Filters, Ledger, manual_entry
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -71,9 +77,20 @@ def test_csv_has_seed_003_columns_first_and_sums_back_to_the_ledger(ledger: Ledg
         "Debugged, the auth flow",
     )
     assert (manual["command"], manual["model"], manual["requests"]) == ("manual", "", "")
-    assert datetime.fromisoformat(manual["timestamp"]) == NOW - timedelta(hours=1)
-    assert rows[0]["timestamp"] == "2026-11-20T12:00:00+00:00"
+    assert manual["timestamp"] == "2026-11-23 11:00:00"  # seed 003's format, local time (UTC)
+    assert rows[0]["timestamp"] == "2026-11-20 12:00:00"
     assert [row["branch"] for row in rows] == ["main"] + ["feature/pdf"] * 4
+
+
+def test_csv_timestamps_are_local_time_in_seed_003_format(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with use_timezone(monkeypatch, "Europe/Berlin"), Ledger(tmp_path / "l.sqlite3") as ledger:
+        report, requests = make_session(tmp_path, NOW, [AgentSpec("a", 10, 5, 0.001)])
+        ledger.insert_report(report, requests)
+        rows = list(csv.DictReader(io.StringIO(export_csv(ledger, days=0, now=NOW))))
+    assert [row["timestamp"] for row in rows] == ["2026-11-23 13:00:00"]  # 12:00 UTC in Berlin
+    assert datetime.strptime(rows[0]["timestamp"], CSV_TIME_FORMAT) == datetime(2026, 11, 23, 13)
 
 
 def test_csv_days_zero_exports_everything(ledger: Ledger) -> None:

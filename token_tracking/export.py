@@ -2,8 +2,9 @@
 
 CSV columns: seed 003's ``timestamp,branch,tokens,estimated_cost,notes`` first, then
 ``project,command,agent,model,prompt_tokens,completion_tokens,cached_tokens,cache_write_tokens,
-reasoning_tokens,requests,source``. ``timestamp`` is the agent run's start in local time, ISO 8601
-with its UTC offset; an unknown count or cost is an empty cell, never ``0``; costs are written with
+reasoning_tokens,requests,source``. ``timestamp`` is the agent run's start in local time as seed
+003 writes it (``2025-01-09 14:30:00``), which spreadsheets read as a date; the JSON export keeps
+the exact UTC times. An unknown count or cost is an empty cell, never ``0``; costs are written with
 full precision so the column sums back to the ledger's totals.
 
 JSON keys: ``summary`` (``total_cost``, ``total_tokens``, …), ``daily``, ``weekly`` (keyed by the
@@ -46,6 +47,9 @@ CSV_COLUMNS: tuple[str, ...] = (
     "source",
 )
 """The CSV header: seed 003's columns, then the ledger's."""
+
+CSV_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+"""How the CSV writes ``timestamp``: local time, seed 003's format."""
 
 ExportFormat = Literal["csv", "json"]
 
@@ -138,7 +142,7 @@ def _cell(value: int | float | str | None) -> str:
 def csv_row(run: AgentRunRow) -> dict[str, str]:
     """Return one agent run as a CSV record keyed by ``CSV_COLUMNS``."""
     return {
-        "timestamp": run.timestamp.astimezone().isoformat(timespec="seconds"),
+        "timestamp": run.timestamp.astimezone().strftime(CSV_TIME_FORMAT),
         "branch": _cell(run.branch),
         "tokens": _cell(run.total_tokens),
         "estimated_cost": _cell(run.cost_usd),
@@ -209,6 +213,7 @@ def export_document(
 
 __all__ = [
     "CSV_COLUMNS",
+    "CSV_TIME_FORMAT",
     "NO_VALUE",
     "ExportDocument",
     "ExportFormat",
