@@ -511,9 +511,15 @@ def test_the_installed_command_prints_trends_json_without_sdk_imports(
         "print(sorted(m for m in ('agents', 'litellm', 'openai', 'anthropic') if m in sys.modules))"
     )
     imported = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=120
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
     )
-    assert imported.stdout.strip().splitlines()[-1] == "[]"
+    assert imported.returncode == 0, imported.stderr
+    assert imported.stdout.strip().splitlines()[-1:] == ["[]"], imported.stdout
 
 
 @pytest.mark.parametrize("command", ["limits", "prune", "reindex"])
