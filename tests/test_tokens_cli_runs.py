@@ -10,7 +10,15 @@ from pathlib import Path
 import pytest
 from inline_snapshot import snapshot
 
-from tests.tokens_cli_fixtures import START, agent, invoke, make_report, write_report
+from tests.tokens_cli_fixtures import (
+    START,
+    V0_1_TODAY_COST,
+    agent,
+    copy_v0_1,
+    invoke,
+    make_report,
+    write_report,
+)
 from token_tracking.compare import Comparison
 from token_tracking.rundir import RunTokenStats
 from token_tracking.runs import RunsReport
@@ -202,6 +210,30 @@ By agent:
 ❌ Optimization made it worse: used 20.0% more tokens
 ============================================================
 """)
+
+
+def test_compare_reprices_a_0_1_report_and_says_so(tmp_path: Path) -> None:
+    old = copy_v0_1(tmp_path)
+    new = write_report(
+        tmp_path,
+        "token_usage_20261121_090000.json",
+        make_report("bbbb", end=START, agents=[agent("projectbrief", 9_000, 1_000, cost=0.00195)]),
+    )
+
+    result = invoke(tmp_path, "tokens", "compare", str(old), str(new))
+    as_json = invoke(tmp_path, "tokens", "compare", str(old), str(new), "--json")
+
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[4:8] == [
+        "Baseline: token_usage_20241206_143107.json",
+        "  Tokens: 20,770",
+        f"  Cost:   ${V0_1_TODAY_COST:.4f} (a 0.1 report: today's table)",
+        "  Requests: unknown",
+    ]
+    comparison = Comparison.model_validate_json(as_json.stdout)
+    assert (comparison.baseline.cost_repriced, comparison.optimized.cost_repriced) == (True, False)
+    assert comparison.baseline.cost_usd == pytest.approx(V0_1_TODAY_COST, rel=1e-9)
+    assert comparison.cost_savings_usd == pytest.approx(V0_1_TODAY_COST - 0.00195, rel=1e-9)
 
 
 @pytest.mark.parametrize(

@@ -56,6 +56,9 @@ class ComparisonSide(BaseModel):
     """Cost in USD; ``None`` when unknown."""
     cost_is_lower_bound: bool
     """True when some tokens had no price."""
+    cost_repriced: bool = False
+    """True for a 0.1 report, whose stored cost came from a wrong table: ``cost_usd`` is its
+    cost under today's table."""
     requests: int | None
     """LLM requests (reports); ``None`` when the report does not say."""
     iterations: int | None
@@ -140,6 +143,7 @@ def _report_side(path: Path, pricebook: PricebookLoader) -> ComparisonSide:
         total_tokens=report.total_tokens,
         cost_usd=totals.cost_usd,
         cost_is_lower_bound=totals.cost_usd is not None and not totals.cost_complete,
+        cost_repriced=totals.repriced,
         requests=requests,
         iterations=None,
         breakdown=breakdown,
@@ -235,10 +239,13 @@ def _percent_text(value: float | None) -> str:
 
 
 def _side_lines(title: str, side: ComparisonSide) -> list[str]:
+    cost = money(side.cost_usd, lower_bound=side.cost_is_lower_bound)
+    if side.cost_repriced:
+        cost += " (a 0.1 report: today's table)"
     lines = [
         f"{title}: {side.label}",
         f"  Tokens: {side.total_tokens:,}",
-        f"  Cost:   {money(side.cost_usd, lower_bound=side.cost_is_lower_bound)}",
+        f"  Cost:   {cost}",
     ]
     if side.kind == "run":
         iterations = "unknown" if side.iterations is None else str(side.iterations)
