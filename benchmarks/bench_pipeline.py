@@ -10,7 +10,8 @@ Prints:
 2. The cold ``memory-banker init`` process time against the same fake (imports included), and a
    cold ``memory-banker init --offline``.
 3. The cold missing-key refusal (a process that must fail before importing any SDK).
-4. The digest build time on a generated git repository of ``--files`` files. Target: < 1 s.
+4. The digest build time on ``bench_digest.py``'s generated git repository of ``--files`` files.
+   Target: < 1 s.
 
 Everything runs under a temporary directory; the ledger goes there too. No network.
 """
@@ -32,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ["OPENAI_AGENTS_DISABLE_TRACING"] = "1"
 
+from benchmarks.bench_digest import make_repository  # noqa: E402
 from memory_banker import pipeline  # noqa: E402
 from memory_banker.scan import build_digest  # noqa: E402
 from pricing import load_pricebook  # noqa: E402
@@ -76,30 +78,6 @@ def cold_process(args: list[str], env: dict[str, str]) -> tuple[float, int]:
         check=False,
     )
     return time.perf_counter() - started, done.returncode
-
-
-def big_repository(root: Path, files: int) -> Path:
-    """Create a git repository of ``files`` small source files in 50 folders; return it."""
-    project = root / "big"
-    for index in range(files):
-        folder = project / f"pkg{index % 50:02d}"
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"module_{index:05d}.py").write_text(
-            f'"""Module {index}."""\n\n\ndef f_{index}(x: int) -> int:\n    return x + {index}\n',
-            encoding="utf-8",
-        )
-    (project / "README.md").write_text("# Big\n\nA generated repository.\n", encoding="utf-8")
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "Bench",
-        "GIT_AUTHOR_EMAIL": "bench@example.com",
-        "GIT_COMMITTER_NAME": "Bench",
-        "GIT_COMMITTER_EMAIL": "bench@example.com",
-        "GIT_CONFIG_GLOBAL": os.devnull,
-    }
-    for git_args in (["init", "-q", "-b", "main"], ["add", "."], ["commit", "-q", "-m", "big"]):
-        subprocess.run(["git", *git_args], cwd=project, env=env, check=True, capture_output=True)
-    return project
 
 
 def main() -> None:
@@ -151,7 +129,7 @@ def main() -> None:
         seconds, code = cold_process(["--project-path", str(project), "update"], dict(os.environ))
         print(f"cold missing-key refusal (exit {code}): {seconds:.3f} s (target < 1 s)")
 
-        big = big_repository(root, options.files)
+        big = make_repository(root, options.files)  # the same repository as bench_digest.py
         build_digest(big)  # warm: the tokenizer's first load (~0.25 s) is not the digest's cost
         timings = []
         for _ in range(3):
