@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterator
+from datetime import timedelta, timezone
 from pathlib import Path
 
 import pytest
 from inline_snapshot import snapshot
 
 from memory_banker.cli_tokens import attach_lazily, tokens
+from tests.ledger_factory import use_timezone
 from tests.tokens_cli_fixtures import (
     START,
     agent,
@@ -23,6 +26,13 @@ from tests.tokens_cli_fixtures import (
 )
 from token_tracking.records import TokenUsageReport
 from token_tracking.reports import INDEX_NAME, list_reports
+
+
+@pytest.fixture(autouse=True)
+def utc_local_time(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Listings show dates in local time: pin it so the snapshots hold on any machine."""
+    with use_timezone(monkeypatch, "UTC"):
+        yield
 
 
 @pytest.fixture
@@ -55,6 +65,29 @@ token_usage_20261120_090000.json  2026-11-20 09:00  init     gpt-4o-mini  succes
 Warning: skipped notes.json: not a token usage report (missing session_id, project_path, command, start_time)
 Warning: skipped token_usage_20261122_000000.json: not valid JSON (EOF while parsing a value at line 1 column 20)
 """)  # noqa: E501
+
+
+def test_list_all_dates_are_local_time_whatever_offset_a_report_was_written_with(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Written in New York at 12:00 (17:00 UTC) and in UTC at 16:00: shown in Tokyo, newest first.
+    new_york = timezone(timedelta(hours=-5))
+    ends = {
+        "token_usage_20261120_120000.json": START.replace(hour=17).astimezone(new_york),
+        "token_usage_20261120_160000.json": START.replace(hour=16),
+    }
+    for number, (name, end) in enumerate(ends.items()):
+        write_report(
+            project,
+            name,
+            make_report(f"{number}", end=end, agents=[agent("progress", 100, 50, cost=0.0001)]),
+        )
+
+    with use_timezone(monkeypatch, "Asia/Tokyo"):
+        result = invoke(project, "tokens", "--list-all")
+
+    dates = [line[34:50] for line in result.stdout.splitlines()[2:4]]
+    assert dates == ["2026-11-21 02:00", "2026-11-21 01:00"]
 
 
 def test_list_all_limit_keeps_the_newest(project: Path) -> None:

@@ -500,8 +500,9 @@ def _listing_cost(summary: ReportSummary) -> str:
 
 
 def render_listing(listing: ReportListing, console: Console, *, limit: int | None = None) -> None:
-    """Print the listing as a table, newest first: file, date, command, model, status,
-    agents ok/total, tokens, cost; ``limit`` keeps the newest ``limit`` rows.
+    """Print the listing as a table, newest first: file, date (the end time in local time, like
+    the file names), command, model, status, agents ok/total, tokens, cost; ``limit`` keeps the
+    newest ``limit`` rows.
 
     A 0.1 report's stored cost is marked ``*`` (its table was wrong; showing the report re-prices
     it), a lower bound ``≥``.
@@ -510,7 +511,8 @@ def render_listing(listing: ReportListing, console: Console, *, limit: int | Non
     rows = [
         (
             s.file,
-            s.end_time.strftime("%Y-%m-%d %H:%M"),
+            # Each report keeps the offset it was written with; one zone keeps the column in order.
+            s.end_time.astimezone().strftime("%Y-%m-%d %H:%M"),
             s.command,
             s.model or "-",
             s.status,
