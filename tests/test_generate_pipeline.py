@@ -240,22 +240,29 @@ def test_output_missing_a_section_fails_that_agent_and_keeps_the_old_file(
 def test_refresh_keeps_the_previous_files_and_every_earlier_report(
     project: Path, fake_provider: FakeProvider
 ) -> None:
+    folder = project / "memory-bank" / "token-reports"
     script_bank(fake_provider, marker="v1")
     assert invoke(project, "init", *RESPONSES, env=responses_env(fake_provider)).exit_code == 0
-    v1 = six_files(project)
-    [first_report] = list((project / "memory-bank" / "token-reports").glob("token_usage_*.json"))
-    first_bytes = first_report.read_bytes()
-    script_bank(fake_provider, marker="v2")
+    versions = [six_files(project)]
+    for marker in ("v2", "v3"):
+        earlier = {path: path.read_bytes() for path in folder.glob("token_usage_*.json")}
+        script_bank(fake_provider, marker=marker)
 
-    result = invoke(project, "refresh", *RESPONSES, env=responses_env(fake_provider))
+        result = invoke(project, "refresh", *RESPONSES, env=responses_env(fake_provider))
 
-    assert result.exit_code == 0, result.stderr
-    [history] = list((project / "memory-bank" / ".history").iterdir())
-    copied = {path.name: path.read_text(encoding="utf-8") for path in history.iterdir()}
-    assert copied == v1
-    assert first_report.read_bytes() == first_bytes
-    assert [report.command for report in reports(project)] == ["init", "refresh"]
-    assert six_files(project)["progress.md"] == bank_markdown(spec("progress"), "v2").strip() + "\n"
+        assert result.exit_code == 0, result.stderr
+        assert {path: path.read_bytes() for path in earlier} == earlier
+        versions.append(six_files(project))
+        assert versions[-1]["progress.md"] == bank_markdown(spec("progress"), marker).strip() + "\n"
+
+    # One folder per refresh, in order (a second refresh in the same second gets a ``_2`` folder),
+    # each holding exactly the six files the refresh replaced; reports are never copied.
+    history = sorted((project / "memory-bank" / ".history").iterdir())
+    assert len(history) == 2
+    for copy, before in zip(history, versions[:2], strict=True):
+        assert {path.name: path.read_text(encoding="utf-8") for path in copy.iterdir()} == before
+    assert [report.command for report in reports(project)] == ["init", "refresh", "refresh"]
+    assert len(list(folder.glob("token_usage_*.json"))) == 3
 
 
 def test_init_on_an_existing_bank_exits_2_and_changes_nothing(
