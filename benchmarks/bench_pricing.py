@@ -24,10 +24,15 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
+
+# The repository root, for the parity test's LiteLLM usage mapping (tests/ is not installed).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pricing import PriceBook, Usage, load_table
 from pricing.parity import PARITY_EXCEPTIONS
+from tests.test_pricing_parity import litellm_usage
 
 TARGET_RATIO = 100.0
 TARGET_LOAD_MS = 20.0
@@ -104,22 +109,12 @@ def time_litellm(pairs: list[tuple[str, str, str | None, Usage]], repeats: int) 
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     # Imported here only: the reference being measured against, not a pricing dependency.
     import litellm
-    from litellm.types.utils import Usage as LiteLLMUsage
 
     litellm.suppress_debug_info = True
     calls: list[tuple[str, str | None, Any, int, int]] = []
     for _name, key, provider, usage in pairs:
         assert usage.prompt_tokens is not None and usage.completion_tokens is not None
-        block = LiteLLMUsage(
-            prompt_tokens=usage.prompt_tokens,
-            completion_tokens=usage.completion_tokens,
-            total_tokens=usage.prompt_tokens + usage.completion_tokens,
-            reasoning_tokens=usage.reasoning_tokens,
-            cache_read_input_tokens=0 if usage.cached_tokens is None else usage.cached_tokens,
-            cache_creation_input_tokens=(
-                0 if usage.cache_write_tokens is None else usage.cache_write_tokens
-            ),
-        )
+        block = litellm_usage(usage)
         calls.append((key, provider, block, usage.prompt_tokens, usage.completion_tokens))
     timings: list[float] = []
     for _ in range(repeats + 1):

@@ -49,11 +49,16 @@ def litellm_module() -> Iterator[Any]:
     litellm.suppress_debug_info = previous
 
 
-def _litellm_cost(litellm: Any, key: str, provider: str | None, usage: Usage) -> float | str:
-    from litellm.types.utils import Usage as LiteLLMUsage  # lazily, as in litellm_module
+def litellm_usage(usage: Usage) -> Any:
+    """``usage`` as LiteLLM's own usage object (DESIGN §3 maps one to one onto its fields).
+
+    Shared with ``benchmarks/bench_pricing.py``, so both compare against the same LiteLLM input.
+    """
+    # Lazily, as in litellm_module: importing litellm takes 2 s and pricing never does.
+    from litellm.types.utils import Usage as LiteLLMUsage
 
     assert usage.prompt_tokens is not None and usage.completion_tokens is not None
-    block = LiteLLMUsage(
+    return LiteLLMUsage(
         prompt_tokens=usage.prompt_tokens,
         completion_tokens=usage.completion_tokens,
         total_tokens=usage.prompt_tokens + usage.completion_tokens,
@@ -63,11 +68,15 @@ def _litellm_cost(litellm: Any, key: str, provider: str | None, usage: Usage) ->
             0 if usage.cache_write_tokens is None else usage.cache_write_tokens
         ),
     )
+
+
+def _litellm_cost(litellm: Any, key: str, provider: str | None, usage: Usage) -> float | str:
+    assert usage.prompt_tokens is not None and usage.completion_tokens is not None
     try:
         prompt_cost, completion_cost = litellm.cost_per_token(
             model=key,
             custom_llm_provider=provider,
-            usage_object=block,
+            usage_object=litellm_usage(usage),
             prompt_tokens=usage.prompt_tokens,
             completion_tokens=usage.completion_tokens,
         )
