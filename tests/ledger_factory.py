@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from token_tracking.records import AgentUsage, GitInfo, RequestUsage, TokenUsageReport
+from token_tracking.store import migrate
 
 
 @dataclass(frozen=True)
@@ -128,3 +130,51 @@ def use_timezone(monkeypatch: pytest.MonkeyPatch, name: str) -> Iterator[None]:
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def make_first_form_ledger(path: Path, *, version: int) -> None:
+    """Write a ledger at ``version`` 1 or 2 of the first committed schema, with two sessions.
+
+    Both are in project ``/p``: ``s-main`` (branch main, 180 tokens in 3 requests, $0.75) and
+    ``s-feature`` (branch feature/a, 1,200 tokens in 1 request, unpriced). The rows are written the way the first committed code wrote them: each request row
+    repeats its context (project, branch, commit, user, command, source).
+    """
+    db = sqlite3.connect(path, isolation_level=None)
+    assert migrate(db, target=version) == list(range(1, version + 1))
+    db.execute(
+        """
+        INSERT INTO sessions (id, session_id, project, command, model, source, status, start_us,
+            end_us, duration_seconds, branch, git_commit, user, prompt_tokens, completion_tokens,
+            total_tokens, requests, cost_usd, successful_agents, failed_agents, report_json)
+        VALUES
+            (1, 's-main', '/p', 'update', 'gpt-4o-mini', 'llm', 'success', 0, 2000000, 2.0,
+             'main', 'abc123', 'dev@x', 150, 30, 180, 3, 0.75, 1, 0, '{}'),
+            (2, 's-feature', '/p', 'init', 'gpt-4o', 'llm', 'success', 5000000, 6000000, 1.0,
+             'feature/a', 'def456', NULL, 1000, 200, 1200, 1, NULL, 1, 0, '{}')
+        """
+    )
+    db.execute(
+        """
+        INSERT INTO agent_runs (session_pk, position, agent, model, success, prompt_tokens,
+            completion_tokens, total_tokens, requests, cost_usd)
+        VALUES (1, 0, 'product_context', 'gpt-4o-mini', 1, 150, 30, 180, 3, 0.75),
+               (2, 0, 'system_patterns', 'gpt-4o', 1, 1000, 200, 1200, 1, NULL)
+        """
+    )
+    context = "project, branch, git_commit, user, command, source"
+    db.execute(
+        f"""
+        INSERT INTO usage_rows (session_pk, ts_us, {context}, agent, model, prompt_tokens,
+            completion_tokens, total_tokens, requests, cost_usd, cost_is_actual)
+        VALUES
+            (1, 500000, '/p', 'main', 'abc123', 'dev@x', 'update', 'llm', 'product_context',
+             'gpt-4o-mini', 100, 20, 120, 2, 0.5, 0),
+            (1, 1500000, '/p', 'main', 'abc123', 'dev@x', 'update', 'llm', 'product_context',
+             'gpt-4o-mini', 50, 10, 60, 1, 0.25, 1),
+            (2, 5500000, '/p', 'feature/a', 'def456', NULL, 'init', 'llm', 'system_patterns',
+             'gpt-4o', 1000, 200, 1200, 1, NULL, 0)
+        """
+    )
+    if version >= 2:
+        db.execute("UPDATE usage_rows SET derived = 1 WHERE session_pk = 2")
+    db.close()

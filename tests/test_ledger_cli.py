@@ -18,7 +18,7 @@ from click.testing import CliRunner, Result
 
 from memory_banker import cli_history
 from memory_banker.cli import cli
-from tests.ledger_factory import AgentSpec, make_session, use_timezone
+from tests.ledger_factory import AgentSpec, make_first_form_ledger, make_session, use_timezone
 from token_tracking.journal import Journal
 from token_tracking.records import RequestUsage
 from token_tracking.report import SessionMeta
@@ -144,6 +144,18 @@ def test_sessions_unknown_id_is_exit_2(project: Path) -> None:
     one_line_error(
         run(project, "tokens", "sessions", "--session-id", "nope"), "Session nope not found"
     )
+
+
+def test_sessions_ambiguous_prefix_is_exit_2(project: Path) -> None:
+    seed(project, session_id="abc12345-0000", minutes_ago=90)
+    seed(project, session_id="abc67890-0000", minutes_ago=30)
+    one_line_error(  # the latest first
+        run(project, "tokens", "sessions", "--session-id", "abc"),
+        "Session id prefix abc matches several sessions (abc67890-000, abc12345-000); "
+        "give more of it",
+    )
+    chosen = run(project, "tokens", "sessions", "--session-id", "abc6", "--json")
+    assert json.loads(chosen.stdout)["session"]["session_id"] == "abc67890-0000"
 
 
 def test_sessions_bad_limit_is_exit_2(project: Path) -> None:
@@ -483,6 +495,52 @@ def test_check_since_gates_on_ledger_totals(project: Path) -> None:
     assert tokens_gate.exit_code == 0
     both = run(project, "tokens", "check", "--since", "7", "--session-id", "x", "--max-cost", "1")
     assert both.exit_code == 2
+
+
+def test_check_since_bad_input_is_exit_2(project: Path) -> None:
+    result = run(project, "tokens", "check", "--since", "-1", "--max-cost", "1")
+    assert result.exit_code == 2
+    assert "Error: Invalid value for '--since'" in result.stderr
+
+
+# --- the ledger file ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["sessions", "stats", "limits", "trends", "export", "prune"])
+def test_a_file_that_is_not_a_ledger_is_one_line_exit_2(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    junk = tmp_path / "junk.sqlite3"
+    junk.write_bytes(b"not a database" * 100)
+    monkeypatch.setenv("TOKEN_TRACKING_DB_PATH", str(junk))
+    one_line_error(
+        run(project, "tokens", command), f"cannot use the ledger {junk}: file is not a database"
+    )
+
+
+def test_a_ledger_of_the_first_committed_schema_works_after_an_upgrade(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A developer's ledger made by the first committed schema failed: no such table: contexts."""
+    path = tmp_path / "first.sqlite3"
+    make_first_form_ledger(path, version=2)
+    monkeypatch.setenv("TOKEN_TRACKING_DB_PATH", str(path))
+    listed = json.loads(run(project, "tokens", "sessions", "--all-projects", "--json").stdout)
+    assert [(s["session_id"], s["total_tokens"]) for s in listed] == [
+        ("s-feature", 1200),
+        ("s-main", 180),
+    ]
+    trends = run(project, "tokens", "trends", "--days", "0", "--all-projects", "--by", "branch")
+    assert trends.exit_code == 0
+    data = json.loads(
+        run(
+            project, "tokens", "trends", "--days", "0", "--all-projects", "--by", "branch", "--json"
+        ).stdout
+    )
+    assert [(r["key"], r["total_tokens"]) for r in data["rows"]] == [
+        ("feature/a", 1200),
+        ("main", 180),
+    ]
 
 
 # --- smoke test: the installed executable ---------------------------------------------------------

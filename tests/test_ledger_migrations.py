@@ -10,14 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.ledger_factory import AgentSpec, make_session
+from tests.ledger_factory import AgentSpec, make_first_form_ledger, make_session
 from token_tracking.store import (
     MIGRATIONS,
     SCHEMA_VERSION,
     Filters,
     Ledger,
     Migration,
-    migrate,
 )
 
 START = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -44,59 +43,12 @@ def test_committed_migrations_are_never_edited() -> None:
     assert SCHEMA_VERSION == 3
 
 
-def _first_form_file(path: Path, *, version: int) -> None:
-    """A ledger at ``version`` 1 or 2 of the first committed schema, holding two sessions.
-
-    The rows are written the way the first committed code wrote them: each request row
-    repeats its context (project, branch, commit, user, command, source).
-    """
-    db = sqlite3.connect(path, isolation_level=None)
-    assert migrate(db, target=version) == list(range(1, version + 1))
-    db.execute(
-        """
-        INSERT INTO sessions (id, session_id, project, command, model, source, status, start_us,
-            end_us, duration_seconds, branch, git_commit, user, prompt_tokens, completion_tokens,
-            total_tokens, requests, cost_usd, successful_agents, failed_agents, report_json)
-        VALUES
-            (1, 's-main', '/p', 'update', 'gpt-4o-mini', 'llm', 'success', 0, 2000000, 2.0,
-             'main', 'abc123', 'dev@x', 150, 30, 180, 3, 0.75, 1, 0, '{}'),
-            (2, 's-feature', '/p', 'init', 'gpt-4o', 'llm', 'success', 5000000, 6000000, 1.0,
-             'feature/a', 'def456', NULL, 1000, 200, 1200, 1, NULL, 1, 0, '{}')
-        """
-    )
-    db.execute(
-        """
-        INSERT INTO agent_runs (session_pk, position, agent, model, success, prompt_tokens,
-            completion_tokens, total_tokens, requests, cost_usd)
-        VALUES (1, 0, 'product_context', 'gpt-4o-mini', 1, 150, 30, 180, 3, 0.75),
-               (2, 0, 'system_patterns', 'gpt-4o', 1, 1000, 200, 1200, 1, NULL)
-        """
-    )
-    context = "project, branch, git_commit, user, command, source"
-    db.execute(
-        f"""
-        INSERT INTO usage_rows (session_pk, ts_us, {context}, agent, model, prompt_tokens,
-            completion_tokens, total_tokens, requests, cost_usd, cost_is_actual)
-        VALUES
-            (1, 500000, '/p', 'main', 'abc123', 'dev@x', 'update', 'llm', 'product_context',
-             'gpt-4o-mini', 100, 20, 120, 2, 0.5, 0),
-            (1, 1500000, '/p', 'main', 'abc123', 'dev@x', 'update', 'llm', 'product_context',
-             'gpt-4o-mini', 50, 10, 60, 1, 0.25, 1),
-            (2, 5500000, '/p', 'feature/a', 'def456', NULL, 'init', 'llm', 'system_patterns',
-             'gpt-4o', 1000, 200, 1200, 1, NULL, 0)
-        """
-    )
-    if version >= 2:
-        db.execute("UPDATE usage_rows SET derived = 1 WHERE session_pk = 2")
-    db.close()
-
-
 @pytest.mark.parametrize("version", [1, 2])
 def test_a_file_of_the_first_committed_schema_migrates_with_its_rows(
     tmp_path: Path, version: int
 ) -> None:
     path = tmp_path / f"v{version}.sqlite3"
-    _first_form_file(path, version=version)
+    make_first_form_ledger(path, version=version)
     with Ledger(path) as ledger:
         db = ledger.connection
         versions = [row[0] for row in db.execute("SELECT version FROM schema_migrations")]
@@ -174,7 +126,7 @@ def _shape(path: Path) -> dict[str, object]:
 
 def test_fresh_and_migrated_files_end_with_the_same_schema(tmp_path: Path) -> None:
     Ledger(tmp_path / "fresh.sqlite3").close()
-    _first_form_file(tmp_path / "old.sqlite3", version=1)
+    make_first_form_ledger(tmp_path / "old.sqlite3", version=1)
     Ledger(tmp_path / "old.sqlite3").close()
     fresh = _shape(tmp_path / "fresh.sqlite3")
     assert _shape(tmp_path / "old.sqlite3") == fresh
