@@ -55,20 +55,8 @@ def test_show_uses_the_custom_file(custom: list[str]) -> None:
 
 
 def test_compare_uses_the_custom_file(custom: list[str]) -> None:
-    result = invoke(
-        *custom,
-        "pricing",
-        "compare",
-        "--input",
-        "10000",
-        "--cached",
-        "4000",
-        "--output",
-        "2000",
-        "--models",
-        "house-model,gpt-4o,gpt-4o-mini",
-        "--json",
-    )
+    compare = "pricing compare --input 10000 --cached 4000 --output 2000 --json --models"
+    result = invoke(*custom, *compare.split(), "house-model,gpt-4o,gpt-4o-mini")
     assert (result.exit_code, result.stderr) == (0, "")
     lines = {line["model"]: line for line in json.loads(result.stdout)["lines"]}
     # 6,000 uncached x $1 + 4,000 cached x $0.50 + 2,000 output x $4, per 1M.
