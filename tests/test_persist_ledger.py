@@ -46,7 +46,9 @@ def test_finished_session_is_recorded_in_the_ledger(tmp_path: Path) -> None:
     assert totals.cached_tokens == 4_000
     # gpt-4o-mini: 6,000 + 1,000 uncached at $0.15/1M, 4,000 cached at $0.075/1M,
     # 2,500 output at $0.60/1M.
-    assert totals.cost_usd == pytest.approx(7_000 * 0.15e-6 + 4_000 * 0.075e-6 + 2_500 * 0.6e-6)
+    assert totals.cost_usd == pytest.approx(
+        7_000 * 0.15e-6 + 4_000 * 0.075e-6 + 2_500 * 0.6e-6, rel=1e-9
+    )
 
 
 def test_disabled_tracking_writes_no_ledger_row(
