@@ -467,3 +467,13 @@ def test_importing_token_tracking_imports_no_sdk() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_finished_says_when_recording_is_over(tmp_path: Path) -> None:
+    tracker = make_tracker(tmp_path, persist=False)
+    tracker.record(usage("a", 10, 1, model="gpt-4o-mini"))
+    assert tracker.finished is False
+    tracker.finish()
+    assert tracker.finished is True
+    with pytest.raises(TrackingError, match="already finished"):
+        tracker.record(usage("a", 10, 1, model="gpt-4o-mini"))

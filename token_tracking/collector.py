@@ -134,6 +134,12 @@ class TokenTracker:
             self.finish(status="interrupted" if interrupted else None)
 
     @property
+    def finished(self) -> bool:
+        """True once ``finish`` built the session's report: recording more then raises
+        TrackingError (the LiteLLM callback checks this to drop events LiteLLM delivers late)."""
+        return self._report is not None
+
+    @property
     def pricer(self) -> Pricer:
         """The pricer of this session (its price book and how each model resolved)."""
         return self._pricer
