@@ -49,7 +49,9 @@ SEED_LINES = [
 ]
 
 
-def line(operation: str, iteration: int, tokens_in: int, tokens_out: int, cost: float) -> dict:
+def line(
+    operation: str, iteration: int, tokens_in: int, tokens_out: int, cost: float
+) -> dict[str, object]:
     return {
         "timestamp": f"2026-02-28T12:{iteration:02d}:00",
         "operation": operation,
@@ -63,7 +65,11 @@ def line(operation: str, iteration: int, tokens_in: int, tokens_out: int, cost: 
 
 
 def make_run(
-    folder: Path, lines: list[dict], *, run_json: dict | None = None, age: int = 0
+    folder: Path,
+    lines: list[dict[str, object]],
+    *,
+    run_json: dict[str, object] | None = None,
+    age: int = 0,
 ) -> Path:
     """A run directory holding ``lines`` in tokens.jsonl, last changed ``age`` hours ago."""
     folder.mkdir(parents=True)
