@@ -48,6 +48,7 @@ from token_tracking.rundir import (
     update_run_json,
 )
 from token_tracking.rundir import save_summary as write_summary
+from token_tracking.usage_extract import usage_from_result
 
 ClientT = TypeVar("ClientT")
 
@@ -394,10 +395,6 @@ class TokenTracker:
                     "give one of them"
                 )
             name = operation_type
-        # Imported here: usage extraction reads SDK objects duck-typed, but keeps any SDK
-        # import it needs off the collector's import path.
-        from token_tracking.usage_extract import usage_from_result
-
         records = usage_from_result(result, model=model)
         if not records:
             # A run in which no request completed: nothing was spent, nothing is recorded.
