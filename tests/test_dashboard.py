@@ -28,10 +28,12 @@ from tests.dashboard_seed import (
 )
 from token_tracking.dashboard import (
     CACHE_DIR_VARIABLE,
+    DailyUsage,
     DashboardData,
     DashboardError,
     cache_dir,
     cached_text,
+    chart_specs,
     collect_dashboard_data,
     render_dashboard,
     script_json,
@@ -176,6 +178,29 @@ def test_collect_empty_ledger_and_negative_days(ledger: Ledger) -> None:
     assert data.daily == [] and data.by_branch == [] and data.top_sessions == []
     with pytest.raises(DashboardError, match="--days must be 0"):
         collect_dashboard_data(ledger, days=-1, project=None, now=NOW)
+
+
+def test_daily_charts_label_each_day_once(ledger: Ledger) -> None:
+    # A new user's first dashboard holds one day: one label, and a bar no wider than in a week.
+    one_day = collect_dashboard_data(ledger, days=30, project=None, now=NOW).model_copy(
+        update={"daily": [DailyUsage(day=date(2026, 11, 20), sessions=1, total_tokens=10)]}
+    )
+    over_a_year = one_day.model_copy(
+        update={
+            "daily": [
+                DailyUsage(day=date(2025, 11, 20) + timedelta(days=offset)) for offset in range(366)
+            ]
+        }
+    )
+
+    specs = chart_specs(one_day)
+    long_axis = chart_specs(over_a_year)["chart-daily-tokens"]["encoding"]["x"]["scale"]
+
+    for chart in ("chart-daily-tokens", "chart-daily-cost"):
+        assert specs[chart]["encoding"]["x"]["scale"]["domain"] == ["Nov 20"]
+    assert specs["chart-daily-cost"]["encoding"]["x"]["scale"]["paddingOuter"] == 3
+    assert long_axis["domain"][:2] == ["2025-11-20", "2025-11-21"]
+    assert long_axis["domain"][-1] == "2026-11-20"
 
 
 def test_script_json_cannot_close_the_script_element() -> None:

@@ -169,6 +169,18 @@ def test_seeded_dashboard_renders_every_chart_with_its_data(
         "chart-limits": 4,
     }
 
+    # One label per day, under its own point or bar, never a tick inside a day.
+    day_labels = [
+        str(element.get_attribute("textContent"))
+        for element in browser.find_elements(
+            By.CSS_SELECTOR,
+            '#chart-daily-cost g.role-axis[aria-label^="X-axis"] g.role-axis-label text',
+        )
+    ]
+    assert day_labels == [f"Oct {day}" for day in range(22, 32)] + [
+        f"Nov {day:02d}" for day in range(1, 21)
+    ]
+
     def figure(name: str) -> str:
         return browser.find_element(By.CSS_SELECTOR, f'[data-figure="{name}"]').text
 

@@ -23,7 +23,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Mapping
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -496,27 +496,29 @@ def _base_spec(height: int) -> dict[str, Any]:
 _SI_AXIS = {"labelExpr": "datum.value === 0 ? '0' : format(datum.value, '~s')"}
 
 
+def _day_label(day: date, daily: list[DailyUsage]) -> str:
+    # "Nov 23" within a year; a longer window (--days 0) needs the year to stay unambiguous.
+    if daily and (daily[-1].day - daily[0].day).days >= 365:
+        return day.isoformat()
+    return f"{_MONTHS[day.month - 1]} {day.day:02d}"
+
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def _day_axis(daily: list[DailyUsage]) -> dict[str, Any]:
-    # Days are local calendar days written "YYYY-MM-DD", which JavaScript parses as UTC midnight:
-    # a UTC time unit keeps the label on the same day whatever the viewer's time zone. Both daily
-    # charts span the same days, each day a band (points sit in its middle, bars fill it), so
-    # they line up even when some days have no bar.
-    domain = (
-        [daily[0].day.isoformat(), (daily[-1].day + timedelta(days=1)).isoformat()]
-        if daily
-        else None
-    )
-    axis: dict[str, Any] = {
-        "field": "day",
-        "type": "temporal",
-        "timeUnit": "utcyearmonthdate",
-        "bandPosition": 0.5,
+    # One band per local calendar day, labelled here: each point and bar sits under its own
+    # day's label, never between two midnight ticks, and no tick falls inside a day (a time
+    # axis over one or two days labels its noon ticks "Nov 23" again). The domain lists every
+    # day, so a day without a bar (unknown cost) keeps its place.
+    return {
+        "field": "label",
+        "type": "ordinal",
+        "sort": None,
         "title": None,
-        "axis": {"format": "%b %d", "labelOverlap": True},
+        "scale": {"domain": [_day_label(day.day, daily) for day in daily]},
+        "axis": {"labelAngle": 0, "labelOverlap": True},
     }
-    if domain is not None:
-        axis["scale"] = {"domain": domain}
-    return axis
 
 
 def _daily_tokens_spec(daily: list[DailyUsage]) -> dict[str, Any]:
@@ -526,7 +528,12 @@ def _daily_tokens_spec(daily: list[DailyUsage]) -> dict[str, Any]:
         ("Cached", "cached_tokens"),
     )
     values = [
-        {"day": day.day.isoformat(), "series": label, "tokens": getattr(day, field)}
+        {
+            "day": day.day.isoformat(),
+            "label": _day_label(day.day, daily),
+            "series": label,
+            "tokens": getattr(day, field),
+        }
         for day in daily
         for label, field in series
         # An unknown cached count is left out of the line, not drawn as zero.
@@ -559,7 +566,7 @@ def _daily_tokens_spec(daily: list[DailyUsage]) -> dict[str, Any]:
                     },
                 },
                 "tooltip": [
-                    {"field": "day", "type": "temporal", "timeUnit": "utcyearmonthdate"},
+                    {"field": "day", "type": "nominal"},
                     {"field": "series", "type": "nominal"},
                     {"field": "tokens", "type": "quantitative", "format": ","},
                 ],
@@ -569,22 +576,35 @@ def _daily_tokens_spec(daily: list[DailyUsage]) -> dict[str, Any]:
     return spec
 
 
+_MIN_BAR_SLOTS = 7
+"""The daily cost chart is at least this many bars wide."""
+
+
 def _daily_cost_spec(daily: list[DailyUsage]) -> dict[str, Any]:
     priced = [day for day in daily if day.cost_usd is not None]
     values = [
-        {"day": day.day.isoformat(), "cost_usd": day.cost_usd, "sessions": day.sessions}
+        {
+            "day": day.day.isoformat(),
+            "label": _day_label(day.day, daily),
+            "cost_usd": day.cost_usd,
+            "sessions": day.sessions,
+        }
         for day in priced
     ]
     # Small daily costs would all read "$0.00" at two decimals.
     largest = max((day.cost_usd for day in priced if day.cost_usd is not None), default=0.0)
     axis_format = "$,.2~f" if largest >= 1 else "$,.4~f"
+    x = _day_axis(daily)
+    # Over a few days, bars as wide as in a week's chart rather than one bar filling the panel:
+    # the outer padding (in bands) makes room for seven.
+    x["scale"]["paddingOuter"] = max(0.05, (_MIN_BAR_SLOTS - len(daily)) / 2)
     spec = _base_spec(240)
     spec.update(
         {
             "data": {"values": values},
             "mark": {"type": "bar", "color": _PALETTE["cost"], "cornerRadiusEnd": 2},
             "encoding": {
-                "x": _day_axis(daily),
+                "x": x,
                 "y": {
                     "field": "cost_usd",
                     "type": "quantitative",
@@ -592,7 +612,7 @@ def _daily_cost_spec(daily: list[DailyUsage]) -> dict[str, Any]:
                     "axis": {"format": axis_format},
                 },
                 "tooltip": [
-                    {"field": "day", "type": "temporal", "timeUnit": "utcyearmonthdate"},
+                    {"field": "day", "type": "nominal"},
                     {
                         "field": "cost_usd",
                         "type": "quantitative",
@@ -976,7 +996,7 @@ def _render_sessions(data: DashboardData) -> str:
             f'<td><code title="{_e(row.session_id)}">{_e(row.session_id[:8])}</code></td>'
             f"<td>{_e(where)}{note}</td>"
             f"<td>{_e(row.command)}</td>"
-            f"<td>{_e(row.model if row.model is not None else 'unknown')}</td>"
+            f"<td>{_e(row.model if row.model is not None else NO_VALUE)}</td>"
             f'<td class="num">{_e(format_tokens(row.total_tokens))}</td>'
             f'<td class="num">{_e(format_usd(row.cost_usd))}</td>'
             "</tr>"
