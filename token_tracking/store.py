@@ -18,6 +18,10 @@ Times are stored as integer microseconds since the Unix epoch (UTC); naive times
 are read as local time. Grouping by local day, week and month happens in
 :mod:`token_tracking.trends`.
 
+The schema is built by ordered, versioned migrations (``MIGRATIONS``, recorded in
+``schema_migrations``). They are append-only: a committed step is never edited, because ledger
+files made with it exist; a change is a new step (see the note above ``MIGRATIONS``).
+
 Writers take the write lock up front (``BEGIN IMMEDIATE``) and wait on the busy timeout, so
 concurrent processes queue instead of failing with ``database is locked``. The file is in WAL mode
 so readers never block the writer.
