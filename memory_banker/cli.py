@@ -85,7 +85,9 @@ class _MemoryBankerGroup(click.Group):
 )
 @click.option(
     "--pricing-file",
-    type=click.Path(dir_okay=False, path_type=Path),
+    # Not dir_okay=False: the pricing package reports an unreadable file in one line, where
+    # click's check would print a three-line usage error.
+    type=click.Path(path_type=Path),
     envvar="MEMORY_BANKER_PRICING_FILE",
     default=None,
     help="TOML or JSON file of custom model prices (env MEMORY_BANKER_PRICING_FILE).",

@@ -81,3 +81,15 @@ def test_help_lists_every_command_without_importing_the_lazy_ones(tmp_path: Path
     assert done.stdout.strip().splitlines()[-1] == (
         "['memory_banker.cli_generate', 'memory_banker.cli_pricing']"
     )
+
+
+def test_a_directory_as_the_pricing_file_is_one_error_line(tmp_path: Path) -> None:
+    folder = tmp_path / "prices.toml"
+    folder.mkdir()
+    result = CliRunner().invoke(
+        cli, ["--pricing-file", str(folder), "pricing", "list"], catch_exceptions=False
+    )
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"Error: pricing file {folder}: cannot be read: Is a directory\n",
+    )
