@@ -13,8 +13,12 @@ import click
 
 from memory_banker.cli_common import AppContext, emit_json, pass_app
 from memory_banker.cli_tokens import tokens
-from memory_banker.errors import UsageError
-from token_tracking.dashboard import collect_dashboard_data, render_dashboard, write_dashboard
+from token_tracking.dashboard import (
+    check_days,
+    collect_dashboard_data,
+    render_dashboard,
+    write_dashboard,
+)
 from token_tracking.store import Ledger, project_key
 
 
@@ -66,8 +70,8 @@ def dashboard(
       memory-banker tokens dashboard --open
       memory-banker tokens dashboard --days 90 --all-projects --output team.html
     """
-    if days < 0:
-        raise UsageError(f"--days must be 0 (all history) or more, not {days}")
+    # Checked before the ledger is opened (opening creates it).
+    check_days(days)
     with Ledger() as ledger:
         data = collect_dashboard_data(
             ledger,

@@ -88,15 +88,34 @@ def test_empty_ledger_writes_a_no_data_page(tmp_path: Path) -> None:
     assert "No data yet" in output.read_text(encoding="utf-8")
 
 
-def test_negative_days_is_a_one_line_usage_error(seeded: Seeded, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("days", "message"),
+    [
+        ("-1", "--days must be 0 (all history) or more, not -1"),
+        # A window before year 1 cannot be computed: an error, not an OverflowError traceback.
+        ("800000", "--days must be at most 36,500 (use 0 for all history), not 800,000"),
+    ],
+)
+def test_days_out_of_range_is_a_one_line_usage_error(
+    seeded: Seeded, tmp_path: Path, days: str, message: str
+) -> None:
     output = tmp_path / "never.html"
 
-    result = run(seeded.project, "--days", "-1", "--output", str(output))
+    result = run(seeded.project, "--days", days, "--output", str(output))
 
     assert result.exit_code == 2
-    assert result.stderr == "Error: --days must be 0 (all history) or more, not -1\n"
+    assert result.stderr == f"Error: {message}\n"
     assert result.stdout == ""
     assert not output.exists()
+
+
+def test_longest_window_is_accepted(seeded: Seeded) -> None:
+    result = run(seeded.project, "--days", "36500", "--json")
+
+    assert result.exit_code == 0, result.output
+    assert DashboardData.model_validate_json(result.stdout).summary.total_tokens == (
+        ALL_HISTORY_TOKENS
+    )
 
 
 @pytest.mark.parametrize("where", ["missing-folder", "a-folder"])

@@ -181,6 +181,23 @@ TOP_SESSIONS = 10
 """How many sessions the most-expensive table lists."""
 
 
+MAX_DAYS = 36_500
+"""The longest window ``--days`` accepts (a century); 0 means all history."""
+
+
+def check_days(days: int) -> None:
+    """Raise :class:`DashboardError` unless ``days`` is a window the ledger can be read over.
+
+    A window reaching before year 1 cannot be computed, so the error comes before any work.
+    """
+    if days < 0:
+        raise DashboardError(f"--days must be 0 (all history) or more, not {days}")
+    if days > MAX_DAYS:
+        raise DashboardError(
+            f"--days must be at most {MAX_DAYS:,} (use 0 for all history), not {days:,}"
+        )
+
+
 def collect_dashboard_data(
     ledger: Ledger,
     *,
@@ -200,12 +217,11 @@ def collect_dashboard_data(
     Limits come from ``environ`` (default ``os.environ``), as ``tokens limits`` reads them.
 
     Raises:
-        DashboardError: ``days`` is negative.
+        DashboardError: ``days`` is negative or above :data:`MAX_DAYS`.
         InvalidSettingError: a limit or threshold variable holds an unusable value.
         LedgerError: the ledger cannot be read.
     """
-    if days < 0:
-        raise DashboardError(f"--days must be 0 (all history) or more, not {days}")
+    check_days(days)
     moment = now if now is not None else utc_now()
     # Read first: a bad limit setting is an error naming the variable, before any work.
     settings = load_settings(environ)
