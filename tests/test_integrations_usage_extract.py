@@ -261,13 +261,13 @@ XAI_USAGE = {
     ],
 )
 def test_reasoning_beside_the_completion_count_is_added_to_it(
-    usage: dict[str, Any], model: str | None, completion: int, caplog: pytest.LogCaptureFixture
+    usage: dict[str, Any], model: str | None, completion: int
 ) -> None:
-    with caplog.at_level(logging.WARNING):
-        (record,) = usage_from_result({"model": model, "usage": usage})
+    (record,) = usage_from_result({"model": model, "usage": usage})
     assert record.completion_tokens == completion
     assert record.prompt_tokens == usage["prompt_tokens"]
-    assert caplog.text == ""
+    # Normalized, the record keeps DESIGN §3's reasoning <= completion.
+    assert record.check_invariants() == []
 
 
 def test_agents_model_response_on_xai_counts_reasoning_once() -> None:
@@ -304,19 +304,26 @@ def test_result_whose_usage_is_none_has_unknown_counts() -> None:
     assert counts(record) == ("gpt-4o", None, None, None, None, None, 1)
 
 
-def test_broken_invariants_are_kept_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+def test_broken_invariants_are_kept_with_one_warning_each(
+    tracker: TokenTracker, caplog: pytest.LogCaptureFixture
+) -> None:
     with caplog.at_level(logging.WARNING):
-        (record,) = usage_from_result(
+        record = tracker.record_usage(
             {
                 "prompt_tokens": 10,
                 "completion_tokens": 5,
                 "prompt_tokens_details": {"cached_tokens": 50},
                 "completion_tokens_details": {"reasoning_tokens": 9},
-            }
+            },
+            operation="op",
+            model="gpt-4o-mini",
         )
     assert (record.prompt_tokens, record.cached_tokens, record.reasoning_tokens) == (10, 50, 9)
-    assert "cached (50) + cache-write (None) tokens exceed prompt tokens (10)" in caplog.text
-    assert "reasoning tokens (9) exceed completion tokens (5)" in caplog.text
+    assert caplog.messages == [
+        "usage of op kept as given: cached (50) + cache-write (None) tokens exceed prompt "
+        "tokens (10)",
+        "usage of op kept as given: reasoning tokens (9) exceed completion tokens (5)",
+    ]
 
 
 @pytest.mark.parametrize("result", [None, "text", 42, {"answer": "no usage"}, object()])

@@ -237,7 +237,8 @@ def _request(
     duration_seconds: float | None = None,
     cost_usd: float | None = None,
 ) -> RequestUsage:
-    usage = RequestUsage(
+    # The DESIGN §3 invariants are checked once, where every record lands: TokenTracker.record.
+    return RequestUsage(
         timestamp=datetime.now(UTC),
         model=model,
         prompt_tokens=counts.prompt_tokens,
@@ -250,8 +251,6 @@ def _request(
         cost_usd=cost_usd,
         cost_is_actual=cost_usd is not None,
     )
-    usage.check_invariants()
-    return usage
 
 
 def usage_from_model_response(response: object, *, model: str | None = None) -> RequestUsage:
