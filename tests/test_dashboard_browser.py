@@ -89,6 +89,21 @@ def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
         driver.quit()
 
 
+@pytest.fixture
+def seeded_page(tmp_path: Path) -> Path:
+    """The dashboard of the seeded project's last 30 days, written under ``tmp_path``."""
+    with Ledger(tmp_path / "ledger.sqlite3") as ledger:
+        seeded = seed_ledger(ledger, tmp_path)
+        data = collect_dashboard_data(
+            ledger,
+            days=30,
+            project=project_key(seeded.project),
+            now=NOW,
+            environ=LIMIT_SETTINGS,
+        )
+    return write_dashboard(tmp_path / "token_dashboard.html", render_dashboard(data))
+
+
 def open_page(driver: webdriver.Chrome, page: Path) -> None:
     driver.get(page.as_uri())
     WebDriverWait(driver, 60).until(
@@ -126,20 +141,9 @@ MARKS = {
 
 
 def test_seeded_dashboard_renders_every_chart_with_its_data(
-    browser: webdriver.Chrome, tmp_path: Path
+    browser: webdriver.Chrome, seeded_page: Path
 ) -> None:
-    with Ledger(tmp_path / "ledger.sqlite3") as ledger:
-        seeded = seed_ledger(ledger, tmp_path)
-        data = collect_dashboard_data(
-            ledger,
-            days=30,
-            project=project_key(seeded.project),
-            now=NOW,
-            environ=LIMIT_SETTINGS,
-        )
-    page = write_dashboard(tmp_path / "token_dashboard.html", render_dashboard(data))
-
-    open_page(browser, page)
+    open_page(browser, seeded_page)
     chart_ids = [
         str(element.get_attribute("id"))
         for element in browser.find_elements(By.CSS_SELECTOR, ".chart")
@@ -192,20 +196,9 @@ def test_seeded_dashboard_renders_every_chart_with_its_data(
 
 
 def test_script_tag_branch_shows_as_text_and_never_runs(
-    browser: webdriver.Chrome, tmp_path: Path
+    browser: webdriver.Chrome, seeded_page: Path
 ) -> None:
-    with Ledger(tmp_path / "ledger.sqlite3") as ledger:
-        seeded = seed_ledger(ledger, tmp_path)
-        data = collect_dashboard_data(
-            ledger,
-            days=30,
-            project=project_key(seeded.project),
-            now=NOW,
-            environ=LIMIT_SETTINGS,
-        )
-    page = write_dashboard(tmp_path / "token_dashboard.html", render_dashboard(data))
-
-    open_page(browser, page)
+    open_page(browser, seeded_page)
     WebDriverWait(browser, 60).until(
         lambda d: d.find_element(By.ID, "chart-by-branch").get_attribute("data-rendered") == "true"
     )

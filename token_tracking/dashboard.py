@@ -592,6 +592,11 @@ def _daily_tokens_spec(daily: list[DailyUsage]) -> dict[str, Any]:
     return spec
 
 
+_COST_AND_SESSIONS_TOOLTIP = (
+    {"field": "cost_usd", "type": "quantitative", "format": "$,.4f", "title": "cost"},
+    {"field": "sessions", "type": "quantitative"},
+)
+
 _MIN_BAR_SLOTS = 7
 """The daily cost chart is at least this many bars wide."""
 
@@ -629,13 +634,7 @@ def _daily_cost_spec(daily: list[DailyUsage]) -> dict[str, Any]:
                 },
                 "tooltip": [
                     {"field": "day", "type": "nominal"},
-                    {
-                        "field": "cost_usd",
-                        "type": "quantitative",
-                        "format": "$,.4f",
-                        "title": "cost",
-                    },
-                    {"field": "sessions", "type": "quantitative"},
+                    *_COST_AND_SESSIONS_TOOLTIP,
                 ],
             },
         }
@@ -680,13 +679,7 @@ def _group_spec(groups: list[GroupUsage], kind: str) -> dict[str, Any]:
                         "format": ",",
                         "title": "tokens",
                     },
-                    {
-                        "field": "cost_usd",
-                        "type": "quantitative",
-                        "format": "$,.4f",
-                        "title": "cost",
-                    },
-                    {"field": "sessions", "type": "quantitative"},
+                    *_COST_AND_SESSIONS_TOOLTIP,
                 ],
             },
         }
