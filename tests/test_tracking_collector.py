@@ -477,3 +477,22 @@ def test_finished_says_when_recording_is_over(tmp_path: Path) -> None:
     assert tracker.finished is True
     with pytest.raises(TrackingError, match="already finished"):
         tracker.record(usage("a", 10, 1, model="gpt-4o-mini"))
+
+
+def test_agent_run_records_success_and_failure_and_keeps_tokens(tmp_path: Path) -> None:
+    tracker = make_tracker(tmp_path, persist=False)
+    with tracker.agent_run("writer", model="gpt-4o-mini"):
+        tracker.record(usage("writer", 100, 10, model="gpt-4o-mini"))
+    with pytest.raises(ConnectionError, match="provider down"):
+        with tracker.agent_run("reviewer", model="gpt-4o-mini"):
+            tracker.record(usage("reviewer", 300, 5, model="gpt-4o-mini"))
+            raise ConnectionError("provider down")
+    report = tracker.finish()
+    writer, reviewer = report.agent_usage
+    assert (writer.success, writer.error, writer.total_tokens) == (True, None, 110)
+    assert (reviewer.success, reviewer.error, reviewer.total_tokens) == (
+        False,
+        "ConnectionError: provider down",
+        305,
+    )
+    assert (report.status, report.successful_agents, report.failed_agents) == ("partial", 1, 1)

@@ -11,9 +11,10 @@ follows ``TOKEN_TRACKING_ENABLED``; the in-memory accounting behind the end-of-r
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -213,6 +214,25 @@ class TokenTracker:
                 self._journal.agent_end(
                     name, now, success=success, error=error, output_file=output_file
                 )
+
+    @contextlib.contextmanager
+    def agent_run(self, name: str, model: str | None = None) -> Iterator[None]:
+        """Bracket one agent run: start it, then end it as succeeded, or as failed with the
+        error (``"<ExceptionType>: <message>"``) when the block raises; the exception propagates.
+
+        The Agents SDK's hooks never see a run that raises, so ``with tracker.agent_run(name):
+        await Runner.run(agent, …, hooks=tracker.agents_hooks())`` is how such a failure is
+        recorded; the hooks leave an agent started here to it. The tokens of the requests that
+        completed are kept either way. Raises TrackingError after ``finish``.
+        """
+        self.start_agent(name, model)
+        try:
+            yield
+        except BaseException as error:
+            # Recorded, then re-raised: the failure is the caller's to handle.
+            self.end_agent(name, success=False, error=f"{type(error).__name__}: {error}")
+            raise
+        self.end_agent(name, success=True)
 
     def record(self, usage: RequestUsage) -> RequestUsage:
         """Add one request's usage to its agent (``usage.agent_name``; default: the command).
