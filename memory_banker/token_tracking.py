@@ -2,41 +2,10 @@
 
 memory-banker 0.1 shipped its tracker inside the app; the code now lives in the top-level
 ``token_tracking`` package so other agent apps can use it without the CLI. This module re-exports
-its public names.
+every public name of that package, so the two lists can never drift apart.
 """
 
-from token_tracking import (
-    OFFLINE_MODEL,
-    SCHEMA_VERSION,
-    AgentUsage,
-    GitInfo,
-    IntervalUsage,
-    JournalError,
-    ModelPricing,
-    PricingInfo,
-    ReportFileError,
-    RequestUsage,
-    RunTokenStats,
-    TokenTracker,
-    TokenUsageReport,
-    TrackingError,
-    recover_journals,
-)
+import token_tracking as _package
+from token_tracking import *  # noqa: F403  (the re-export is this module's whole purpose)
 
-__all__ = [
-    "OFFLINE_MODEL",
-    "SCHEMA_VERSION",
-    "AgentUsage",
-    "GitInfo",
-    "IntervalUsage",
-    "JournalError",
-    "ModelPricing",
-    "PricingInfo",
-    "ReportFileError",
-    "RequestUsage",
-    "RunTokenStats",
-    "TokenTracker",
-    "TokenUsageReport",
-    "TrackingError",
-    "recover_journals",
-]
+__all__ = list(_package.__all__)

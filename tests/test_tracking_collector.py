@@ -454,8 +454,16 @@ def test_the_documented_import_path_works() -> None:
     from memory_banker.token_tracking import TokenTracker as Reexported
     from memory_banker.token_tracking import TokenUsageReport
 
+    import memory_banker.token_tracking
+    import token_tracking
+
     assert Reexported is TokenTracker
     assert TokenUsageReport.__name__ == "TokenUsageReport"
+    assert memory_banker.token_tracking.__all__ == token_tracking.__all__
+    assert all(
+        getattr(memory_banker.token_tracking, name) is getattr(token_tracking, name)
+        for name in token_tracking.__all__
+    )
 
 
 def test_importing_token_tracking_imports_no_sdk() -> None:
