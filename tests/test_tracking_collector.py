@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+import memory_banker.token_tracking as reexport
+import token_tracking
 from token_tracking import (
     OFFLINE_MODEL,
     SettingError,
@@ -451,18 +453,11 @@ def test_record_usage_of_an_unreadable_result_is_a_tracking_error(tmp_path: Path
 
 
 def test_the_documented_import_path_works() -> None:
-    from memory_banker.token_tracking import TokenTracker as Reexported
-    from memory_banker.token_tracking import TokenUsageReport
-
-    import memory_banker.token_tracking
-    import token_tracking
-
-    assert Reexported is TokenTracker
-    assert TokenUsageReport.__name__ == "TokenUsageReport"
-    assert memory_banker.token_tracking.__all__ == token_tracking.__all__
+    assert reexport.TokenTracker is TokenTracker
+    assert reexport.TokenUsageReport.__name__ == "TokenUsageReport"
+    assert reexport.__all__ == token_tracking.__all__
     assert all(
-        getattr(memory_banker.token_tracking, name) is getattr(token_tracking, name)
-        for name in token_tracking.__all__
+        getattr(reexport, name) is getattr(token_tracking, name) for name in token_tracking.__all__
     )
 
 
