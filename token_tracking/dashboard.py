@@ -509,7 +509,11 @@ def _base_spec(height: int) -> dict[str, Any]:
 
 
 # Token axes in SI units (20k, 1.5M); a plain 0 rather than "0k".
-_SI_AXIS = {"labelExpr": "datum.value === 0 ? '0' : format(datum.value, '~s')"}
+_SI_AXIS = {
+    "labelExpr": "datum.value === 0 ? '0' : format(datum.value, '~s')",
+    "labelOverlap": True,
+    "labelSeparation": 6,
+}
 
 
 def _day_label(day: date, daily: list[DailyUsage]) -> str:
@@ -533,7 +537,7 @@ def _day_axis(daily: list[DailyUsage]) -> dict[str, Any]:
         "sort": None,
         "title": None,
         "scale": {"domain": [_day_label(day.day, daily) for day in daily]},
-        "axis": {"labelAngle": 0, "labelOverlap": True},
+        "axis": {"labelAngle": 0, "labelOverlap": True, "labelSeparation": 10},
     }
 
 
