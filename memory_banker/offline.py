@@ -514,7 +514,11 @@ def _projectbrief(facts: ProjectFacts) -> dict[str, list[str]]:
         f"{_plural(len([f for f in facts.top_folders if f.name != '.']), 'top-level folder')}.",
     ]
     requirements = [f"Provide the entry point {entry}." for entry in _program_entries(facts)]
-    requirements.append(f"Keep the tests passing: {_test_summary(facts)}")
+    requirements.append(
+        f"Keep the tests passing: {_test_summary(facts)}"
+        if facts.test_files
+        else "Add automated tests: none were found."
+    )
     if facts.runtimes:
         requirements.append("Support the declared runtimes: " + ", ".join(facts.runtimes) + ".")
     goals = [
@@ -540,9 +544,9 @@ def _productcontext(facts: ProjectFacts) -> dict[str, list[str]]:
         else []
     )
     problems.append(
-        ("\n" if problems else "")
-        + "Beyond that description, the problems it solves are not visible to a static scan;"
-        " the README and the entry points below are the best evidence."
+        ("\nBeyond that description, the problems" if problems else "The problems")
+        + " it solves are not visible to a static scan; the README and the entry points below"
+        " are the best evidence."
     )
     program = _program_entries(facts)
     how = [
@@ -727,8 +731,10 @@ def _next_steps(facts: ProjectFacts) -> list[str]:
 def _progress(facts: ProjectFacts) -> dict[str, list[str]]:
     works = [f"{entry} is in place." for entry in _program_entries(facts)]
     works += _auxiliary_scripts(facts)
-    works.append(f"Tests: {_test_summary(facts)}")
-    works.append(_ci_summary(facts))
+    if facts.test_files:  # their absence is a known issue, not something that works
+        works.append(f"Tests: {_test_summary(facts)}")
+    if facts.ci:
+        works.append(_ci_summary(facts))
     markers = facts.todo_count or facts.fixme_count
     left = [_markers(facts), *_marker_files(facts)] if markers else []
     status = [_language_summary(facts)]

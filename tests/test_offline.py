@@ -161,3 +161,20 @@ def test_auxiliary_scripts_are_not_ways_into_the_program(digest: Digest) -> None
     )
     assert "- `widgets/cli.py` (runs as a script) starts the program.\n" in files["systemPatterns"]
     assert "Provide the entry point `widgets/cli.py` (runs as a script)." in files["projectbrief"]
+
+
+def test_a_bare_folder_gets_plain_sentences(tmp_path: Path) -> None:
+    facts = build_digest(tmp_path).facts
+
+    files = {spec.name: render_offline(spec, facts) for spec in AGENT_SPECS}
+
+    assert "- Add automated tests: none were found.\n" in files["projectbrief"]
+    assert (
+        "## Problems It Solves\n\nThe problems it solves are not visible"
+        in (files["productContext"])
+    )
+    works = files["progress"].split("## What Works\n\n", 1)[1].split("\n\n", 1)[0]
+    assert works == "- Nothing detectable."
+    for text in files.values():
+        assert ": No " not in text
+        assert "that description" not in text
