@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -71,6 +72,42 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
     for name in PROVIDER_KEY_VARIABLES + SETTING_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     yield home
+
+
+# LiteLLM keeps callbacks in module-level lists and, on every call, copies ``litellm.callbacks``
+# into the others. A callback one test leaves in any of them receives every later test's events
+# and, because LiteLLM skips adding a logger equal to a listed one, can even keep a later test's
+# callback out of the lists.
+LITELLM_CALLBACK_LISTS = (
+    "callbacks",
+    "input_callback",
+    "success_callback",
+    "failure_callback",
+    "_async_input_callback",
+    "_async_success_callback",
+    "_async_failure_callback",
+)
+
+
+@pytest.fixture(autouse=True)
+def isolated_litellm_callbacks() -> Iterator[None]:
+    """Put LiteLLM's callback lists back as the test found them (empty if it loaded litellm).
+
+    Never imports litellm itself: tests that do not use it stay free of its import cost.
+    """
+    before = sys.modules.get("litellm")
+    saved = (
+        {}
+        if before is None
+        else {name: list(getattr(before, name, [])) for name in LITELLM_CALLBACK_LISTS}
+    )
+    yield
+    litellm = sys.modules.get("litellm")
+    if litellm is None:
+        return
+    for name in LITELLM_CALLBACK_LISTS:
+        if hasattr(litellm, name):
+            setattr(litellm, name, saved.get(name, []))
 
 
 @pytest.fixture

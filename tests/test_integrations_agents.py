@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import litellm
@@ -72,23 +71,6 @@ UNSENT_WRITE = {"responses": None, "chat": None, "litellm": 0}
 def get_weather(city: str) -> str:
     """Return the weather in a city."""
     return f"sunny in {city}"
-
-
-@pytest.fixture(autouse=True)
-def restore_litellm_callbacks() -> Iterator[None]:
-    """LiteLLM keeps callbacks in module globals: leave them as the test found them."""
-    names = (
-        "callbacks",
-        "success_callback",
-        "failure_callback",
-        "input_callback",
-        "_async_success_callback",
-        "_async_failure_callback",
-    )
-    saved = {name: list(getattr(litellm, name)) for name in names}
-    yield
-    for name, value in saved.items():
-        setattr(litellm, name, value)
 
 
 @pytest.mark.parametrize("kind", MODEL_KINDS)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
 from typing import Any
 
 import litellm
@@ -36,22 +36,11 @@ def tracker() -> TokenTracker:
 
 
 @pytest.fixture
-def callback(tracker: TokenTracker) -> Iterator[Any]:
-    """This tracker's callback registered in LiteLLM; LiteLLM's globals restored afterwards."""
-    names = (
-        "callbacks",
-        "success_callback",
-        "failure_callback",
-        "input_callback",
-        "_async_success_callback",
-        "_async_failure_callback",
-    )
-    saved = {name: list(getattr(litellm, name)) for name in names}
+def callback(tracker: TokenTracker) -> Any:
+    """This tracker's callback registered in LiteLLM (conftest restores LiteLLM's lists)."""
     registered = tracker.litellm_callback()
     litellm.callbacks = [registered]
-    yield registered
-    for name, value in saved.items():
-        setattr(litellm, name, value)
+    return registered
 
 
 def counts(usage: RequestUsage) -> tuple[Any, ...]:
@@ -248,3 +237,91 @@ def test_xai_reasoning_is_counted_inside_the_completion(
     )
     assert usage.cost_usd == pytest.approx(prompt_cost + completion_cost, rel=1e-9)
     assert usage.cost_usd == pytest.approx(37 * 3e-7 + 763 * 5e-7, rel=1e-9)
+
+
+def test_callbacks_of_two_trackers_both_receive_the_call(
+    fake_provider: FakeProvider, tracker: TokenTracker, callback: Any
+) -> None:
+    # LiteLLM skips adding a CustomLogger whose class and public attributes match a listed one;
+    # the callbacks' own ids keep a second tracker's callback from being left out.
+    other = TokenTracker(command="other", persist=False, interval_minutes=600)
+    second = other.litellm_callback()
+    litellm.callbacks = [callback, second]
+    litellm.completion(
+        model="openai/gpt-4o",
+        api_base=fake_provider.openai_base_url,
+        api_key="test",
+        messages=MESSAGES,
+        metadata={"agent_name": "shared"},
+    )
+    assert callback.wait_recorded()
+    assert second.wait_recorded()
+    assert [counts(u) for u in tracker.requests() + other.requests()] == [
+        ("shared", "openai/gpt-4o", 10, 5, None, None, None, 1),
+        ("shared", "openai/gpt-4o", 10, 5, None, None, None, 1),
+    ]
+
+
+def test_an_earlier_callback_left_in_litellm_does_not_shadow_a_new_one(
+    fake_provider: FakeProvider, tracker: TokenTracker
+) -> None:
+    # The leak this guards against: an earlier run unregistered its callback from
+    # litellm.callbacks only, leaving LiteLLM's copies in the success lists.
+    earlier_tracker = TokenTracker(command="earlier", persist=False, interval_minutes=600)
+    earlier = earlier_tracker.litellm_callback()
+    litellm.callbacks = [earlier]
+    litellm.completion(
+        model="openai/gpt-4o",
+        api_base=fake_provider.openai_base_url,
+        api_key="test",
+        messages=MESSAGES,
+    )
+    assert earlier.wait_recorded()
+    earlier.detach()
+    assert earlier in litellm.success_callback
+    current = tracker.litellm_callback()
+    litellm.callbacks = [current]
+    litellm.completion(
+        model="openai/gpt-4o",
+        api_base=fake_provider.openai_base_url,
+        api_key="test",
+        messages=MESSAGES,
+    )
+    assert current.wait_recorded()
+    assert len(tracker.requests()) == 1
+    assert len(earlier_tracker.requests()) == 1
+
+
+def test_a_detached_callback_drops_late_events_with_a_debug_line(
+    tracker: TokenTracker, callback: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    kwargs = {"litellm_call_id": "late-1", "litellm_params": {"metadata": {"agent_name": "a"}}}
+    callback.log_pre_api_call("gpt-4o", MESSAGES, kwargs)
+    callback.detach()
+    response = litellm.ModelResponse(
+        model="gpt-4o", usage={"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}
+    )
+    with caplog.at_level(logging.DEBUG, logger="token_tracking.integrations.litellm"):
+        callback.log_success_event(kwargs, response, None, None)
+    assert tracker.requests() == []
+    assert callback.wait_recorded("a", max_wait=0.01)
+    assert caplog.messages == [
+        "LiteLLM call late-1 arrived after its tracker's callback was closed; not recorded"
+    ]
+
+
+def test_registered_callback_warns_about_undelivered_calls_and_detaches(
+    tracker: TokenTracker, caplog: pytest.LogCaptureFixture
+) -> None:
+    kwargs = {"litellm_call_id": "never-1", "litellm_params": {"metadata": {}}}
+    with caplog.at_level(logging.WARNING, logger="token_tracking.integrations.litellm"):
+        with registered_callback(tracker, max_wait=0.01) as inside:
+            inside.log_pre_api_call("gpt-4o", MESSAGES, kwargs)
+    assert caplog.messages == [
+        "LiteLLM did not deliver the usage of 1 call(s) within 0.01 s; not recorded"
+    ]
+    response = litellm.ModelResponse(
+        model="gpt-4o", usage={"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}
+    )
+    inside.log_success_event(kwargs, response, None, None)
+    assert tracker.requests() == []

@@ -20,16 +20,24 @@ Streaming caveat: an OpenAI-protocol stream reports usage only when asked
 Without it LiteLLM counts the tokens of the stream itself, and that estimate is what gets recorded.
 
 LiteLLM swallows exceptions raised by callbacks (it logs them); a failed ``tracker.record`` is
-therefore visible in LiteLLM's log, not to the caller.
+therefore visible in LiteLLM's log, not to the caller. A success event that arrives after the
+tracker finished, or after ``registered_callback`` unregistered the callback, is expected (LiteLLM
+delivers late) and is dropped with a debug log line instead of failing inside LiteLLM.
+
+Each callback carries a ``callback_id`` of its own: LiteLLM's callback manager refuses to add a
+``CustomLogger`` that matches one already listed by class name and public str/bool/int attributes,
+so without it a second tracker's callback was silently left out while an earlier one was listed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from functools import cache
@@ -41,6 +49,8 @@ if TYPE_CHECKING:
     from litellm.integrations.custom_logger import CustomLogger
 
 __all__ = ["AGENT_METADATA_KEY", "find_callback", "make_callback", "registered_callback"]
+
+logger = logging.getLogger(__name__)
 
 AGENT_METADATA_KEY = "agent_name"
 """The ``metadata`` key naming the agent a request belongs to."""
@@ -91,6 +101,11 @@ def _model_of(kwargs: Mapping[str, Any]) -> str | None:
     if isinstance(provider, str) and provider and not model.startswith(provider + "/"):
         return f"{provider}/{model}"
     return model
+
+
+def _tracker_finished(tracker: UsageRecorder) -> bool:
+    """Whether ``tracker`` says its session is closed (a ``finished`` flag; absent: open)."""
+    return getattr(tracker, "finished", False) is True
 
 
 def _seconds_between(start: object, end: object) -> float | None:
@@ -152,7 +167,12 @@ def _callback_class() -> Callable[[UsageRecorder, str | None], CustomLogger]:
             super().__init__()
             self.token_tracker = tracker
             self.default_agent = default_agent
+            self.callback_id: str = uuid.uuid4().hex
+            """Unique per callback. LiteLLM keys a ``CustomLogger`` by class name plus public
+            str/bool/int attributes and skips adding one whose key is listed already; this makes
+            the key unique, so two trackers' callbacks never shadow each other."""
             self._ledger = _Ledger()
+            self._detached = False
 
         # -- LiteLLM hooks ---------------------------------------------------------------
 
@@ -195,6 +215,15 @@ def _callback_class() -> Callable[[UsageRecorder, str | None], CustomLogger]:
             call_id = kwargs.get("litellm_call_id")
             if isinstance(call_id, str) and not self._ledger.finish(call_id):
                 return  # recorded already (sync and async paths), or given up on by a waiter
+            if self._detached or _tracker_finished(self.token_tracker):
+                # LiteLLM delivers after the call returned; a run that stopped waiting (and
+                # finished its tracker) may still get the event. Recording would raise inside
+                # LiteLLM, which only logs it as an error.
+                logger.debug(
+                    "LiteLLM call %s arrived after its tracker's callback was closed; not recorded",
+                    call_id,
+                )
+                return
             complete = kwargs.get("complete_streaming_response")
             if complete is None:
                 complete = kwargs.get("async_complete_streaming_response")
@@ -244,6 +273,10 @@ def _callback_class() -> Callable[[UsageRecorder, str | None], CustomLogger]:
             Returns their LiteLLM call ids."""
             return self._ledger.abandon(agent)
 
+        def detach(self) -> None:
+            """Ignore every later event (``registered_callback`` calls it when it unregisters)."""
+            self._detached = True
+
     return TokenTrackingCallback
 
 
@@ -252,8 +285,10 @@ def make_callback(tracker: UsageRecorder, *, default_agent: str | None = None) -
 
     Register it with ``litellm.callbacks.append(...)``. The agent of a call is its
     ``metadata["agent_name"]``, else ``default_agent``. The returned object also has
-    ``wait_recorded()`` / ``await_recorded()`` (wait for LiteLLM's deferred callbacks) and
-    ``abandon()``. Raises ``ImportError`` when litellm is not installed.
+    ``wait_recorded()`` / ``await_recorded()`` (wait for LiteLLM's deferred callbacks),
+    ``abandon()`` and ``detach()``. Events that arrive once ``tracker.finished`` is true (or
+    after ``detach()``) are dropped with a debug log line. Raises ``ImportError`` when litellm is
+    not installed.
     """
     return _callback_class()(tracker, default_agent)
 
@@ -282,8 +317,9 @@ def registered_callback(
 
     On exit it waits (up to ``max_wait`` seconds) until LiteLLM has delivered the usage of every
     call made inside, then removes the callback from every LiteLLM callback list (LiteLLM copies
-    ``litellm.callbacks`` into several), so a later tracker never receives it. Raises
-    ``ImportError`` when litellm is not installed.
+    ``litellm.callbacks`` into several), so a later tracker never receives it, and detaches it so
+    an event LiteLLM still delivers late is dropped. Calls still undelivered then are logged as a
+    warning (their usage is not recorded). Raises ``ImportError`` when litellm is not installed.
     """
     # Lazy: litellm costs ~2.2 s to import; only programs that use it get here.
     import litellm
@@ -293,7 +329,13 @@ def registered_callback(
     try:
         yield callback
     finally:
-        callback.wait_recorded(max_wait=max_wait)  # type: ignore[attr-defined]
+        if not callback.wait_recorded(max_wait=max_wait):  # type: ignore[attr-defined]
+            logger.warning(
+                "LiteLLM did not deliver the usage of %d call(s) within %g s; not recorded",
+                len(callback.abandon()),  # type: ignore[attr-defined]
+                max_wait,
+            )
+        callback.detach()  # type: ignore[attr-defined]
         for name in _CALLBACK_LISTS:
             listed = getattr(litellm, name, None)
             if isinstance(listed, list):
