@@ -30,6 +30,7 @@ from memory_banker.pipeline import (
     LimitsRefusedError,
     Plan,
 )
+from memory_banker.scan import MIN_CONTEXT_TOKENS
 from pricing import load_pricebook
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -42,6 +43,18 @@ def _stdout() -> Console:
     tables in logs and files are not squeezed to Rich's 80-column default."""
     width = None if sys.stdout.isatty() else 120
     return Console(file=sys.stdout, highlight=False, soft_wrap=True, width=width)
+
+
+# Shared by the generation commands and ``estimate``: both build the same digest.
+_CONTEXT_TOKENS = click.option(
+    "--context-tokens",
+    # A plain int: the digest checks the real minimum and says it in one line.
+    type=int,
+    default=30000,
+    show_default=True,
+    help=f"Token budget of the project digest (header, git, file tree, manifests, source "
+    f"excerpts) every agent's instructions contain; at least {MIN_CONTEXT_TOKENS}.",
+)
 
 
 def _generation_options(function: F) -> F:
@@ -103,13 +116,7 @@ def _generation_options(function: F) -> F:
             show_default=True,
             help="Agents that may run at the same time.",
         ),
-        click.option(
-            "--context-tokens",
-            type=click.IntRange(min=1),
-            default=30000,
-            show_default=True,
-            help="Token budget of the source excerpts in the project digest.",
-        ),
+        _CONTEXT_TOKENS,
         click.option("--trace", is_flag=True, help="Leave the Agents SDK's trace export on."),
         click.option(
             "--ignore-limits",
@@ -305,13 +312,7 @@ def refresh(app: AppContext, /, **raw: Any) -> None:
 @click.option(
     "--agents", "agent_names", default=None, help="Comma-separated agents (default: all)."
 )
-@click.option(
-    "--context-tokens",
-    type=click.IntRange(min=1),
-    default=30000,
-    show_default=True,
-    help="Token budget of the source excerpts in the project digest.",
-)
+@_CONTEXT_TOKENS
 @click.option("--json", "as_json", is_flag=True, help="Print the estimate as JSON only.")
 @pass_app
 def estimate(

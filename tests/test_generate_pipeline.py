@@ -311,6 +311,17 @@ def test_unknown_agent_name_is_exit_2_listing_the_valid_names(project: Path) -> 
     assert "projectbrief, productContext" in result.stderr
 
 
+@pytest.mark.parametrize("command", [("estimate",), ("update", "--offline")])
+def test_too_small_a_context_budget_is_one_line_exit_2(
+    project: Path, command: tuple[str, ...]
+) -> None:
+    result = invoke(project, *command, "--context-tokens", "0")
+
+    assert result.exit_code == 2
+    assert result.stderr == "Error: --context-tokens must be at least 500 (got 0)\n"
+    assert not (project / "memory-bank").exists()
+
+
 def test_timeout_fails_the_slow_agent_only(project: Path, fake_provider: FakeProvider) -> None:
     slow = Reply(text=bank_markdown(spec("techContext")), delay=5.0)
     script_bank(fake_provider, overrides={"techContext": slow})
