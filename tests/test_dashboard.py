@@ -24,8 +24,11 @@ from tests.dashboard_seed import (
     XSS_BRANCH,
     Seeded,
     isolate_cache,
+    local,
+    make_report,
     seed_ledger,
 )
+from tests.ledger_factory import AgentSpec
 from token_tracking.dashboard import (
     CACHE_DIR_VARIABLE,
     DailyUsage,
@@ -220,6 +223,28 @@ def test_page_escapes_ledger_text_and_loads_nothing_remote(ledger: Ledger, seede
     assert [name for name, _ in tags].count("script") == 3
     assert [(name, attrs) for name, attrs in tags if "src" in attrs or "href" in attrs] == []
     assert "default-src 'none'" in page
+
+
+def test_page_escapes_notes_models_and_project_paths(ledger: Ledger, tmp_path: Path) -> None:
+    project = tmp_path / "<i>proj"
+    project.mkdir()
+    report, _ = make_report(
+        project,
+        local(20, 9),
+        [AgentSpec("<s>agent</s>", 100, 20, 0.001, "<u>model</u>")],
+        branch="main",
+    )
+    ledger.insert_report(report, note="<img src=x onerror=alert(1)>")
+
+    page = render_dashboard(collect(ledger, project))
+
+    # The page's own markup only: none of the ledger's text became an element or an attribute.
+    assert {name for name, _ in _tags(page)} & {"i", "s", "u", "img"} == set()
+    assert [(name, attrs) for name, attrs in _tags(page) if "onerror" in attrs] == []
+    for text in ("&lt;i&gt;proj", "&lt;img src=x onerror=alert(1)&gt;", "&lt;u&gt;model"):
+        assert text in page
+    for text in ("\\u003cs\\u003eagent", "\\u003cu\\u003emodel"):
+        assert text in page
 
 
 def _tags(page: str) -> list[tuple[str, dict[str, str | None]]]:
