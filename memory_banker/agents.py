@@ -17,9 +17,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from memory_banker.errors import UsageError
-from memory_banker.scan import Digest
+from memory_banker.scan import MEMORY_BANK_DIR, Digest
 
-BANK_DIR = "memory-bank"
+BANK_DIR = MEMORY_BANK_DIR
 """The folder, relative to the project, that holds the six files."""
 
 

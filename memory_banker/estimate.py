@@ -39,6 +39,7 @@ from memory_banker.agents import AGENT_SPECS, AgentSpec, system_instructions, us
 from memory_banker.errors import UsageError
 from memory_banker.scan import Digest, build_digest
 from memory_banker.tokenizer import MESSAGE_OVERHEAD, count_prompt_tokens, count_tokens
+from memory_banker.writer import read_bank_file
 from pricing import PriceBook, Usage
 from token_tracking.errors import TrackingError
 from token_tracking.records import TokenUsageReport
@@ -46,8 +47,6 @@ from token_tracking.reports import list_reports, load_report, reports_folder
 
 OUTPUT_RANGE = (0.5, 1.5)
 """Low and high factors applied to each agent's expected output length."""
-
-BANK_DIR = "memory-bank"
 
 
 class AgentEstimate(BaseModel):
@@ -166,14 +165,6 @@ def _expected_outputs(
     return result
 
 
-def _read_bank_file(project: Path, file: str) -> str | None:
-    path = project / BANK_DIR / file
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
-
-
 def estimate_agents(
     project: Path,
     digest: Digest,
@@ -198,7 +189,7 @@ def estimate_agents(
                 inputs[name] = ""  # framing counted here, the body's expected length below
                 added += expected[name][0]
             else:
-                inputs[name] = _read_bank_file(project, by_name[name].file)
+                inputs[name] = read_bank_file(project, by_name[name].file)
         prompt = count_prompt_tokens(shared, user_message(spec, inputs)) + added
         output, source = expected[spec.name]
         estimates.append(

@@ -19,10 +19,10 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from memory_banker.agents import AGENT_SPECS
+from memory_banker.agents import AGENT_SPECS, BANK_DIR
 from memory_banker.errors import UsageError
 
-BANK_DIRNAME = "memory-bank"
+BANK_DIRNAME = BANK_DIR
 """The folder under the project that holds the bank."""
 HISTORY_DIRNAME = ".history"
 """The folder under the bank that keeps the copies ``refresh`` makes."""
