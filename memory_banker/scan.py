@@ -544,7 +544,9 @@ def _count_markers(pattern: re.Pattern[bytes], data: bytes) -> int:
     count = 0
     for match in pattern.finditer(data):
         start = data.rfind(b"\n", 0, match.start()) + 1
-        before = re.sub(rb"\\.", b"", data[start : match.start()])
+        before = data[start : match.start()]
+        if b"\\" in before:
+            before = re.sub(rb"\\.", b"", before)
         if before.count(b'"') % 2 == 0 and before.count(b"'") % 2 == 0:
             count += 1
     return count
