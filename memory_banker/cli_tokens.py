@@ -214,6 +214,8 @@ def _show(
         emit_json(report)
         return
     pricebook = _pricebook_loader(app)
+    if models:
+        pricebook()  # a bad price file is one error line, not a report followed by one
     console = stdout_console()
     # Only a 0.1 report is re-priced when shown; current reports carry their own priced cost.
     report.render(console, pricebook=pricebook() if gate.is_v0_1(report) else None)

@@ -168,6 +168,7 @@ def test_a_missing_or_non_utf8_file_is_one_error_line(tmp_path: Path) -> None:
         ["pricing", "compare", "--input", "10", "--output", "5", "--models", "gpt-4o"],
         ["pricing", "estimate", "--iterations", "2"],
         ["estimate", "--models", "gpt-4o"],
+        ["tokens", "--price-as", "gpt-4o"],
     ],
 )
 def test_every_pricing_command_refuses_a_bad_file_from_the_environment(

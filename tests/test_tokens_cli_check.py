@@ -422,3 +422,12 @@ Same usage on other models (today's table):
   gpt-4o-mini             gpt-4o-mini              $0.0090  +$0.0000 (1.0x)
   gpt-9                   unknown                  unknown  did you mean gpt-5, gpt-4, gpt-4o?
 """)
+
+
+def test_price_as_a_known_model_without_a_token_price_suggests_no_names(project: Path) -> None:
+    one_report(project, 0.009)
+    result = invoke(project, "tokens", "--price-as", "github_copilot/gpt-4o")
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[-1] == (
+        "  github_copilot/gpt-4o   github_copilot/gpt-4o  unknown  no per-token price in the table"
+    )

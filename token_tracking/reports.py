@@ -560,10 +560,19 @@ def render_price_as(
     for model in models:
         priced = price_report(report, pricebook, as_model=model)
         resolution = pricebook.lookup(model)
-        if priced.cost_usd is None or resolution is None:
+        if resolution is None:
             close = pricebook.suggestions(model)
             hint = f"did you mean {', '.join(close)}?" if close else "no price known"
             rows.append((model, "unknown", "unknown", hint))
+            continue
+        if priced.cost_usd is None:
+            # A known model: suggesting close names would point at a typo that is not there.
+            hint = (
+                "no per-token price in the table"
+                if not resolution.entry.has_token_price
+                else "token counts unknown"
+            )
+            rows.append((model, resolution.key, "unknown", hint))
             continue
         change = ""
         if here.cost_usd is not None and here.complete:
