@@ -188,9 +188,21 @@ def test_a_usage_without_its_completion_count_is_unknown_without_a_warning(
     assert unknown.cost_usd is None
     assert report.agent_usage[0].cost_usd is None
     assert report.total_cost_usd == pytest.approx(1_000 * 0.15e-6 + 100 * 0.6e-6, rel=1e-9)
+    assert report.priced_coverage == pytest.approx(1_100 / 2_100, rel=1e-9)
     assert report.pricing is not None
     (note,) = report.pricing.models
     assert (note.matched_key, note.suggestions, note.reason) == ("gpt-4o-mini", [], None)
+
+
+def test_a_model_seen_only_without_counts_is_still_in_the_pricing_block(tmp_path: Path) -> None:
+    tracker = make_tracker(tmp_path)
+    tracker.record(usage("a", 1_000, None, model="gpt-4o-mini"))
+    report = tracker.finish()
+    assert (report.total_cost_usd, report.priced_coverage) == (None, 0.0)
+    assert report.pricing is not None
+    assert [(m.model, m.matched_key) for m in report.pricing.models] == [
+        ("gpt-4o-mini", "gpt-4o-mini")
+    ]
 
 
 def test_the_offline_engine_costs_an_explicit_zero(tmp_path: Path) -> None:

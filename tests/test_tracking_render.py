@@ -166,6 +166,21 @@ def test_a_model_without_a_per_token_price_is_named_as_such(tmp_path: Path) -> N
     )
 
 
+def test_missing_counts_are_named_as_the_reason(tmp_path: Path) -> None:
+    clock = StepClock()
+    tracker = TokenTracker(project_path=tmp_path, command="app", persist=False, clock=clock)
+    tracker.record(usage("summarize", 4_000, 1_000, model="gpt-4o-mini", timestamp=clock.now))
+    tracker.record(usage("stream", 1_000, None, model="gpt-4o-mini", timestamp=clock.now))
+    assert cost_line(tracker.finish()) == snapshot(
+        "Estimated Cost: at least $0.0012 USD (lower bound: 83% of tokens priced; a provider did not return every token count)"
+    )
+    alone = TokenTracker(project_path=tmp_path, command="app", persist=False, clock=clock)
+    alone.record(usage("stream", 1_000, None, model="gpt-4o-mini", timestamp=clock.now))
+    assert cost_line(alone.finish()) == snapshot(
+        "Estimated Cost: unknown (a provider did not return every token count)"
+    )
+
+
 def test_a_0_1_report_shows_todays_cost_beside_the_stored_one() -> None:
     report = TokenUsageReport.load_from_file(FIXTURES / "report_v0_1.json")
     assert rendered(report) == snapshot("""\

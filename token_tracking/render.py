@@ -59,8 +59,13 @@ def unknown_reason(report: TokenUsageReport) -> str | None:
         if model.suggestions:
             part += f", did you mean {', '.join(model.suggestions)}?"
         parts.append(part)
-    if not parts and report.model is None:
-        parts.append("requests without a model")
+    if not parts:
+        agents = report.agent_usage
+        if any(agent.model is None for agent in agents) or (not agents and report.model is None):
+            parts.append("requests without a model")
+        elif agents:
+            # Every model is priced: what is missing are counts a provider did not return.
+            parts.append("a provider did not return every token count")
     return "; ".join(parts) if parts else None
 
 

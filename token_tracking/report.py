@@ -154,7 +154,16 @@ class Pricer:
         """The unknown cost of a usage ``cost_or_reason`` could not price, warned once per model."""
         if unpriced.reason == "incomplete_usage":
             # The model's price is known; this one usage lacks a count (not worth a warning).
-            return PriceResult(None, self.models.get(name), unpriced.message)
+            note = self.models.get(name)
+            if note is None:
+                resolution = self.book.lookup(name)
+                note = ModelPricing(
+                    model=name,
+                    matched_key=unpriced.key,
+                    custom=resolution is not None and resolution.custom,
+                )
+                self._remember(note)
+            return PriceResult(None, note, unpriced.message)
         if unpriced.reason == "no_token_price":
             # A near name would not help: the name matched, the table has no per-token rate.
             self._warn_once(name, f"cost of {name!r} unknown: {unpriced.message}")
