@@ -35,16 +35,24 @@ def test_the_live_line_has_seed_000s_shape() -> None:
     )
 
 
-def test_lines_print_at_each_boundary_and_the_report_keeps_every_interval(tmp_path: Path) -> None:
-    clock = StepClock()
+def tracker_printing_to_a_buffer(
+    tmp_path: Path, clock: StepClock, *, minutes: float
+) -> tuple[TokenTracker, io.StringIO]:
+    """A tracker with ``minutes``-long intervals whose interval lines go to the returned buffer."""
     stderr = io.StringIO()
     tracker = TokenTracker(
         project_path=tmp_path,
         persist=False,
         clock=clock,
-        interval_minutes=5,
+        interval_minutes=minutes,
         interval_console=Console(file=stderr, width=200),
     )
+    return tracker, stderr
+
+
+def test_lines_print_at_each_boundary_and_the_report_keeps_every_interval(tmp_path: Path) -> None:
+    clock = StepClock()
+    tracker, stderr = tracker_printing_to_a_buffer(tmp_path, clock, minutes=5)
     tracker.start_session()
     for seconds, prompt in ((60, 1_000), (120, 2_000), (180, 4_000), (360, 8_000)):
         clock.advance(seconds)
@@ -67,14 +75,7 @@ def test_lines_print_at_each_boundary_and_the_report_keeps_every_interval(tmp_pa
 
 def test_a_quiet_boundary_is_announced_when_checked(tmp_path: Path) -> None:
     clock = StepClock()
-    stderr = io.StringIO()
-    tracker = TokenTracker(
-        project_path=tmp_path,
-        persist=False,
-        clock=clock,
-        interval_minutes=0.5,
-        interval_console=Console(file=stderr, width=200),
-    )
+    tracker, stderr = tracker_printing_to_a_buffer(tmp_path, clock, minutes=0.5)
     tracker.record(usage("a", 10, 5, model="gpt-4o-mini", timestamp=clock.now))
     clock.advance(31)
     assert tracker.check_intervals() == [
