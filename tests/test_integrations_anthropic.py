@@ -9,7 +9,8 @@ import pytest
 from anthropic import Anthropic, AsyncAnthropic
 
 from tests.fake_provider import FakeProvider, Reply
-from token_tracking import RequestUsage, TokenTracker
+from tests.tracking_helpers import counts
+from token_tracking import TokenTracker
 from token_tracking.integrations.anthropic import wrap
 
 MODEL = "claude-haiku-4-5"
@@ -36,19 +37,6 @@ def sync_client(fake: FakeProvider) -> Anthropic:
 
 def async_client(fake: FakeProvider) -> AsyncAnthropic:
     return AsyncAnthropic(base_url=fake.base_url, api_key="test", max_retries=0)
-
-
-def counts(usage: RequestUsage) -> tuple[Any, ...]:
-    return (
-        usage.agent_name,
-        usage.model,
-        usage.prompt_tokens,
-        usage.completion_tokens,
-        usage.cached_tokens,
-        usage.cache_write_tokens,
-        usage.reasoning_tokens,
-        usage.requests,
-    )
 
 
 def test_create_records_normalized_usage(

@@ -10,7 +10,8 @@ import pytest
 from litellm.exceptions import InternalServerError as LitellmServerError
 
 from tests.fake_provider import FakeProvider, Reply
-from token_tracking import RequestUsage, TokenTracker
+from tests.tracking_helpers import counts
+from token_tracking import TokenTracker
 from token_tracking.integrations.litellm import find_callback, make_callback, registered_callback
 
 OPENAI_REPLY = Reply(
@@ -41,19 +42,6 @@ def callback(tracker: TokenTracker) -> Any:
     registered = tracker.litellm_callback()
     litellm.callbacks = [registered]
     return registered
-
-
-def counts(usage: RequestUsage) -> tuple[Any, ...]:
-    return (
-        usage.agent_name,
-        usage.model,
-        usage.prompt_tokens,
-        usage.completion_tokens,
-        usage.cached_tokens,
-        usage.cache_write_tokens,
-        usage.reasoning_tokens,
-        usage.requests,
-    )
 
 
 def test_completion_is_recorded_under_the_metadata_agent(

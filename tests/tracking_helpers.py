@@ -33,3 +33,17 @@ def usage(
     return RequestUsage(
         agent_name=agent, prompt_tokens=prompt, completion_tokens=completion, **fields
     )
+
+
+def counts(usage: RequestUsage) -> tuple[Any, ...]:
+    """Return ``(agent, model, prompt, completion, cached, cache_write, reasoning, requests)``."""
+    return (
+        usage.agent_name,
+        usage.model,
+        usage.prompt_tokens,
+        usage.completion_tokens,
+        usage.cached_tokens,
+        usage.cache_write_tokens,
+        usage.reasoning_tokens,
+        usage.requests,
+    )
