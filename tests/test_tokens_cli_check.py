@@ -366,9 +366,9 @@ def test_a_0_1_report_shows_its_stored_and_todays_cost(project: Path) -> None:
 
     assert result.exit_code == 0
     assert result.stdout == snapshot("""\
-================================================================================
+============================================================
 TOKEN USAGE REPORT
-================================================================================
+============================================================
 Model: gpt-4o-mini
 Total Duration: 45.2s
 Successful Agents: 6/6
@@ -386,7 +386,7 @@ Per-Agent Breakdown:
   ✅ techContext      | Tokens:    3,780 | Cost:   unknown | Duration:    8.8s
   ✅ activeContext    | Tokens:    3,110 | Cost:   unknown | Duration:    6.9s
   ✅ progress         | Tokens:    2,625 | Cost:   unknown | Duration:    5.9s
-================================================================================
+============================================================
 """)
 
 
@@ -397,9 +397,9 @@ def test_price_as_adds_other_models(project: Path) -> None:
 
     assert result.exit_code == 0
     assert result.stdout == snapshot("""\
-================================================================================
+============================================================
 TOKEN USAGE REPORT
-================================================================================
+============================================================
 Model: gpt-4o-mini
 Total Duration: 40.0s
 Successful Agents: 1/1
@@ -412,7 +412,7 @@ Estimated Cost: $0.0090 USD
 
 Per-Agent Breakdown:
   ✅ projectbrief     | Tokens:   30,000 | Cost:   $0.0090 | Duration:    5.0s
-================================================================================
+============================================================
 
 Same usage on other models (today's table):
   Model                   Priced as                   Cost  vs this run

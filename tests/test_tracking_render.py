@@ -55,9 +55,9 @@ def test_a_successful_run(tmp_path: Path) -> None:
         ],
     )
     assert rendered(report) == snapshot("""\
-====================================================================================================
+============================================================
 TOKEN USAGE REPORT
-====================================================================================================
+============================================================
 Model: gpt-4o-mini
 Total Duration: 19.5s
 Successful Agents: 3/3
@@ -75,16 +75,16 @@ Per-Agent Breakdown:
        cached 8,192 · 1 request
   ✅ systemPatterns   | Tokens:   13,230 | Cost:   $0.0024 | Duration:    6.5s
        cached 8,192 · 1 request
-====================================================================================================
+============================================================
 """)
 
 
 def test_a_partial_failure_with_intervals() -> None:
     report = TokenUsageReport.load_from_file(FIXTURES / "report_v1.json")
     assert rendered(report) == snapshot("""\
-====================================================================================================
+============================================================
 TOKEN USAGE REPORT
-====================================================================================================
+============================================================
 Model: gpt-4o-mini
 Total Duration: 320.5s
 Successful Agents: 2/3
@@ -103,7 +103,7 @@ Per-Agent Breakdown:
        cached 18,176 · 2 requests
   ❌ progress         | Tokens:        0 | Cost:   $0.0000 | Duration:    2.0s
        Error: APITimeoutError: Request timed out.
-====================================================================================================
+============================================================
 
 Token Usage by 5-Minute Intervals                                                 \n\
 ┌──────────┬──────────┬─────────────┬──────────────┬────────┬─────────┬──────────┐
@@ -124,9 +124,9 @@ def test_an_unknown_price_model(tmp_path: Path) -> None:
         [("projectbrief", 9_800, 1_450, {}), ("techContext", 7_000, 900, {})],
     )
     assert rendered(report) == snapshot("""\
-====================================================================================================
+============================================================
 TOKEN USAGE REPORT
-====================================================================================================
+============================================================
 Model: gpt-4o-mini-typo
 Total Duration: 13.0s
 Successful Agents: 2/2
@@ -140,7 +140,7 @@ Estimated Cost: unknown (no price for 'gpt-4o-mini-typo', did you mean gpt-4o-mi
 Per-Agent Breakdown:
   ✅ projectbrief     | Tokens:   11,250 | Cost:   unknown | Duration:    6.5s
   ✅ techContext      | Tokens:    7,900 | Cost:   unknown | Duration:    6.5s
-====================================================================================================
+============================================================
 """)
 
 
@@ -184,9 +184,9 @@ def test_missing_counts_are_named_as_the_reason(tmp_path: Path) -> None:
 def test_a_0_1_report_shows_todays_cost_beside_the_stored_one() -> None:
     report = TokenUsageReport.load_from_file(FIXTURES / "report_v0_1.json")
     assert rendered(report) == snapshot("""\
-====================================================================================================
+============================================================
 TOKEN USAGE REPORT
-====================================================================================================
+============================================================
 Model: gpt-4o-mini
 Total Duration: 45.2s
 Successful Agents: 6/6
@@ -204,7 +204,7 @@ Per-Agent Breakdown:
   ✅ techContext      | Tokens:    3,780 | Cost:   unknown | Duration:    8.8s
   ✅ activeContext    | Tokens:    3,110 | Cost:   unknown | Duration:    6.9s
   ✅ progress         | Tokens:    2,625 | Cost:   unknown | Duration:    5.9s
-====================================================================================================
+============================================================
 """)
 
 
@@ -245,9 +245,9 @@ def test_a_budget_stop_names_the_agents_not_run(tmp_path: Path) -> None:
     tracker.end_agent("projectbrief", success=True)
     report = tracker.finish(status="budget_exceeded", agents_not_run=["activeContext", "progress"])
     assert rendered(report) == snapshot("""\
-====================================================================================================
+============================================================
 TOKEN USAGE REPORT
-====================================================================================================
+============================================================
 Model: gpt-4o
 Total Duration: 3.0s
 Successful Agents: 1/1
@@ -262,7 +262,7 @@ Estimated Cost: $0.1400 USD
 Per-Agent Breakdown:
   ✅ projectbrief     | Tokens:   44,000 | Cost:   $0.1400 | Duration:    3.0s
 Not run: activeContext, progress
-====================================================================================================
+============================================================
 """)
 
 

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 
 from rich import box
 from rich.console import Console
-from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
@@ -22,6 +21,10 @@ from token_tracking.records import AgentUsage, IntervalUsage, TokenUsageReport
 from token_tracking.report import OFFLINE_MODEL, calculate_cost
 
 _NAME_WIDTH = 16
+
+RULE = "=" * 60
+"""The report's frame: seed 002's 60 columns, whatever the terminal's width, so the end of a run
+and `memory-banker tokens` print the same report."""
 
 
 def _count(value: int | None) -> str:
@@ -131,9 +134,9 @@ def render_report(
     table cannot be loaded for that comparison.
     """
     total_agents = report.successful_agents + report.failed_agents
-    console.print(Rule(characters="="))
+    console.print(RULE, highlight=False, markup=False)
     console.print(Text("TOKEN USAGE REPORT", style="bold"), highlight=False)
-    console.print(Rule(characters="="))
+    console.print(RULE, highlight=False, markup=False)
     head = [
         f"Model: {report.model if report.model is not None else 'unknown'}",
         f"Total Duration: {_seconds(report.total_duration_seconds)}",
@@ -181,7 +184,7 @@ def render_report(
                 console.print(text_line, highlight=False)
     if report.agents_not_run:
         console.print(f"Not run: {', '.join(report.agents_not_run)}", highlight=False, markup=False)
-    console.print(Rule(characters="="))
+    console.print(RULE, highlight=False, markup=False)
     if len(report.intervals) > 1:
         console.print()
         render_intervals(report.intervals, console)
