@@ -26,11 +26,11 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 from rich.console import Console
-from rich.rule import Rule
 
 from token_tracking.errors import TrackingError
 from token_tracking.intervals import format_cost
 from token_tracking.records import RequestUsage, sum_counts
+from token_tracking.render import RULE
 from token_tracking.report import Pricer
 
 logger = logging.getLogger(__name__)
@@ -379,9 +379,9 @@ def print_summary(stats: RunTokenStats, console: Console) -> None:
     def say(text: str = "") -> None:
         console.print(text, highlight=False, markup=False)
 
-    console.print(Rule(characters="="))
+    console.print(RULE, highlight=False, markup=False)
     say(f"Token Usage Summary — {stats.run_id}")
-    console.print(Rule(characters="="))
+    console.print(RULE, highlight=False, markup=False)
     if stats.phase is not None:
         say(f"Phase: {stats.phase}")
     say(f"Iterations: {stats.iterations}")
@@ -411,4 +411,4 @@ def print_summary(stats: RunTokenStats, console: Console) -> None:
         width = max(15, *(len(name) for name in stats.breakdown_by_operation))
         for name, op in stats.breakdown_by_operation.items():
             say(f"  {name:<{width}}: {op.total_tokens:>8,} tokens ({format_cost(op.total_cost)})")
-    console.print(Rule(characters="="))
+    console.print(RULE, highlight=False, markup=False)

@@ -97,27 +97,9 @@ def save_run_summary(run_dir: Path, stats: RunTokenStats) -> Path:
     return path
 
 
-SUMMARY_WIDTH = 60
-"""Seed 004's summary is framed by 60-column rules, whatever the terminal's width."""
-
-
 def print_run_summary(stats: RunTokenStats, console: Console) -> None:
-    """Print seed 004's summary of one run on ``console``, framed at :data:`SUMMARY_WIDTH`.
-
-    The run-directory printer draws its rules across the console it is given; a console of the
-    seed's width keeps them 60 columns wide on any terminal (and when piped), like ``compare``'s.
-    Longer lines are not wrapped.
-    """
-    framed = Console(
-        file=console.file,
-        width=SUMMARY_WIDTH,
-        soft_wrap=True,
-        color_system=console.color_system,  # type: ignore[arg-type]
-        force_terminal=console.is_terminal,
-        no_color=console.no_color,
-        highlight=False,
-    )
-    print_summary(stats, framed)
+    """Print seed 004's summary of one run on ``console`` (framed at 60 columns on any terminal)."""
+    print_summary(stats, console)
 
 
 # --- the recent-runs table ---------------------------------------------------------------------
