@@ -136,8 +136,9 @@ def make_first_form_ledger(path: Path, *, version: int) -> None:
     """Write a ledger at ``version`` 1 or 2 of the first committed schema, with two sessions.
 
     Both are in project ``/p``: ``s-main`` (branch main, 180 tokens in 3 requests, $0.75) and
-    ``s-feature`` (branch feature/a, 1,200 tokens in 1 request, unpriced). The rows are written the way the first committed code wrote them: each request row
-    repeats its context (project, branch, commit, user, command, source).
+    ``s-feature`` (branch feature/a, 1,200 tokens in 1 request, unpriced). The rows are written
+    the way the first committed code wrote them: each request row repeats its context (project,
+    branch, commit, user, command, source).
     """
     db = sqlite3.connect(path, isolation_level=None)
     assert migrate(db, target=version) == list(range(1, version + 1))
