@@ -73,6 +73,11 @@ def _money(cost: float | None, coverage: float | None = None) -> str:
     return text
 
 
+def _count(value: int | None, unknown: str = "-") -> str:
+    """``1,234``; ``unknown`` (``-`` unless given) when the count is not known."""
+    return unknown if value is None else f"{value:,}"
+
+
 def _duration(seconds: float) -> str:
     """``13:42`` (minutes:seconds), or ``1:02:03`` from an hour on."""
     whole = round(seconds)
@@ -131,7 +136,7 @@ def _minutes_label(minutes: float) -> str:
     return f"{minutes:g}"
 
 
-def _interval_cells(interval: IntervalUsage, label: str) -> tuple[str, ...]:
+def _interval_cells(interval: IntervalUsage, label: str, requests_known: bool) -> tuple[str, ...]:
     return (
         label,
         _duration(interval.duration_seconds),
@@ -139,7 +144,7 @@ def _interval_cells(interval: IntervalUsage, label: str) -> tuple[str, ...]:
         f"{interval.completion_tokens:,}",
         f"{interval.total_tokens:,}",
         _money(interval.cost_usd),
-        f"{interval.requests:,}",
+        _count(interval.requests if requests_known else None),
     )
 
 
@@ -159,10 +164,12 @@ def render_session_detail(console: Console, detail: SessionDetail) -> None:
     for name in ("Interval", "Duration", "Tokens (in)", "Tokens (out)", "Total", "Cost"):
         table.add_column(name, justify="left" if name == "Interval" else "right")
     table.add_column("Reqs", justify="right")
+    unknown = set(detail.unknown_requests)
     for interval in detail.intervals:
-        table.add_row(*_interval_cells(interval, str(interval.index)))
+        known = interval.index not in unknown
+        table.add_row(*_interval_cells(interval, str(interval.index), known))
     table.add_section()
-    table.add_row(*_interval_cells(detail.total, "TOTAL"))
+    table.add_row(*_interval_cells(detail.total, "TOTAL", 0 not in unknown))
     console.print(table)
 
 
@@ -173,9 +180,9 @@ def render_stats(console: Console, stats: StatsResult) -> None:
     table.add_column("Metric")
     table.add_column("Value", justify="right")
     table.add_row("Sessions", f"{stats.sessions:,}")
-    table.add_row("Total Requests", f"{stats.requests:,}")
+    table.add_row("Total Requests", _count(stats.requests, "unknown"))
     table.add_row("Input Tokens", f"{stats.prompt_tokens:,}")
-    table.add_row("Cached Input Tokens", f"{stats.cached_tokens:,}")
+    table.add_row("Cached Input Tokens", _count(stats.cached_tokens, "unknown"))
     table.add_row("Output Tokens", f"{stats.completion_tokens:,}")
     table.add_row("Total Tokens", f"{stats.total_tokens:,}")
     table.add_row("Total Cost", _money(stats.cost_usd, stats.priced_coverage))
@@ -303,6 +310,28 @@ _ALL_PROJECTS = click.option(
 )
 _JSON = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 
+MAX_DAYS = 36_500
+"""The widest history window in days (100 years, as the dashboard allows): beyond it a date
+computation overflows."""
+
+
+def _days_in_range(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
+    """Check a ``--days`` / ``--since`` value: 0 (all time) to :data:`MAX_DAYS`, else one line
+    naming the option (click's own range error prints three)."""
+    if value is not None and not 0 <= value <= MAX_DAYS:
+        option = param.opts[0] if param.opts else str(param.name)
+        raise UsageError(
+            f"{option} must be between 0 and {MAX_DAYS:,} days (0 = all time), not {value:,}"
+        )
+    return value
+
+
+def _session_id_option(value: str | None) -> str | None:
+    """``--session-id`` as given; an empty id is a usage error naming the option."""
+    if value is not None and not value.strip():
+        raise UsageError("--session-id must not be empty")
+    return value
+
 
 @tokens.command("sessions")
 @click.option(
@@ -325,6 +354,7 @@ def sessions(
       memory-banker tokens sessions --limit 20
       memory-banker tokens sessions --session-id 3f2a9c
     """
+    session_id = _session_id_option(session_id)
     with Ledger() as ledger:
         if session_id is not None:
             detail = ledger.session_detail(session_id, interval_minutes())
@@ -368,7 +398,7 @@ def stats(
             ledger,
             _choice(STATS_PERIODS, period),
             project=_scope(app, all_projects),
-            session_id=session_id,
+            session_id=_session_id_option(session_id),
         )
     if as_json:
         emit_json(result)
@@ -403,7 +433,8 @@ def limits(as_json: bool) -> None:
 @tokens.command("trends")
 @click.option(
     "--days",
-    type=click.IntRange(min=0),
+    type=int,
+    callback=_days_in_range,
     default=30,
     show_default=True,
     help="The last N local calendar days including today (0 = all time).",
@@ -493,7 +524,8 @@ def _write_atomically(path: Path, text: str) -> None:
 )
 @click.option(
     "--days",
-    type=click.IntRange(min=0),
+    type=int,
+    callback=_days_in_range,
     default=0,
     show_default=True,
     help="Sessions of the last N local calendar days (0 = all time).",
@@ -563,7 +595,7 @@ def add(
 
     \b
     Examples:
-      memory-banker tokens add --input 10000 --output 5000 --model claude-3-5-sonnet
+      memory-banker tokens add --input 10000 --output 5000 --model claude-sonnet-4-5
       memory-banker tokens add --input 15000 --output 8000 --cost 0.17 --note "auth debugging"
     """
     if input_tokens is None or output_tokens is None:
@@ -696,7 +728,8 @@ def _since_totals(app: AppContext, days: Any) -> gate.GateTotals:
 register_check_target(
     click.Option(
         ["--since"],
-        type=click.IntRange(min=0),
+        type=int,
+        callback=_days_in_range,
         metavar="DAYS",
         help="Check the ledger's totals of this project over the last DAYS days (0 = all time).",
     ),

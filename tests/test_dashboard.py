@@ -44,7 +44,7 @@ from token_tracking.dashboard import (
     vega_javascript,
     write_dashboard,
 )
-from token_tracking.store import Ledger, project_key
+from token_tracking.store import Ledger, manual_entry, project_key
 
 
 @pytest.fixture(autouse=True)
@@ -350,3 +350,27 @@ def test_vega_javascript_reads_the_bundle_cached_under_xdg_cache_home() -> None:
     cached_text(vega_bundle_path(), Builds("window.fromCache = true;"))
 
     assert vega_javascript.__wrapped__() == "window.fromCache = true;"
+
+
+def test_manual_entries_leave_cached_tokens_and_requests_unknown(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    project = tmp_path / "notes"
+    project.mkdir()
+    for day, tokens_in in ((19, 10_000), (20, 2_000)):
+        entry = manual_entry(
+            project, input_tokens=tokens_in, output_tokens=500, cost_usd=0.05, now=local(day, 9)
+        )
+        ledger.insert_report(entry)
+
+    data = collect(ledger, project)
+    page = render_dashboard(data)
+
+    assert (data.summary.cached_tokens, data.summary.requests) == (None, None)
+    assert data.summary.total_tokens == 13_000
+    assert [(day.day.day, day.cached_tokens) for day in data.daily if day.total_tokens] == [
+        (19, None),
+        (20, None),
+    ]
+    assert " cached" not in page
+    assert " requests" not in page

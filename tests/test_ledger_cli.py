@@ -146,6 +146,59 @@ def test_sessions_unknown_id_is_exit_2(project: Path) -> None:
     )
 
 
+@pytest.mark.parametrize("command", ["sessions", "stats"])
+@pytest.mark.parametrize("given", ["", "  "])
+def test_an_empty_session_id_is_a_usage_error_naming_the_option(
+    project: Path, command: str, given: str
+) -> None:
+    seed(project)
+    one_line_error(
+        run(project, "tokens", command, "--session-id", given), "--session-id must not be empty"
+    )
+
+
+def test_a_manual_entry_shows_its_unknown_request_count_as_a_dash(project: Path) -> None:
+    entry = json.loads(
+        run(project, "tokens", "add", "--input", "1200", "--output", "300", "--json").stdout
+    )
+    session_id = entry["session_id"]
+
+    text = run(project, "tokens", "sessions", "--session-id", session_id).stdout
+    detail = json.loads(
+        run(project, "tokens", "sessions", "--session-id", session_id, "--json").stdout
+    )
+    stats = run(project, "tokens", "stats", "--session-id", session_id).stdout
+
+    rows = [line for line in text.splitlines() if line.startswith(("│ 1 ", "│ TOTAL "))]
+    assert [[cell.strip() for cell in row.split("│")[1:-1]] for row in rows] == [
+        ["1", "0:00", "1,200", "300", "1,500", "unknown", "-"],
+        ["TOTAL", "0:00", "1,200", "300", "1,500", "unknown", "-"],
+    ]
+    # JSON keeps the persisted interval model (requests 0) and says which counts are unknown.
+    assert [(i["index"], i["requests"]) for i in detail["intervals"]] == [(1, 0)]
+    assert detail["unknown_requests"] == [0, 1]
+    cells = [line.strip().rsplit(maxsplit=1) for line in stats.splitlines()[1:]]
+    metrics = {row[0].strip(): row[1] for row in cells if len(row) == 2 and row[0] != "Metric"}
+    assert metrics == {
+        "Sessions": "1",
+        "Total Requests": "unknown",
+        "Input Tokens": "1,200",
+        "Cached Input Tokens": "unknown",
+        "Output Tokens": "300",
+        "Total Tokens": "1,500",
+        "Total Cost": "unknown",
+        "Avg Tokens/Request": "-",
+    }
+
+
+def test_known_request_counts_are_not_listed_as_unknown(project: Path) -> None:
+    session_id = seed(project)
+    detail = json.loads(
+        run(project, "tokens", "sessions", "--session-id", session_id, "--json").stdout
+    )
+    assert detail["unknown_requests"] == []
+
+
 def test_sessions_ambiguous_prefix_is_exit_2(project: Path) -> None:
     seed(project, session_id="abc12345-0000", minutes_ago=90)
     seed(project, session_id="abc67890-0000", minutes_ago=30)
@@ -270,8 +323,36 @@ def test_trends_json_and_text(project: Path) -> None:
     assert "Projected monthly cost:" in text.stdout
 
 
+@pytest.mark.parametrize(
+    ("args", "option", "shown"),
+    [
+        (("trends", "--days", "800000"), "--days", "800,000"),
+        (("trends", "--days", "-1"), "--days", "-1"),
+        (("export", "--days", "36501"), "--days", "36,501"),
+        (("export", "--days", "-3"), "--days", "-3"),
+        (("check", "--since", "800000", "--max-cost", "1"), "--since", "800,000"),
+        (("check", "--since", "-1", "--max-cost", "1"), "--since", "-1"),
+    ],
+)
+def test_days_beyond_a_century_or_negative_are_one_line_exit_2(
+    project: Path, args: tuple[str, ...], option: str, shown: str
+) -> None:
+    seed(project)
+    one_line_error(
+        run(project, "tokens", *args),
+        f"{option} must be between 0 and 36,500 days (0 = all time), not {shown}",
+    )
+
+
+def test_days_of_a_century_reads_all_the_history(project: Path) -> None:
+    seed(project)
+    trends = json.loads(run(project, "tokens", "trends", "--days", "36500", "--json").stdout)
+    since = run(project, "tokens", "check", "--since", "36500", "--max-tokens", "5700")
+    assert trends["totals"]["total_tokens"] == 5700
+    assert since.exit_code == 0
+
+
 def test_trends_bad_input(project: Path) -> None:
-    assert run(project, "tokens", "trends", "--days", "-1").exit_code == 2
     bad_by = run(project, "tokens", "trends", "--by", "year")
     assert bad_by.exit_code == 2
     assert "--by" in bad_by.stderr
@@ -352,6 +433,23 @@ def test_add_with_a_cost_and_a_branch_and_without_a_model(project: Path) -> None
         run(project, "tokens", "add", "--input", "7", "--output", "0", "--json").stdout
     )
     assert (unknown["cost_usd"], unknown["branch"], unknown["model"]) == (None, None, None)
+
+
+def test_add_help_example_uses_a_priced_model(project: Path) -> None:
+    help_text = run(project, "tokens", "add", "--help").stdout
+    example = next(line for line in help_text.splitlines() if "--model" in line and "add " in line)
+    args = example.split("memory-banker ", 1)[1].split()
+
+    result = run(project, *args, "--json")
+
+    assert args == [
+        "tokens", "add", "--input", "10000", "--output", "5000", "--model", "claude-sonnet-4-5"
+    ]  # fmt: skip
+    assert result.stderr == ""
+    # claude-sonnet-4-5: $3 per 1M input, $15 per 1M output.
+    assert json.loads(result.stdout)["cost_usd"] == pytest.approx(
+        10000 * 3e-6 + 5000 * 15e-6, rel=1e-9
+    )
 
 
 def test_add_with_an_unknown_model_warns_and_keeps_the_cost_unknown(project: Path) -> None:
@@ -499,8 +597,7 @@ def test_check_since_gates_on_ledger_totals(project: Path) -> None:
 
 def test_check_since_bad_input_is_exit_2(project: Path) -> None:
     result = run(project, "tokens", "check", "--since", "-1", "--max-cost", "1")
-    assert result.exit_code == 2
-    assert "Error: Invalid value for '--since'" in result.stderr
+    one_line_error(result, "--since must be between 0 and 36,500 days (0 = all time), not -1")
 
 
 # --- the ledger file ------------------------------------------------------------------------------

@@ -123,7 +123,7 @@ def test_json_round_trips_and_keeps_the_seed_003_keys(ledger: Ledger) -> None:
         "tokens": 23000,
         "prompt_tokens": 15000,
         "completion_tokens": 8000,
-        "requests": 0,
+        "requests": None,  # the day's only entry is manual: its request count is unknown
         "estimated_cost": 0.17,
     }
     assert list(data["weekly"]) == ["2026-11-16", "2026-11-23"]

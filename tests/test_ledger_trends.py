@@ -10,8 +10,9 @@ import pytest
 
 from pricing import default_pricebook
 from tests.ledger_factory import AgentSpec, make_session, use_timezone
+from token_tracking.export import export_document
 from token_tracking.records import RequestUsage
-from token_tracking.store import Filters, Ledger, window_start
+from token_tracking.store import Filters, Ledger, manual_entry, window_start
 from token_tracking.trends import (
     compute_trends,
     daily_series,
@@ -273,3 +274,63 @@ def test_usage_stats_hourly_daily_and_session(tmp_path: Path, utc_local: None) -
         assert (latest.session_id, latest.total_tokens) == (recent.session_id, 400)
         chosen = usage_stats(ledger, "hourly", session_id=earlier.session_id[:6], now=NOW)
         assert (chosen.period, chosen.total_tokens, chosen.requests) == ("session", 1000, 1)
+
+
+def test_manual_entries_leave_requests_and_cached_tokens_unknown(
+    tmp_path: Path, utc_local: None
+) -> None:
+    """A manual entry knows neither its request count nor its cached tokens: their sums are
+    unknown (``None``), not 0, until a row that knows them joins the group."""
+    with Ledger(tmp_path / "l.sqlite3") as ledger:
+        for day, tokens_in in ((20, 10_000), (22, 4_000)):
+            entry = manual_entry(
+                tmp_path,
+                input_tokens=tokens_in,
+                output_tokens=1_000,
+                branch="main",
+                now=_at(day, 9),
+            )
+            ledger.insert_report(entry)
+        manual_only = compute_trends(ledger, days=7, now=NOW)
+        by_model = compute_trends(ledger, days=7, by="model", now=NOW)
+        by_branch = compute_trends(ledger, days=7, by="branch", now=NOW)
+        stats = usage_stats(ledger, "daily", now=NOW - timedelta(hours=3))
+        exported = export_document(ledger, days=7, now=NOW)
+
+        report, requests = make_session(
+            tmp_path, _at(22, 10), [AgentSpec("a", 2_000, 500, 0.01, requests=3, cached=800)]
+        )
+        ledger.insert_report(report, requests)
+        mixed = compute_trends(ledger, days=7, now=NOW)
+
+    assert [(r.key, r.requests, r.cached_tokens, r.total_tokens) for r in manual_only.rows] == [
+        ("2026-11-22", None, None, 5_000),
+        ("2026-11-20", None, None, 11_000),
+    ]
+    assert (manual_only.totals.requests, manual_only.totals.cached_tokens) == (None, None)
+    assert [(r.key, r.requests, r.cached_tokens) for r in by_model.rows] == [("(none)", None, None)]
+    assert [(r.key, r.requests, r.cached_tokens) for r in by_branch.rows] == [("main", None, None)]
+    assert (stats.requests, stats.cached_tokens, stats.total_tokens) == (None, None, 5_000)
+    assert stats.average_tokens_per_request is None
+    assert [(key, group.requests) for key, group in exported.daily.items()] == [
+        ("2026-11-20", None),
+        ("2026-11-22", None),
+    ]
+    assert [(key, group.requests) for key, group in exported.by_branch.items()] == [("main", None)]
+    # The known rows' counts are the sums: the manual entries add nothing, not a made-up 0.
+    assert [(r.key, r.requests, r.cached_tokens, r.total_tokens) for r in mixed.rows] == [
+        ("2026-11-22", 3, 800, 7_500),
+        ("2026-11-20", None, None, 11_000),
+    ]
+    assert (mixed.totals.requests, mixed.totals.cached_tokens) == (3, 800)
+
+
+def test_an_empty_window_has_zero_requests_and_cached_tokens_not_unknown(
+    tmp_path: Path, utc_local: None
+) -> None:
+    with Ledger(tmp_path / "l.sqlite3") as ledger:
+        trends = compute_trends(ledger, days=7, now=NOW)
+        stats = usage_stats(ledger, "hourly", now=NOW)
+
+    assert (trends.totals.requests, trends.totals.cached_tokens) == (0, 0)
+    assert (stats.requests, stats.cached_tokens, stats.average_tokens_per_request) == (0, 0, None)

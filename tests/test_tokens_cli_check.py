@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from inline_snapshot import snapshot
 
+from pricing import Unpriced, Usage, load_pricebook
 from tests.tokens_cli_fixtures import (
     START,
     V0_1_STORED_COST,
@@ -21,6 +22,7 @@ from tests.tokens_cli_fixtures import (
     write_report,
 )
 from token_tracking.check import CheckVerdict, GateTotals, Thresholds, evaluate
+from token_tracking.records import ModelPricing
 
 
 @pytest.fixture
@@ -93,6 +95,49 @@ def test_token_threshold(project: Path) -> None:
     assert within.stdout == (
         "OK: cost $0.0100 within threshold $0.02; tokens 30,000 within threshold 30,000 "
         "(token_usage_20261120_090000.json)\n"
+    )
+
+
+def test_a_known_model_without_a_per_token_price_says_why_not_no_price(project: Path) -> None:
+    unpriced = load_pricebook(None).cost_or_reason(
+        "whisper-1", Usage(prompt_tokens=20_000, completion_tokens=10_000)
+    )
+    assert isinstance(unpriced, Unpriced)
+    report = make_report(
+        "eeee5555-0000-4000-8000-000000000005",
+        end=START,
+        agents=[agent("transcriber", 20_000, 10_000, cost=None, model="whisper-1")],
+        priced_coverage=0.0,
+    )
+    assert report.pricing is not None
+    report.pricing.models = [ModelPricing(model="whisper-1", reason=unpriced.message)]
+    write_report(project, "token_usage_20261120_090000.json", report)
+
+    result = invoke(project, "tokens", "check", "--max-cost", "1")
+
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Cost unknown ('whisper-1' (whisper-1) has no per-token price in LiteLLM's table; it is "
+        "priced per second, image, character or query); cannot verify threshold $1.00 "
+        "(use --allow-unknown to accept)\n"
+    )
+
+
+def test_unknown_names_and_unpriced_known_models_each_get_their_reason() -> None:
+    totals = GateTotals(
+        target="t",
+        total_tokens=10,
+        cost_usd=None,
+        cost_complete=False,
+        unknown_models=("my-llm", "tts-1", "other-llm"),
+        unpriced_reasons=("", "tts-1 is priced per character", ""),
+    )
+
+    verdict = evaluate(totals, Thresholds(max_cost_usd=1.0), allow_unknown=True)
+
+    assert verdict.message == (
+        "OK: cost unknown (no price for my-llm, other-llm; tts-1 is priced per character), "
+        "accepted (t)"
     )
 
 

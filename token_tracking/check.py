@@ -72,6 +72,10 @@ class GateTotals:
     """True when the cost was recomputed with today's table (0.1 reports)."""
     unknown_models: tuple[str, ...] = ()
     """Models without a price, when known."""
+    unpriced_reasons: tuple[str, ...] = ()
+    """Why each of ``unknown_models`` has no price, in the same order, when the report says so
+    (a known model priced per second or per image); shorter than ``unknown_models`` or empty when
+    not, and those models are then unknown names."""
     priced_coverage: float | None = None
     """Share of tokens with a known price, when known."""
 
@@ -127,7 +131,14 @@ def _format_cost(cost: float, threshold: float) -> str:
 
 def _unknown_reason(totals: GateTotals) -> str:
     if totals.unknown_models:
-        return f"no price for {', '.join(totals.unknown_models[:3])}"
+        reasons = totals.unpriced_reasons
+        shown = [
+            (model, reasons[index] if index < len(reasons) else "")
+            for index, model in enumerate(totals.unknown_models[:3])
+        ]
+        names = [model for model, reason in shown if not reason]
+        parts = [f"no price for {', '.join(names)}"] if names else []
+        return "; ".join(parts + [reason for _, reason in shown if reason])
     if totals.priced_coverage is not None and totals.cost_usd is not None:
         return f"{totals.priced_coverage:.0%} of tokens priced"
     return "no price known"
@@ -232,9 +243,12 @@ def report_totals(
             unknown_models=priced.unknown_models,
         )
     coverage = report.priced_coverage
-    unknown = tuple(
-        p.model for p in (report.pricing.models if report.pricing else []) if p.matched_key is None
-    )
+    unpriced = [
+        p for p in (report.pricing.models if report.pricing else []) if p.matched_key is None
+    ]
+    unknown = tuple(p.model for p in unpriced)
+    # A known model without a per-token price carries the pricer's reason; an unknown name none.
+    reasons = tuple(p.reason if p.reason is not None else "" for p in unpriced)
     return GateTotals(
         target=target,
         session_id=report.session_id,
@@ -242,5 +256,6 @@ def report_totals(
         cost_usd=report.total_cost_usd,
         cost_complete=report.total_cost_usd is not None and (coverage is None or coverage >= 1.0),
         unknown_models=unknown,
+        unpriced_reasons=reasons,
         priced_coverage=coverage,
     )

@@ -65,8 +65,8 @@ class GroupTotals(BaseModel):
     """Input tokens."""
     completion_tokens: int
     """Output tokens."""
-    requests: int
-    """LLM requests (where known)."""
+    requests: int | None
+    """LLM requests of the rows that know their count; ``None`` when no row did."""
     estimated_cost: float | None
     """Cost in USD; ``None`` when nothing was priced."""
 

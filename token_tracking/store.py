@@ -432,6 +432,9 @@ class SessionDetail(BaseModel):
     """Every interval from start to end; the last may be partial."""
     total: IntervalUsage
     """The TOTAL row: index 0, the session's start, the sum of the intervals."""
+    unknown_requests: list[int] = Field(default_factory=list)
+    """Intervals (by ``index``; 0 is the TOTAL row) with usage but no known request count: their
+    ``requests`` is 0 because nothing was counted, not because no request was made."""
 
 
 class UsageTotals(BaseModel):
@@ -440,19 +443,27 @@ class UsageTotals(BaseModel):
     sessions: int = 0
     """Distinct sessions with rows in the set."""
     requests: int = 0
-    """LLM requests (rows whose request count is unknown add nothing)."""
+    """LLM requests of the rows that know their count (a lower bound for limits)."""
+    requests_known: bool = True
+    """False when there are rows but none knew its request count: :attr:`known_requests` is then
+    ``None``. No rows at all is a known zero."""
     prompt_tokens: int = 0
     """Input tokens."""
     completion_tokens: int = 0
     """Output tokens."""
-    cached_tokens: int = 0
-    """Cached input tokens (where reported)."""
+    cached_tokens: int | None = 0
+    """Cached input tokens; ``None`` when there are rows but none reported them."""
     total_tokens: int = 0
     """``prompt + completion`` tokens."""
     cost_usd: float | None = None
     """Cost of the priced rows; ``None`` when no row has a price."""
     priced_tokens: int = 0
     """Tokens of the rows with a known cost."""
+
+    @property
+    def known_requests(self) -> int | None:
+        """LLM requests; ``None`` when no row knew its request count (unknown, not zero)."""
+        return self.requests if self.requests_known else None
 
     @property
     def priced_coverage(self) -> float | None:
@@ -475,14 +486,14 @@ class Bucket:
     """Internal id of the session."""
     context_id: int
     """Internal id of the session's context (project, branch, user, command, source)."""
-    requests: int
-    """LLM requests (rows with an unknown count add nothing)."""
+    requests: int | None
+    """LLM requests; ``None`` when no row knew its count."""
     prompt_tokens: int
     """Input tokens."""
     completion_tokens: int
     """Output tokens."""
-    cached_tokens: int
-    """Cached input tokens (where reported)."""
+    cached_tokens: int | None
+    """Cached input tokens; ``None`` when no row reported them."""
     total_tokens: int
     """``prompt + completion`` tokens."""
     cost_usd: float | None
@@ -618,9 +629,10 @@ def _add(first: UsageTotals, second: UsageTotals) -> UsageTotals:
     return UsageTotals(
         sessions=first.sessions + second.sessions,
         requests=first.requests + second.requests,
+        requests_known=first.requests_known or second.requests_known,
         prompt_tokens=first.prompt_tokens + second.prompt_tokens,
         completion_tokens=first.completion_tokens + second.completion_tokens,
-        cached_tokens=first.cached_tokens + second.cached_tokens,
+        cached_tokens=_plus(first.cached_tokens, second.cached_tokens),
         total_tokens=first.total_tokens + second.total_tokens,
         cost_usd=cost,
         priced_tokens=first.priced_tokens + second.priced_tokens,
@@ -629,12 +641,16 @@ def _add(first: UsageTotals, second: UsageTotals) -> UsageTotals:
 
 def _totals(row: Sequence[Any]) -> UsageTotals:
     sessions, requests, prompt, completion, cached, total, cost, priced = row
+    no_rows = sessions == 0  # COUNT is never NULL
     return UsageTotals(
-        sessions=sessions or 0,
+        sessions=sessions,
+        # SUM over rows that all lack a count is NULL: unknown, kept apart from a known zero.
+        # Over no rows at all it is NULL too, and then zero is the truth.
         requests=requests if requests is not None else 0,
+        requests_known=requests is not None or no_rows,
         prompt_tokens=prompt if prompt is not None else 0,
         completion_tokens=completion if completion is not None else 0,
-        cached_tokens=cached if cached is not None else 0,
+        cached_tokens=0 if no_rows else cached,
         total_tokens=total if total is not None else 0,
         cost_usd=cost,
         priced_tokens=priced if priced is not None else 0,
@@ -980,7 +996,14 @@ class Ledger:
         return TokenUsageReport.model_validate_json(row[0])
 
     def session_requests(self, session_id: str) -> list[RequestUsage]:
-        """Return the request rows of a session in time order (derived rows included)."""
+        """Return the request rows of a session in time order (derived rows included).
+
+        A row whose request count is unknown (a manual entry's) reads as 0 requests.
+        """
+        return [request for request, _ in self._request_rows(session_id)]
+
+    def _request_rows(self, session_id: str) -> list[tuple[RequestUsage, bool]]:
+        """The request rows of a session in time order, each with whether its count is known."""
         rows = self._db.execute(
             """
             SELECT ts_us, agent, model, prompt_tokens, completion_tokens, cached_tokens,
@@ -992,21 +1015,24 @@ class Ledger:
             (session_id,),
         )
         return [
-            RequestUsage(
-                timestamp=from_us(ts),
-                agent_name=agent,
-                model=model,
-                prompt_tokens=prompt,
-                completion_tokens=completion,
-                cached_tokens=cached,
-                cache_write_tokens=cache_write,
-                reasoning_tokens=reasoning,
-                requests=requests if requests is not None else 0,
-                duration_seconds=duration,
-                cost_usd=cost,
-                cost_is_actual=bool(actual),
-                iteration=iteration,
-                metadata=json.loads(metadata) if metadata else {},
+            (
+                RequestUsage(
+                    timestamp=from_us(ts),
+                    agent_name=agent,
+                    model=model,
+                    prompt_tokens=prompt,
+                    completion_tokens=completion,
+                    cached_tokens=cached,
+                    cache_write_tokens=cache_write,
+                    reasoning_tokens=reasoning,
+                    requests=requests if requests is not None else 0,
+                    duration_seconds=duration,
+                    cost_usd=cost,
+                    cost_is_actual=bool(actual),
+                    iteration=iteration,
+                    metadata=json.loads(metadata) if metadata else {},
+                ),
+                requests is not None,
             )
             for (
                 ts,
@@ -1036,10 +1062,17 @@ class Ledger:
         Raises:
             SessionNotFoundError: the session is not in the ledger.
         """
-        session = self.find_session(session_id)
+        return self._intervals(self.find_session(session_id), minutes)[0]
+
+    def _intervals(
+        self, session: SessionSummary, minutes: float
+    ) -> tuple[list[IntervalUsage], list[bool | None]]:
+        """The intervals of :meth:`intervals`, and for each whether a row in it knew its request
+        count (``None``: the interval has no rows)."""
         length = timedelta(minutes=minutes)
         span = session.end_time - session.start_time
-        rows = self.session_requests(session.session_id)
+        known_rows = self._request_rows(session.session_id)
+        rows = [row for row, _ in known_rows]
         last_ts = max((row.timestamp for row in rows), default=session.end_time)
         span = max(span, last_ts - session.start_time)
         count = max(1, -(-span // length)) if span > timedelta(0) else 1
@@ -1054,9 +1087,11 @@ class Ledger:
             )
             for index in range(count)
         ]
-        for row in rows:
+        known: list[bool | None] = [None] * count
+        for row, row_known in known_rows:
             offset = row.timestamp - session.start_time
             index = min(count - 1, max(0, offset // length))
+            known[index] = known[index] is True or row_known
             interval = intervals[index]
             interval.prompt_tokens += row.prompt_tokens if row.prompt_tokens is not None else 0
             completion = row.completion_tokens if row.completion_tokens is not None else 0
@@ -1067,7 +1102,7 @@ class Ledger:
                 interval.cost_usd = None
             else:
                 interval.cost_usd += row.cost_usd
-        return intervals
+        return intervals, known
 
     def session_totals(self, session_id: str) -> UsageTotals:
         """Return the sums of one session's request rows (exact id)."""
@@ -1086,7 +1121,7 @@ class Ledger:
             AmbiguousSessionError: the prefix matches several sessions.
         """
         session = self.find_session(session_id)
-        intervals = self.intervals(session.session_id, minutes)
+        intervals, known = self._intervals(session, minutes)
         costs = [interval.cost_usd for interval in intervals]
         total = IntervalUsage(
             index=0,
@@ -1100,8 +1135,21 @@ class Ledger:
             else sum(c for c in costs if c is not None),
             requests=sum(interval.requests for interval in intervals),
         )
+        # An interval whose rows all lack a request count holds 0 in ``requests`` (the
+        # persisted interval model has no unknown); list it so that tables show it as unknown.
+        unknown = [
+            interval.index
+            for interval, known_here in zip(intervals, known, strict=True)
+            if known_here is False
+        ]
+        if False in known and True not in known:
+            unknown.insert(0, 0)
         return SessionDetail(
-            session=session, interval_minutes=minutes, intervals=intervals, total=total
+            session=session,
+            interval_minutes=minutes,
+            intervals=intervals,
+            total=total,
+            unknown_requests=unknown,
         )
 
     def window_totals(self, filters: Filters) -> UsageTotals:
@@ -1186,10 +1234,10 @@ class Ledger:
                 number=number,
                 session_pk=session,
                 context_id=context,
-                requests=requests if requests is not None else 0,
+                requests=requests,
                 prompt_tokens=prompt if prompt is not None else 0,
                 completion_tokens=completion if completion is not None else 0,
-                cached_tokens=cached if cached is not None else 0,
+                cached_tokens=cached,
                 total_tokens=total if total is not None else 0,
                 cost_usd=cost,
                 priced_tokens=priced if priced is not None else 0,

@@ -76,14 +76,14 @@ class TrendRow(BaseModel):
     """The period (``2026-11-23``, a week's Monday, ``2026-11``) or the group's value."""
     sessions: int
     """Sessions with usage in this row."""
-    requests: int
-    """LLM requests (where known)."""
+    requests: int | None
+    """LLM requests of the rows that know their count; ``None`` when no row did."""
     prompt_tokens: int
     """Input tokens (cache reads and writes included)."""
     completion_tokens: int
     """Output tokens (reasoning included)."""
-    cached_tokens: int
-    """Cached input tokens (where reported)."""
+    cached_tokens: int | None
+    """Cached input tokens of the rows that report them; ``None`` when no row did."""
     total_tokens: int
     """``prompt + completion`` tokens."""
     cost_usd: float | None
@@ -187,20 +187,23 @@ class _Accumulator:
     )
 
     def __init__(self) -> None:
-        self.requests = 0
+        # Unknown (None) until a bucket knows the count: a sum of unknowns is not zero.
+        self.requests: int | None = None
         self.prompt = 0
         self.completion = 0
-        self.cached = 0
+        self.cached: int | None = None
         self.total = 0
         self.cost: float | None = None
         self.priced = 0
         self.session_ids: set[int] = set()
 
     def add(self, bucket: Bucket) -> None:
-        self.requests += bucket.requests
+        if bucket.requests is not None:
+            self.requests = bucket.requests + (self.requests if self.requests is not None else 0)
         self.prompt += bucket.prompt_tokens
         self.completion += bucket.completion_tokens
-        self.cached += bucket.cached_tokens
+        if bucket.cached_tokens is not None:
+            self.cached = bucket.cached_tokens + (self.cached if self.cached is not None else 0)
         self.total += bucket.total_tokens
         if bucket.cost_usd is not None:
             self.cost = bucket.cost_usd if self.cost is None else self.cost + bucket.cost_usd
@@ -208,13 +211,15 @@ class _Accumulator:
         self.session_ids.add(bucket.session_pk)
 
     def row(self, key: str) -> TrendRow:
+        # No bucket at all: nothing was requested or cached, a known zero.
+        empty = len(self.session_ids) == 0
         return TrendRow(
             key=key,
             sessions=len(self.session_ids),
-            requests=self.requests,
+            requests=0 if empty else self.requests,
             prompt_tokens=self.prompt,
             completion_tokens=self.completion,
-            cached_tokens=self.cached,
+            cached_tokens=0 if empty else self.cached,
             total_tokens=self.total,
             cost_usd=self.cost,
             priced_coverage=self.priced / self.total if self.total else None,
@@ -225,7 +230,7 @@ def _row(key: str, totals: UsageTotals, sessions: int | None = None) -> TrendRow
     return TrendRow(
         key=key,
         sessions=totals.sessions if sessions is None else sessions,
-        requests=totals.requests,
+        requests=totals.known_requests,
         prompt_tokens=totals.prompt_tokens,
         completion_tokens=totals.completion_tokens,
         cached_tokens=totals.cached_tokens,
@@ -542,14 +547,14 @@ class UsageStats(BaseModel):
     """The project read; ``None`` for all projects."""
     sessions: int
     """Sessions with usage in the period."""
-    requests: int
-    """LLM requests (where known)."""
+    requests: int | None
+    """LLM requests of the rows that know their count; ``None`` when no row did."""
     prompt_tokens: int
     """Input tokens."""
     completion_tokens: int
     """Output tokens."""
-    cached_tokens: int
-    """Cached input tokens (where reported)."""
+    cached_tokens: int | None
+    """Cached input tokens of the rows that report them; ``None`` when no row did."""
     total_tokens: int
     """Total tokens."""
     cost_usd: float | None
@@ -557,7 +562,7 @@ class UsageStats(BaseModel):
     priced_coverage: float | None
     """Share of tokens with a known price."""
     average_tokens_per_request: float | None
-    """``total_tokens / requests``; ``None`` without requests."""
+    """``total_tokens / requests``; ``None`` without a known, non-zero request count."""
 
 
 def usage_stats(
@@ -605,20 +610,21 @@ def _stats(
     session_id: str | None = None,
     project: str | None = None,
 ) -> UsageStats:
+    requests = totals.known_requests
     return UsageStats(
         period=period,
         title=title,
         session_id=session_id,
         project=project,
         sessions=totals.sessions,
-        requests=totals.requests,
+        requests=requests,
         prompt_tokens=totals.prompt_tokens,
         completion_tokens=totals.completion_tokens,
         cached_tokens=totals.cached_tokens,
         total_tokens=totals.total_tokens,
         cost_usd=totals.cost_usd,
         priced_coverage=totals.priced_coverage,
-        average_tokens_per_request=totals.total_tokens / totals.requests
-        if totals.requests
+        average_tokens_per_request=totals.total_tokens / requests
+        if requests is not None and requests > 0
         else None,
     )
