@@ -251,3 +251,54 @@ Usage over the last 7 days, project /work/shop, offline runs excluded
 │ - Agent systemPatterns accounts for 41% of the cost.                           │
 ╰────────────────────────────────────────────────────────────────────────────────╯
 """)
+
+
+def test_unknown_request_and_cached_counts_render_as_unknown_not_zero() -> None:
+    manual = IntervalUsage(
+        index=1, start=START, duration_seconds=0, prompt_tokens=1200, completion_tokens=300,
+        total_tokens=1500, cost_usd=None, requests=0,
+    )  # fmt: skip
+    detail = SessionDetail(
+        session=_session("abc12345-0000", 1500, None, 0.0),
+        interval_minutes=5,
+        intervals=[manual],
+        total=manual.model_copy(update={"index": 0}),
+        unknown_requests=[0, 1],
+    )
+    stats = UsageStats(
+        period="session",
+        title="Session abc12345-0000",
+        sessions=1,
+        requests=None,
+        prompt_tokens=1200,
+        completion_tokens=300,
+        cached_tokens=None,
+        total_tokens=1500,
+        cost_usd=None,
+        priced_coverage=0.0,
+        average_tokens_per_request=None,
+    )
+    assert render(render_session_detail, detail) + render(render_stats, stats) == snapshot("""\
+Session abc12345  2026-11-20 10:30:15  update  gpt-4o-mini  partial
+                      Token Usage by 5-Minute Intervals
+┌──────────┬──────────┬─────────────┬──────────────┬───────┬─────────┬──────┐
+│ Interval │ Duration │ Tokens (in) │ Tokens (out) │ Total │    Cost │ Reqs │
+├──────────┼──────────┼─────────────┼──────────────┼───────┼─────────┼──────┤
+│ 1        │     0:00 │       1,200 │          300 │ 1,500 │ unknown │    - │
+├──────────┼──────────┼─────────────┼──────────────┼───────┼─────────┼──────┤
+│ TOTAL    │     0:00 │       1,200 │          300 │ 1,500 │ unknown │    - │
+└──────────┴──────────┴─────────────┴──────────────┴───────┴─────────┴──────┘
+Token Usage Statistics: Session abc12345-0000
+
+  Metric                  Value
+ ───────────────────────────────
+  Sessions                    1
+  Total Requests        unknown
+  Input Tokens            1,200
+  Cached Input Tokens   unknown
+  Output Tokens             300
+  Total Tokens            1,500
+  Total Cost            unknown
+  Avg Tokens/Request          -
+
+""")
