@@ -279,7 +279,8 @@ class TokenTracker:
         lines = [format_interval_line(interval, self.interval_minutes) for interval in intervals]
         if lines:
             if self._interval_console is None:
-                self._interval_console = Console(stderr=True)
+                # soft_wrap: one interval is one line, whatever width stderr reports.
+                self._interval_console = Console(stderr=True, soft_wrap=True)
             for line in lines:
                 self._interval_console.print(line, highlight=False, markup=False)
         return lines
@@ -377,13 +378,17 @@ class TokenTracker:
 
         return make_callback(self)
 
-    def wrap_anthropic(self, client: ClientT) -> ClientT:
+    def wrap_anthropic(self, client: ClientT, *, agent_name: str | None = None) -> ClientT:
         """Return ``client`` (``Anthropic`` or ``AsyncAnthropic``) with ``messages.create`` and
-        ``messages.stream`` recorded."""
+        ``messages.stream`` recorded under ``agent_name`` (default: the command).
+
+        The client is changed in place; wrapping it again re-targets it to the new agent.
+        Raises TypeError for an object without ``messages.create``.
+        """
         # Imported here: the anthropic SDK costs ~1.2 s to import; only its users pay for it.
         from token_tracking.integrations.anthropic import wrap
 
-        wrapped: ClientT = wrap(self, client)
+        wrapped: ClientT = wrap(self, client, agent_name=agent_name)
         return wrapped
 
     def record_usage(
