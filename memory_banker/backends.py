@@ -85,11 +85,16 @@ def choose_backend(
     """Return the backend for ``model`` and the options given. Imports no SDK.
 
     Raises ``UsageError`` when ``--api`` is given for a model that does not run through the OpenAI
-    provider (LiteLLM picks the API itself).
+    provider (LiteLLM picks the API itself), when the model name is empty, or when ``api_base`` is
+    not an http(s) URL with a host.
     """
     env = os.environ if environ is None else environ
     if offline:
         return Backend(kind="offline", model=OFFLINE_MODEL, api_model=OFFLINE_MODEL, base_url=None)
+    if not model.strip():
+        raise UsageError("--model is empty: give a model such as gpt-4o-mini, or use --offline")
+    if api_base is not None:
+        _check_base_url(api_base)
     if is_openai_model(model):
         base_url = api_base or env_base_url(model, env)
         chosen: ApiKind = api if api is not None else ("chat" if base_url else "responses")
@@ -102,6 +107,23 @@ def choose_backend(
             "(drop --api, or use an OpenAI model such as gpt-4o-mini)"
         )
     return Backend(kind="litellm", model=model, api_model=model, base_url=api_base)
+
+
+def _check_base_url(url: str) -> None:
+    """Refuse a ``--api-base`` no client could connect to, before six agents each fail on it."""
+    try:
+        parts = urlsplit(url.strip())
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+        _ = parts.port  # raises ValueError for a port that is not a number in range
+    except ValueError:
+        valid = False
+    if not valid:
+        # A URL with user:password@ may carry a credential: never repeat it.
+        shown = repr(url) if "@" not in url else "(a URL with credentials, not shown)"
+        raise UsageError(
+            f"--api-base {shown} is not an http(s) URL with a host: give one such as "
+            "http://localhost:11434/v1"
+        )
 
 
 def configure_tracing(trace: bool) -> None:

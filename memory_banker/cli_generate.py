@@ -8,6 +8,7 @@ and exits 0 only when every agent succeeded. The Agents SDK is imported only onc
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -16,7 +17,7 @@ import click
 from rich.console import Console
 
 from memory_banker import pipeline
-from memory_banker.agents import select_agents
+from memory_banker.agents import AGENT_NAMES, select_agents
 from memory_banker.cli_common import AppContext, emit_json, pass_app, stderr_console
 from memory_banker.errors import UsageError
 from memory_banker.estimate import estimate as project_cost
@@ -36,6 +37,17 @@ from pricing import load_pricebook
 F = TypeVar("F", bound=Callable[..., Any])
 
 DEFAULT_MODEL = "gpt-4o-mini"
+
+
+class _FiniteFloatRange(click.FloatRange):
+    """A ``FloatRange`` that also refuses ``nan`` and ``inf``: NaN passes every range check (each
+    comparison is false), so ``--max-cost nan`` would silently be no budget at all."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{number} is not a finite number.", param, ctx)
+        return number
 
 
 def _stdout() -> Console:
@@ -86,7 +98,7 @@ def _generation_options(function: F) -> F:
         ),
         click.option(
             "--timeout",
-            type=click.FloatRange(min=0, min_open=True),
+            type=_FiniteFloatRange(min=0, min_open=True),
             default=300.0,
             show_default=True,
             help="Seconds each agent may run before it fails.",
@@ -104,7 +116,7 @@ def _generation_options(function: F) -> F:
         ),
         click.option(
             "--max-cost",
-            type=click.FloatRange(min=0),
+            type=_FiniteFloatRange(min=0),
             default=None,
             help="Budget in USD: refuse when the estimate exceeds it, stop launching agents "
             "once it is spent.",
@@ -144,6 +156,14 @@ def _generation_options(function: F) -> F:
     return function
 
 
+def _agent_names(value: str | None) -> str | None:
+    """Return ``--agents`` as given, refusing an empty value: for the library an empty selection
+    means all six, but on the command line it is an empty variable, not a request for all."""
+    if value is not None and not value.strip():
+        raise UsageError(f"--agents is empty; name one or more of: {', '.join(AGENT_NAMES)}")
+    return value
+
+
 def _options(
     app: AppContext, command: Command, force: bool, raw: dict[str, Any]
 ) -> GenerateOptions:
@@ -155,7 +175,7 @@ def _options(
         api_base=raw["api_base"],
         api=raw["api"],
         timeout=raw["timeout"],
-        agents=raw["agent_names"],
+        agents=_agent_names(raw["agent_names"]),
         offline=raw["offline"],
         max_cost=raw["max_cost"],
         concurrency=raw["concurrency"],
@@ -332,7 +352,7 @@ def estimate(
     result = project_cost(
         app.project_path,
         names,
-        list(select_agents(agent_names)),
+        list(select_agents(_agent_names(agent_names))),
         context_tokens=context_tokens,
         pricebook=load_pricebook(app.pricing_file),
         report=latest_real_report(app.project_path),

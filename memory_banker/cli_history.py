@@ -494,15 +494,22 @@ def _choice(options: tuple[T, ...], value: str) -> T:
 
 def _write_atomically(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file in the same folder and a rename."""
+    if not path.name:
+        raise UsageError(f"--output {str(path)!r} names no file: give a file name, or - for stdout")
     folder = path.parent if str(path.parent) else Path(".")
     try:
         handle = tempfile.NamedTemporaryFile(
             "w", encoding="utf-8", dir=folder, prefix=f".{path.name}.", delete=False, newline=""
         )
+    except OSError as error:
+        raise UsageError(f"cannot write {path}: {error.strerror}") from error
+    try:
         with handle:
             handle.write(text)
         os.replace(handle.name, path)
     except OSError as error:
+        # The rename failed (the target is a folder, the disk is full): leave no temp file behind.
+        Path(handle.name).unlink(missing_ok=True)
         raise UsageError(f"cannot write {path}: {error.strerror}") from error
 
 

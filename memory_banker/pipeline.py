@@ -251,6 +251,7 @@ def prepare(
     specs = select_agents(options.agents)
     if options.command == "init":
         writer.check_init(options.project, force=options.force)
+    _check_kept_inputs(options.project, specs)
     backend = choose_backend(
         options.model, offline=options.offline, api=options.api, api_base=options.api_base
     )
@@ -269,6 +270,16 @@ def prepare(
     if options.max_cost is not None and not options.offline:
         _check_budget(plan, options.max_cost)
     return plan
+
+
+def _check_kept_inputs(project: Path, specs: Sequence[AgentSpec]) -> None:
+    """Read the bank files the chosen agents depend on but will not regenerate, so that an
+    unreadable one is refused before the run starts, not midway through it."""
+    chosen = {spec.name for spec in specs}
+    for spec in specs:
+        for dep in spec.depends_on:
+            if dep not in chosen:
+                writer.read_bank_file(project, spec_by_name(dep).file)
 
 
 def _estimate(

@@ -76,12 +76,24 @@ def check_init(project: Path, *, force: bool) -> None:
 
 
 def read_bank_file(project: Path, file: str) -> str | None:
-    """Return the text of a bank file, or ``None`` when it does not exist."""
+    """Return the text of a bank file, or ``None`` when it does not exist.
+
+    Raises ``UsageError`` naming the file when it exists but cannot be read as UTF-8 text (a
+    folder, unreadable, binary): it is an input of the agents that depend on it.
+    """
     path = bank_dir(project) / file
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
+    except UnicodeDecodeError:
+        problem = "is not UTF-8 text"
+    except OSError as error:
+        problem = f"cannot be read ({error.strerror})"
+    raise UsageError(
+        f"{BANK_DIRNAME}/{file} {problem}: fix or remove it, or regenerate it too "
+        f"(add {file.removesuffix('.md')} to --agents)"
+    )
 
 
 def write_atomic(path: Path, text: str) -> None:

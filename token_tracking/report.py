@@ -512,10 +512,14 @@ def load_report(path: Path) -> TokenUsageReport:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise ReportFileError(f"cannot read report {path}: {error.strerror}") from error
+    except UnicodeDecodeError:
+        raise ReportFileError(f"{path} is not JSON: not UTF-8 text") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
         raise ReportFileError(f"{path} is not JSON: {error.msg} at line {error.lineno}") from None
+    except RecursionError:
+        raise ReportFileError(f"{path} is not a token usage report (nested too deeply)") from None
     if not isinstance(data, dict):
         raise ReportFileError(f"{path} is not a token usage report (not a JSON object)")
     try:

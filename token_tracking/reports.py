@@ -272,7 +272,11 @@ def load_report(path: Path) -> TokenUsageReport:
 def _scan(folder: Path) -> dict[str, os.stat_result]:
     """Return the stat of every candidate report file (``*.json``, not hidden) in ``folder``."""
     found: dict[str, os.stat_result] = {}
-    with os.scandir(folder) as entries:
+    try:
+        entries = os.scandir(folder)
+    except OSError as exc:
+        raise NoReportsError(f"cannot list the token reports in {folder}: {exc.strerror}") from None
+    with entries:
         for entry in entries:
             name = entry.name
             if name.startswith(".") or not name.endswith(".json"):
@@ -280,7 +284,9 @@ def _scan(folder: Path) -> dict[str, os.stat_result]:
             try:
                 if entry.is_file():
                     found[name] = entry.stat()
-            except FileNotFoundError:  # removed while we listed: not a report any more
+            except OSError:
+                # Removed while we listed, or a link that leads nowhere (a loop, a dangling
+                # target): not a report we can read, and no reason to refuse the others.
                 continue
     return found
 

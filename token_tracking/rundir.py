@@ -193,11 +193,14 @@ def read_usage(run_dir: Path) -> list[RequestUsage]:
     """
     path = run_dir / TOKENS_FILE
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         return []
     except OSError as error:
         raise RunDirError(f"cannot read {path}: {error.strerror}") from error
+    # Bytes that are not UTF-8 (a torn or foreign file) spoil only their own lines, which then
+    # fail to parse and are skipped with a warning like any other bad line.
+    text = data.decode("utf-8", errors="replace")
     records: list[RequestUsage] = []
     for number, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip():
@@ -209,6 +212,8 @@ def read_usage(run_dir: Path) -> list[RequestUsage]:
             records.append(usage_from_line(line))
         except (ValueError, ValidationError) as error:
             logger.warning("%s line %d skipped: %s", path, number, str(error).splitlines()[0])
+        except RecursionError:
+            logger.warning("%s line %d skipped: nested too deeply", path, number)
     return records
 
 

@@ -30,6 +30,7 @@ so readers never block the writer.
 from __future__ import annotations
 
 import json
+import math
 import os
 import sqlite3
 import time
@@ -675,6 +676,16 @@ class Ledger:
         self._pending_contexts: dict[_ContextKey, int] = {}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            # mkdir's own words ("File exists") hide the cause: a file where a folder must be.
+            raise LedgerError(
+                f"cannot open the ledger {self.path}: a file stands where its folder "
+                f"{_first_file(self.path.parent)} should be; set TOKEN_TRACKING_DB_PATH "
+                "to a path inside a folder"
+            ) from None
+        except OSError as exc:
+            raise LedgerError(f"cannot open the ledger {self.path}: {exc.strerror}") from exc
+        try:
             self._db = sqlite3.connect(
                 self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1e3
             )
@@ -1615,6 +1626,14 @@ def _usage_values(
         )
 
 
+def _first_file(folder: Path) -> Path:
+    """Return the nearest of ``folder`` and its parents that exists but is not a folder."""
+    for candidate in (folder, *folder.parents):
+        if candidate.exists() or candidate.is_symlink():
+            return candidate
+    return folder
+
+
 def _enable_wal(db: sqlite3.Connection) -> None:
     """Switch the file to WAL mode (persistent), waiting out other processes doing the same.
 
@@ -1695,6 +1714,10 @@ def migrate(db: sqlite3.Connection, *, target: int | None = None) -> list[int]:
 # Manual entries
 
 
+MAX_MANUAL_TOKENS = 10**12
+"""The largest token count a manual entry may record (a trillion; far from SQLite's 2**63)."""
+
+
 def manual_entry(
     project_path: Path,
     *,
@@ -1713,10 +1736,20 @@ def manual_entry(
     ``branch`` defaults to the project's current git branch. The request count is unknown.
 
     Raises:
-        LedgerError: a token count is negative.
+        LedgerError: a token count is negative or above ``MAX_MANUAL_TOKENS``, the cost is not a
+            finite number, or the model name is empty.
     """
     if input_tokens < 0 or output_tokens < 0:
         raise LedgerError("token counts cannot be negative")
+    if max(input_tokens, output_tokens) > MAX_MANUAL_TOKENS:
+        # SQLite stores 64-bit integers: a larger count fails at insert with an OverflowError,
+        # and the ledger's sums must stay far below that bound too.
+        raise LedgerError(f"token counts must be at most {MAX_MANUAL_TOKENS:,}")
+    if cost_usd is not None and not (math.isfinite(cost_usd) and cost_usd >= 0):
+        # NaN or infinity would poison every total and make the JSON output invalid.
+        raise LedgerError(f"--cost must be a finite number of USD, zero or more (got {cost_usd})")
+    if model is not None and not model.strip():
+        raise LedgerError("--model is empty: name the model, or leave --model out")
     moment = now if now is not None else utc_now()
     root = project_root(project_path)
     git = git_info(root)
