@@ -365,3 +365,36 @@ def test_a_key_echoed_by_the_server_reaches_no_output_report_or_ledger(
     assert written
     for path in written:
         assert key.encode() not in path.read_bytes(), path
+
+
+# --- the CI gate --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cost", "tokens", "message"),
+    [
+        ("NaN", 4467, "its cost (nan) is not a number of USD, zero or more"),
+        ("Infinity", 4467, "its cost (inf) is not a number of USD, zero or more"),
+        ("-5.0", 4467, "its cost (-5.0) is not a number of USD, zero or more"),
+        ("0.5", -100, "its token total (-100) is negative"),
+    ],
+)
+def test_a_damaged_report_fails_the_gate_instead_of_passing_it(
+    reports_dir: Path, cost: str, tokens: int, message: str
+) -> None:
+    """`tokens check --max-cost 1` printed "OK: cost $nan within threshold $1.00" and exited 0:
+    NaN is neither above nor below any threshold. Python's json writes and reads NaN literals."""
+    project = reports_dir.parent.parent
+    [real] = list(reports_dir.glob("token_usage_*.json"))
+    text = real.read_text(encoding="utf-8")
+    document = json.loads(text)
+    document["total_cost_usd"] = "COST"
+    document["total_tokens"] = tokens
+    damaged = project / "damaged.json"
+    damaged.write_text(json.dumps(document).replace('"COST"', cost), encoding="utf-8")
+
+    for gate in (("--max-cost", "1"), ("--max-tokens", "100000")):
+        one_line_error(
+            run(project, "tokens", "check", *gate, "--report-file", str(damaged)),
+            f"cannot check damaged.json: {message}; the report or ledger is damaged",
+        )

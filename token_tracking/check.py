@@ -144,13 +144,31 @@ def _unknown_reason(totals: GateTotals) -> str:
     return "no price known"
 
 
+def _refuse_damaged(totals: GateTotals) -> None:
+    """Refuse totals no run can produce: NaN passes every comparison (``nan > limit`` is false),
+    so a hand-edited or damaged report holding ``NaN`` or a negative total would pass the gate."""
+    cost, tokens = totals.cost_usd, totals.total_tokens
+    if cost is not None and not (math.isfinite(cost) and cost >= 0):
+        raise GateUsageError(
+            f"cannot check {totals.target}: its cost ({cost}) is not a number of USD, zero or "
+            "more; the report or ledger is damaged"
+        )
+    if tokens is not None and tokens < 0:
+        raise GateUsageError(
+            f"cannot check {totals.target}: its token total ({tokens:,}) is negative; "
+            "the report or ledger is damaged"
+        )
+
+
 def evaluate(totals: GateTotals, thresholds: Thresholds, *, allow_unknown: bool) -> CheckVerdict:
     """Check ``totals`` against ``thresholds``; return the verdict with its one-line message.
 
     A cost equal to the threshold is within it. With a cost threshold, an unknown cost or a
     lower-bound cost below the threshold fails unless ``allow_unknown``; a lower bound above the
-    threshold fails regardless.
+    threshold fails regardless. Raises ``GateUsageError`` when the totals are damaged (a cost that
+    is NaN, infinite or negative, a negative token total).
     """
+    _refuse_damaged(totals)
     failures: list[str] = []
     within: list[str] = []
     cost, limit = totals.cost_usd, thresholds.max_cost_usd
