@@ -262,6 +262,9 @@ def read_pricing_file(path: Path, table: PriceTable | None = None) -> dict[str, 
         raise PricingFileError(f"{where}: invalid TOML: {exc}") from exc
     except json.JSONDecodeError as exc:
         raise PricingFileError(f"{where}: invalid JSON: {exc}") from exc
+    except RecursionError:
+        # json.loads and tomllib give up on deep nesting with RecursionError, not a decode error.
+        raise PricingFileError(f"{where}: nested too deeply to be a price table") from None
     if not isinstance(data, dict):
         raise PricingFileError(f"{where}: must hold a table of models, got {type(data).__name__}")
     return entries_from_mapping(data, where=where, source=str(path), table=table)

@@ -18,6 +18,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from memory_banker.cli import cli
+from token_tracking import recover_journals
+from token_tracking.journal import journal_dir
 from token_tracking.rundir import read_usage
 
 SECRET_KEY = "sk-live-SECRET"
@@ -397,4 +399,54 @@ def test_a_damaged_report_fails_the_gate_instead_of_passing_it(
         one_line_error(
             run(project, "tokens", "check", *gate, "--report-file", str(damaged)),
             f"cannot check damaged.json: {message}; the report or ledger is damaged",
+        )
+
+
+# --- journals and price files -------------------------------------------------------------------
+
+
+def test_foreign_files_in_the_journal_folder_never_block_a_run(
+    project: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A deeply nested line died with RecursionError, a link loop with OSError ELOOP, a folder
+    named like a journal with IsADirectoryError: every later `update` failed the same way."""
+    reports = project / "memory-bank" / "token-reports"
+    journals = journal_dir(reports)
+    journals.mkdir(parents=True)
+    (journals / "binary.jsonl").write_bytes(BINARY + b"\n" + BINARY)
+    (journals / "deep.jsonl").write_text("[" * 100_000 + "\n", encoding="utf-8")
+    (journals / "folder.jsonl").mkdir()
+    (journals / "loop.jsonl").symlink_to("loop.jsonl")
+    (journals / "bad-header.jsonl").write_text(
+        json.dumps({"event": "session", "pricing": {"source": 5}}) + "\n", encoding="utf-8"
+    )
+    left = sorted(path.name for path in journals.iterdir())
+
+    assert recover_journals(reports) == []
+
+    assert sorted(path.name for path in journals.iterdir()) == left
+    warnings = sorted(record.getMessage().replace(str(journals), "J") for record in caplog.records)
+    assert warnings == [
+        "journal left in place: J/bad-header.jsonl has an unreadable session header: 'session_id'",
+        "journal left in place: J/binary.jsonl has no session header",
+        "journal left in place: J/deep.jsonl has no session header",
+        "journal left in place: cannot open J/loop.jsonl: Too many levels of symbolic links",
+        "journal left in place: cannot read J/folder.jsonl: Is a directory",
+    ]
+    result = run(project, "update", "--offline", "--quiet")
+    assert result.exit_code == 0, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_deeply_nested_price_file_is_one_line_exit_2(project: Path) -> None:
+    """json.loads and tomllib raise RecursionError on deep nesting: it was a traceback."""
+    for name, text in (
+        ("prices.json", "[" * 100_000 + "]" * 100_000),
+        ("prices.toml", "a = " + "[" * 100_000 + "]" * 100_000),
+    ):
+        path = project / name
+        path.write_text(text, encoding="utf-8")
+        one_line_error(
+            run(project, "--pricing-file", str(path), "pricing", "show", "gpt-4o"),
+            f"pricing file {path}: nested too deeply to be a price table",
         )

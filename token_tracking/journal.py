@@ -183,14 +183,16 @@ def _meta_from_json(data: Mapping[str, Any]) -> SessionMeta:
     )
 
 
-def _events(path: Path, text: str) -> Iterator[dict[str, Any]]:
-    for number, line in enumerate(text.splitlines(), start=1):
+def _events(path: Path, lines: list[str], *, start: int) -> Iterator[dict[str, Any]]:
+    """Yield the JSON objects of ``lines`` (line ``start`` onwards), warning about cut lines."""
+    for number, line in enumerate(lines, start=start):
         if not line.strip():
             continue
         try:
             event = json.loads(line)
-        except json.JSONDecodeError:
-            # Only the line being written when the process died can be cut short.
+        except (json.JSONDecodeError, RecursionError):
+            # Only the line being written when the process died can be cut short; a line nested
+            # too deeply for the parser is foreign and skipped the same way.
             logger.warning("%s: line %d is incomplete and was skipped", path, number)
             continue
         if isinstance(event, dict):
@@ -203,18 +205,25 @@ def replay(path: Path, text: str, pricebook: PriceBook | None = None) -> TokenUs
 
     Raises JournalError when the header line is missing or unreadable.
     """
-    events = list(_events(path, text))
-    if not events or events[0].get("event") != "session":
+    # The header is the first line: without it nothing can be replayed, so a foreign or binary
+    # file is refused here instead of being warned about line by line.
+    lines = text.splitlines()
+    first = next((index for index, line in enumerate(lines) if line.strip()), len(lines))
+    try:
+        header = json.loads(lines[first]) if first < len(lines) else None
+    except (json.JSONDecodeError, RecursionError):
+        header = None
+    if not isinstance(header, dict) or header.get("event") != "session":
         raise JournalError(f"{path} has no session header")
-    header = events[0]
+    events = [header, *_events(path, lines[first + 1 :], start=first + 2)]
     try:
         meta = _meta_from_json(header)
-    except (KeyError, ValueError, ValidationError) as error:
+        stored = header.get("pricing")
+        info = PricingInfo.model_validate(stored) if isinstance(stored, dict) else None
+    except (KeyError, TypeError, ValueError, ValidationError) as error:
         raise JournalError(f"{path} has an unreadable session header: {error}") from None
     builder = ReportBuilder(meta)
     pricer = Pricer(pricebook, meta.default_model) if pricebook is not None else None
-    stored = header.get("pricing")
-    info = PricingInfo.model_validate(stored) if isinstance(stored, dict) else None
     notes: dict[str, ModelPricing] = {}
     for event in events[1:]:
         kind = event.get("event")
@@ -238,7 +247,7 @@ def replay(path: Path, text: str, pricebook: PriceBook | None = None) -> TokenUs
                     error=event.get("error"),
                     output_file=event.get("output_file"),
                 )
-        except (KeyError, ValueError, ValidationError) as error:
+        except (KeyError, TypeError, ValueError, ValidationError) as error:
             logger.warning("%s: a %s event is unreadable and was skipped: %s", path, kind, error)
     if not builder.runs:
         return None
@@ -287,6 +296,10 @@ def recover_journals(
             fd = os.open(path, os.O_RDONLY)
         except FileNotFoundError:
             continue  # recovered by another process meanwhile
+        except OSError as error:
+            # A link loop or an unreadable file is not a journal we wrote: leave it, say so.
+            logger.warning("journal left in place: cannot open %s: %s", path, error.strerror)
+            continue
         try:
             if not _try_lock(fd):
                 continue
@@ -295,8 +308,12 @@ def recover_journals(
                     continue
             except FileNotFoundError:
                 continue  # another process recovered it while we waited for the lock
-            with os.fdopen(os.dup(fd), encoding="utf-8", errors="replace") as handle:
-                text = handle.read()
+            try:
+                with os.fdopen(os.dup(fd), encoding="utf-8", errors="replace") as handle:
+                    text = handle.read()
+            except OSError as error:  # a folder named like a journal
+                logger.warning("journal left in place: cannot read %s: %s", path, error.strerror)
+                continue
             try:
                 report = replay(path, text, pricebook)
             except JournalError as error:
