@@ -1241,7 +1241,8 @@ def _facts(
     )
     readme_paths = [p for p in manifests if "/" not in p and p.upper().startswith("README")]
     name = mfacts.name or project.name
-    readme = _readme_summary(texts[readme_paths[0]], name) if readme_paths else ""
+    # A README that is a link, a pipe or too large is listed but has no text: no summary then.
+    readme = _readme_summary(texts.get(readme_paths[0], ""), name) if readme_paths else ""
     return ProjectFacts(
         name=redact(name),
         description=redact(mfacts.description),

@@ -8,6 +8,7 @@ key) and pins the fix.
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -450,3 +451,39 @@ def test_a_deeply_nested_price_file_is_one_line_exit_2(project: Path) -> None:
             run(project, "--pricing-file", str(path), "pricing", "show", "gpt-4o"),
             f"pricing file {path}: nested too deeply to be a price table",
         )
+
+
+# --- odd project trees --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["link", "fifo"])
+def test_a_readme_that_is_not_a_regular_file_does_not_stop_the_scan(
+    project: Path, kind: str
+) -> None:
+    """A README.md symlink (common: README.md -> docs/README.md) died with KeyError in the scan:
+    it is listed, but never read through a link, so it had no text."""
+    (project / "docs").mkdir()
+    (project / "docs" / "README.md").write_text("# Demo\n\nA demo project.\n", encoding="utf-8")
+    readme = project / "README.md"
+    if kind == "link":
+        readme.symlink_to(Path("docs") / "README.md")
+    else:
+        os.mkfifo(readme)
+    (project / "loop").symlink_to("loop")
+    (project / "outside").symlink_to("/")
+    (project / bytes.fromhex("fffe").decode("utf-8", "surrogateescape")).write_text("x = 1\n")
+
+    result = run(project, "update", "--offline", "--quiet")
+
+    assert result.exit_code == 0, result.stderr
+    assert sorted(path.name for path in (project / "memory-bank").glob("*.md")) == sorted(
+        f"{name}.md"
+        for name in (
+            "projectbrief",
+            "productContext",
+            "systemPatterns",
+            "techContext",
+            "activeContext",
+            "progress",
+        )
+    )
