@@ -121,6 +121,22 @@ def test_a_ledger_path_under_a_regular_file_names_that_file(
     assert blocker.read_text(encoding="utf-8") == "keep me"
 
 
+def test_a_ledger_path_that_is_a_folder_says_so(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite's own words were "unable to open database file"."""
+    folder = tmp_path / "ledger-folder"
+    folder.mkdir()
+    monkeypatch.setenv("TOKEN_TRACKING_DB_PATH", str(folder))
+
+    one_line_error(
+        run(project, "tokens", "stats"),
+        f"cannot open the ledger {folder}: it is a folder; set TOKEN_TRACKING_DB_PATH to a "
+        "file path",
+    )
+    assert list(folder.iterdir()) == []
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

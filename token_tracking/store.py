@@ -685,6 +685,11 @@ class Ledger:
             ) from None
         except OSError as exc:
             raise LedgerError(f"cannot open the ledger {self.path}: {exc.strerror}") from exc
+        if self.path.is_dir():
+            raise LedgerError(
+                f"cannot open the ledger {self.path}: it is a folder; set "
+                "TOKEN_TRACKING_DB_PATH to a file path"
+            )
         try:
             self._db = sqlite3.connect(
                 self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1e3
