@@ -56,6 +56,20 @@ def existing_files(project: Path, files: Iterable[str] | None = None) -> list[Pa
     return [folder / name for name in names if (folder / name).is_file()]
 
 
+def check_folders(project: Path) -> None:
+    """Return quietly when ``memory-bank/`` and its reports folder are folders or absent.
+
+    Raises ``UsageError`` naming the one that exists as a file (or anything else but a folder):
+    nothing could be written under it, and it is the user's to move, never ours to replace.
+    """
+    for folder in (bank_dir(project), reports_dir(project)):
+        if (folder.exists() or folder.is_symlink()) and not folder.is_dir():
+            shown = folder.relative_to(project).as_posix()
+            raise UsageError(
+                f"{shown} is not a folder: move or rename it, then run again (nothing was written)"
+            )
+
+
 def check_init(project: Path, *, force: bool) -> None:
     """Return quietly when ``init`` may write the bank.
 

@@ -503,3 +503,26 @@ def test_a_readme_that_is_not_a_regular_file_does_not_stop_the_scan(
             "progress",
         )
     )
+
+
+@pytest.mark.parametrize("blocked", ["memory-bank", "memory-bank/token-reports"])
+@pytest.mark.parametrize(
+    "command", [("update", "--offline"), ("init", "--offline"), ("update", "--dry-run")]
+)
+def test_a_file_where_the_bank_folder_belongs_is_named_and_kept(
+    project: Path, blocked: str, command: tuple[str, ...]
+) -> None:
+    """The error was "cannot create the journal in …/.journal: Not a directory", which names
+    neither the culprit nor the fix, and `--dry-run` planned a run that could not happen."""
+    path = project / blocked
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("precious", encoding="utf-8")
+
+    one_line_error(
+        run(project, *command),
+        f"{blocked} is not a folder: move or rename it, then run again (nothing was written)",
+    )
+    assert path.read_text(encoding="utf-8") == "precious"
+    assert sorted(p.relative_to(project).as_posix() for p in project.rglob("*")) == sorted(
+        {"app.py", blocked, *([] if blocked == "memory-bank" else ["memory-bank"])}
+    )
