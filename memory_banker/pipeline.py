@@ -249,7 +249,7 @@ def prepare(
     end exceeds ``--max-cost`` or the model has no known price.
     """
     specs = select_agents(options.agents)
-    writer.check_folders(options.project)
+    writer.check_folders(options.project, history=options.command == "refresh")
     if options.command == "init":
         writer.check_init(options.project, force=options.force)
     _check_kept_inputs(options.project, specs)

@@ -56,13 +56,17 @@ def existing_files(project: Path, files: Iterable[str] | None = None) -> list[Pa
     return [folder / name for name in names if (folder / name).is_file()]
 
 
-def check_folders(project: Path) -> None:
-    """Return quietly when ``memory-bank/`` and its reports folder are folders or absent.
+def check_folders(project: Path, *, history: bool = False) -> None:
+    """Return quietly when ``memory-bank/`` and its reports folder (and, with ``history``, its
+    ``.history/`` folder) are folders or absent.
 
     Raises ``UsageError`` naming the one that exists as a file (or anything else but a folder):
     nothing could be written under it, and it is the user's to move, never ours to replace.
     """
-    for folder in (bank_dir(project), reports_dir(project)):
+    folders = [bank_dir(project), reports_dir(project)]
+    if history:
+        folders.append(bank_dir(project) / HISTORY_DIRNAME)
+    for folder in folders:
         if (folder.exists() or folder.is_symlink()) and not folder.is_dir():
             shown = folder.relative_to(project).as_posix()
             raise UsageError(

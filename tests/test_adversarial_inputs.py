@@ -526,3 +526,20 @@ def test_a_file_where_the_bank_folder_belongs_is_named_and_kept(
     assert sorted(p.relative_to(project).as_posix() for p in project.rglob("*")) == sorted(
         {"app.py", blocked, *([] if blocked == "memory-bank" else ["memory-bank"])}
     )
+
+
+def test_a_file_where_the_history_folder_belongs_stops_refresh_before_anything(
+    project: Path,
+) -> None:
+    """refresh said "[Errno 17] File exists: '…/.history'"."""
+    assert run(project, "update", "--offline", "--quiet").exit_code == 0
+    bank = project / "memory-bank"
+    (bank / ".history").write_text("precious", encoding="utf-8")
+    before = {path: path.read_bytes() for path in bank.rglob("*") if path.is_file()}
+
+    one_line_error(
+        run(project, "refresh", "--offline"),
+        "memory-bank/.history is not a folder: move or rename it, then run again "
+        "(nothing was written)",
+    )
+    assert {path: path.read_bytes() for path in bank.rglob("*") if path.is_file()} == before
