@@ -354,12 +354,19 @@ def echoing_server() -> Iterator[str]:
         thread.join(timeout=5)
 
 
+@pytest.mark.parametrize("verbose", [(), ("-v",)])
 @pytest.mark.parametrize("key", [SECRET_KEY, PLAIN_SECRET])
 def test_a_key_echoed_by_the_server_reaches_no_output_report_or_ledger(
-    project: Path, isolated_environment: Path, echoing_server: str, key: str
+    project: Path,
+    isolated_environment: Path,
+    echoing_server: str,
+    key: str,
+    verbose: tuple[str, ...],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     result = run(
         project,
+        *verbose,
         "update",
         "--api-key",
         key,
@@ -378,7 +385,7 @@ def test_a_key_echoed_by_the_server_reaches_no_output_report_or_ledger(
     [agent] = report["agent_usage"]
     assert agent["error"].startswith("AuthenticationError: Error code: 401")
     assert agent["error"].endswith("Incorrect API key provided: [redacted]")
-    assert key not in result.stdout + result.stderr
+    assert key not in result.stdout + result.stderr + caplog.text
     written = [path for path in (project / "memory-bank").rglob("*") if path.is_file()]
     written += [path for path in isolated_environment.rglob("*") if path.is_file()]
     assert written
