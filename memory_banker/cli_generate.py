@@ -33,6 +33,7 @@ from memory_banker.pipeline import (
 )
 from memory_banker.scan import MIN_CONTEXT_TOKENS
 from pricing import load_pricebook
+from token_tracking.limits import load_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -208,6 +209,9 @@ def _render_plan(plan: Plan, console: Console) -> None:
 
 def _run_command(app: AppContext, command: Command, force: bool, raw: dict[str, Any]) -> None:
     options = _options(app, command, force, raw)
+    # An invalid limit setting is bad input on every run (exit 2), offline and dry runs included,
+    # although only model runs are measured against the limits.
+    load_settings()
     err = stderr_console()
     pricebook = load_pricebook(app.pricing_file)
     if raw["dry_run"]:

@@ -115,7 +115,9 @@ def render_sessions(console: Console, sessions: list[SessionSummary], project: s
     )
     for name in ("Session", "Started", "Duration", "Command", "Model", "Tokens", "Cost"):
         justify: JustifyMethod = "right" if name in ("Duration", "Tokens", "Cost") else "left"
-        table.add_column(name, justify=justify, no_wrap=True)
+        # Only the model column shrinks (with an ellipsis) when the terminal is narrow: a cut
+        # cost or status would be unreadable, a long model name is recognisable from its start.
+        table.add_column(name, justify=justify, no_wrap=name != "Model", overflow="ellipsis")
     table.add_column("Status", no_wrap=True)
     for session in sessions:
         table.add_row(
@@ -681,7 +683,8 @@ def prune(dry_run: bool, as_json: bool) -> None:
 def _reindex_message(result: ReindexResult) -> str:
     verb = "Would import" if result.dry_run else "Imported"
     return (
-        f"{verb} {len(result.imported):,} reports into the ledger "
+        f"{verb} {len(result.imported):,} report{'' if len(result.imported) == 1 else 's'} "
+        "into the ledger "
         f"({result.already_present:,} already there) from {result.folder}"
     )
 

@@ -119,3 +119,14 @@ def test_an_invalid_limit_setting_is_a_one_line_error(
     assert len(result.stderr.strip().splitlines()) == 1
     assert "TOKEN_HOURLY_LIMIT" in result.stderr
     assert fake_provider.requests == []
+
+
+@pytest.mark.parametrize("extra", [("--offline",), ("--offline", "--dry-run"), ("--dry-run",)])
+def test_an_invalid_limit_setting_is_refused_on_offline_and_dry_runs_too(
+    project: Path, extra: tuple[str, ...]
+) -> None:
+    result = invoke(project, "update", *extra, env={"CLAUDE_DAILY_LIMIT": "-1"})
+
+    assert result.exit_code == 2
+    assert result.stderr == "Error: CLAUDE_DAILY_LIMIT must be a positive whole number, got '-1'\n"
+    assert six_files(project) == {}

@@ -565,7 +565,7 @@ def test_reindex_recovers_an_orphaned_journal(project: Path) -> None:
     result = run(project, "tokens", "reindex")
     assert result.exit_code == 0
     assert "Recovered interrupted session orphan-1 from its orphaned journal" in result.stderr
-    assert result.stdout.startswith("Imported 1 reports")
+    assert result.stdout.startswith("Imported 1 report into the ledger")
     with Ledger() as ledger:
         session = ledger.find_session("orphan-1")
     assert (session.status, session.total_tokens) == ("interrupted", 1000)

@@ -84,6 +84,18 @@ Use --session-id ID (a prefix is enough) to see a session's intervals.
 """)
 
 
+def test_sessions_table_at_80_columns_shrinks_only_a_long_model_name() -> None:
+    session = _session("abc12345-0000", 4377, 0.042, 1.0).model_copy(
+        update={"command": "refresh", "model": "anthropic/claude-sonnet-4-5-20250929"}
+    )
+    console = Console(file=io.StringIO(), width=80, color_system=None)
+    render_sessions(console, [session], "/work/shop")
+    row = console.file.getvalue().splitlines()[3]  # type: ignore[attr-defined]
+    assert len(row) <= 80
+    assert row.startswith("abc12345 2026-11-20 10:30    13:42 refresh anthropic/")
+    assert row.rstrip().endswith("anthropic/cla…  4,377 $0.0420 success")
+
+
 def test_interval_table_with_a_total_row() -> None:
     intervals = [
         IntervalUsage(index=1, start=START, duration_seconds=300, prompt_tokens=890,
