@@ -3,8 +3,9 @@
 Run: ``python benchmarks/bench_digest.py [--files N]``. It builds a synthetic repository in a
 temporary folder (Python and TypeScript sources in nested packages, tests, a README and a
 pyproject, two commits), then times the tokenizer's first load, a first
-:func:`memory_banker.scan.build_digest` and the median of five more builds, and prints them with
-the target beside them. The machine is shared, so compare figures from one run only.
+:func:`memory_banker.digest.build.build_digest` and the median of five more builds, and
+prints them with the target beside them. The machine is shared, so compare figures from one run
+only.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from memory_banker.scan import build_digest
+from memory_banker.digest.build import build_digest
 from memory_banker.tokenizer import count_tokens
 
 TARGET_SECONDS = 1.0

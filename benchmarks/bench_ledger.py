@@ -25,10 +25,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from token_tracking.limits import limits_status, load_settings
+from token_tracking.history.ledger import Filters, Ledger, project_key, window_start
+from token_tracking.history.limits import limits_status, load_settings
+from token_tracking.history.trends import breakdown, compute_trends, periods
 from token_tracking.records import AgentUsage, GitInfo, RequestUsage, TokenUsageReport
-from token_tracking.store import Filters, Ledger, project_key, window_start
-from token_tracking.trends import breakdown, compute_trends, periods
 
 AGENTS = (
     "projectbrief",

@@ -35,11 +35,11 @@ os.environ["OPENAI_AGENTS_DISABLE_TRACING"] = "1"
 
 from benchmarks.bench_digest import make_repository  # noqa: E402
 from memory_banker import pipeline  # noqa: E402
-from memory_banker.scan import build_digest  # noqa: E402
+from memory_banker.digest.build import build_digest  # noqa: E402
 from pricing import load_pricebook  # noqa: E402
-from tests.fake_provider import FakeProvider  # noqa: E402
-from tests.generate_support import script_bank  # noqa: E402
-from tests.sample_project import make_sample_project  # noqa: E402
+from tests.support.fake_provider import FakeProvider  # noqa: E402
+from tests.support.generate import script_bank  # noqa: E402
+from tests.support.sample_project import make_sample_project  # noqa: E402
 
 KEY = "sk-bench-not-a-real-key"
 

@@ -31,8 +31,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pricing import PriceBook, Usage, load_table
-from pricing.parity import PARITY_EXCEPTIONS
-from tests.test_pricing_parity import litellm_usage
+from tests.pricing.parity_exceptions import PARITY_EXCEPTIONS
+from tests.pricing.test_pricing_parity import litellm_usage
 
 TARGET_RATIO = 100.0
 TARGET_LOAD_MS = 20.0

@@ -1,5 +1,5 @@
 """``python -m memory_banker`` runs the CLI."""
 
-from memory_banker.cli import main
+from memory_banker.cli.main import main
 
 main()

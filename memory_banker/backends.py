@@ -6,7 +6,7 @@
   because OpenAI-compatible servers (Ollama, vLLM, proxies) rarely speak the Responses API.
 - Every other LiteLLM model string runs through the SDK's ``LitellmModel``; LiteLLM reads the
   provider's own environment variables, ``--api-key``/``--api-base`` override them.
-- ``--offline`` runs ``memory_banker.offline``'s in-process model through the same pipeline.
+- ``--offline`` runs ``memory_banker.offline.engine``'s in-process model through the same pipeline.
 
 Choosing (``choose_backend``) imports nothing heavy, so ``--dry-run`` can describe the backend;
 building (``build_model``) imports the SDKs, lazily, after the key check has passed.
@@ -28,7 +28,7 @@ from memory_banker.keys import OFFLINE_MODEL, env_base_url, is_openai_model, pro
 if TYPE_CHECKING:
     from agents import Model, ModelSettings
 
-    from memory_banker.scan import Digest
+    from memory_banker.digest.build import Digest
 
 ApiKind = Literal["responses", "chat"]
 BackendKind = Literal["openai-responses", "openai-chat", "litellm", "offline"]
@@ -204,7 +204,7 @@ def build_model(
         if digest is None:
             raise UsageError("the offline engine needs the project digest")
         # Lazy: the offline engine subclasses the Agents SDK's Model.
-        from memory_banker.offline import offline_model
+        from memory_banker.offline.engine import offline_model
 
         return offline_model(digest)
     if backend.kind == "litellm":

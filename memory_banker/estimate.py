@@ -3,8 +3,8 @@
 How the numbers are made:
 
 - **First round** (agents with no inputs): the prompts are built exactly as the pipeline builds
-  them — :func:`memory_banker.agents.system_instructions` of the digest plus the agent's
-  :func:`memory_banker.agents.user_message` — and counted with
+  them — :func:`memory_banker.specs.system_instructions` of the digest plus the agent's
+  :func:`memory_banker.specs.user_message` — and counted with
   :func:`memory_banker.tokenizer.count_prompt_tokens` (text tokens plus a fixed
   ``MESSAGE_OVERHEAD`` per message). These counts are exact for the tokenizer.
 - **Second round** (activeContext, progress): the same shared prefix and the agent's message with
@@ -35,15 +35,15 @@ from pydantic import BaseModel, Field
 from rich.console import Console
 from rich.table import Table
 
-from memory_banker.agents import AGENT_SPECS, AgentSpec, system_instructions, user_message
+from memory_banker.digest.build import Digest, build_digest
 from memory_banker.errors import UsageError
-from memory_banker.scan import Digest, build_digest
+from memory_banker.specs import AGENT_SPECS, AgentSpec, system_instructions, user_message
 from memory_banker.tokenizer import MESSAGE_OVERHEAD, count_prompt_tokens, count_tokens
 from memory_banker.writer import read_bank_file
 from pricing import PriceBook, Usage
 from token_tracking.errors import TrackingError
 from token_tracking.records import TokenUsageReport
-from token_tracking.reports import list_reports, load_report, reports_folder
+from token_tracking.reports.listing import list_reports, load_report, reports_folder
 
 OUTPUT_RANGE = (0.5, 1.5)
 """Low and high factors applied to each agent's expected output length."""

@@ -32,14 +32,6 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel
 
 from memory_banker import writer
-from memory_banker.agents import (
-    AgentSpec,
-    missing_sections,
-    select_agents,
-    spec_by_name,
-    system_instructions,
-    user_message,
-)
 from memory_banker.backends import (
     ApiKind,
     Backend,
@@ -50,16 +42,24 @@ from memory_banker.backends import (
     model_settings,
     usage_callbacks,
 )
+from memory_banker.digest.build import Digest, build_digest
 from memory_banker.errors import MemoryBankerError, UsageError
 from memory_banker.estimate import EstimateResult, estimate, latest_real_report
 from memory_banker.keys import check_api_key, key_requirement
-from memory_banker.scan import Digest, build_digest
+from memory_banker.specs import (
+    AgentSpec,
+    missing_sections,
+    select_agents,
+    spec_by_name,
+    system_instructions,
+    user_message,
+)
 from pricing import PriceBook
 from token_tracking import TokenTracker, recover_journals
-from token_tracking.limits import check_limits_before_run
-from token_tracking.persist import record_in_ledger
+from token_tracking.history.ledger import Ledger
+from token_tracking.history.limits import check_limits_before_run
+from token_tracking.history.record import record_in_ledger
 from token_tracking.records import ReportStatus, TokenUsageReport
-from token_tracking.store import Ledger
 
 if TYPE_CHECKING:
     from agents import Model, ModelSettings
@@ -547,7 +547,7 @@ def check_usage_limits(options: GenerateOptions, *, ignore_limits: bool) -> list
 
     Offline runs are free and never counted, so they are not checked. Raises
     LimitsRefusedError when a limit set explicitly in the environment is above 100% (unless
-    ``ignore_limits``), and InvalidSettingError (exit 2) for an invalid limit setting.
+    ``ignore_limits``), and SettingError (exit 2) for an invalid limit setting.
     """
     if options.offline:
         return []

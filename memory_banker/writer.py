@@ -19,8 +19,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from memory_banker.agents import AGENT_SPECS, BANK_DIR
 from memory_banker.errors import UsageError
+from memory_banker.specs import AGENT_SPECS, BANK_DIR
 
 BANK_DIRNAME = BANK_DIR
 """The folder under the project that holds the bank."""

@@ -7,7 +7,8 @@ price JSON that ships inside the installed ``litellm`` distribution directly (``
   undated name, seed alias; never a substring) and prices a :class:`Usage`;
   ``cost_or_reason`` returns the breakdown or an :class:`Unpriced` saying why there is none.
 - ``pricing.cost``: the cost formula of DESIGN §3, equal to ``litellm.cost_per_token`` for every
-  chat entry except the exact list in ``pricing.parity``, whose docstring gives each reason:
+  chat entry except an exact list kept with the tests
+  (``tests/pricing/parity_exceptions.py``), whose docstring gives each reason:
   entries with no per-token price (LiteLLM says $0, we say unknown), xAI/Perplexity reasoning
   billed on top of the completion count by LiteLLM, four names LiteLLM prices under another
   entry, and the Azure model router's fee that LiteLLM counts twice.

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fake_provider import FakeProvider
+from tests.support.fake_provider import FakeProvider
 
 # Set before anything imports litellm (DESIGN §9): a remote price-map fetch would reach the network.
 os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
@@ -112,7 +112,7 @@ def isolated_litellm_callbacks() -> Iterator[None]:
 
 @pytest.fixture
 def fake_provider() -> Iterator[FakeProvider]:
-    """A running loopback fake of the OpenAI and Anthropic APIs (see ``tests/fake_provider.py``).
+    """A running loopback fake of the OpenAI and Anthropic APIs (tests/support/fake_provider.py).
 
     Yields the started :class:`FakeProvider`; it is stopped after the test.
     """

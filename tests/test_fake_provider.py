@@ -11,7 +11,7 @@ import pytest
 from anthropic import Anthropic, AsyncAnthropic
 from openai import AsyncOpenAI, OpenAI
 
-from tests.fake_provider import FakeProvider, Reply
+from tests.support.fake_provider import FakeProvider, Reply
 
 
 def openai_client(fake: FakeProvider) -> OpenAI:

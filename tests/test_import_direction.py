@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.paths import REPOSITORY as ROOT
+
 PACKAGES = ("memory_banker", "token_tracking", "pricing")
 
 

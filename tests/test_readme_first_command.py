@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from memory_banker.agents import AGENT_SPECS, missing_sections
+from memory_banker.specs import AGENT_SPECS, missing_sections
+from tests.support.paths import REPOSITORY
 
-REPOSITORY = Path(__file__).resolve().parents[1]
 FIRST_COMMAND = "pip install -e . && memory-banker update --offline"
 """DESIGN §5: the README's set-up starts with this line."""
 

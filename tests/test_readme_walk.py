@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from anthropic import Anthropic
 
-from tests.fake_provider import FakeProvider, Reply
-from tests.tracking_helpers import StepClock, counts, usage
+from tests.support.fake_provider import FakeProvider, Reply
+from tests.support.tracking import StepClock, counts, usage
 from token_tracking import TokenTracker
 
 MODEL = "claude-haiku-4-5"

@@ -5,8 +5,13 @@ package never imports ``agents``, ``litellm``, ``openai`` or ``anthropic``.
 """
 
 from token_tracking.collector import TokenTracker
-from token_tracking.errors import TrackingError
-from token_tracking.journal import JournalError, recover_journals
+from token_tracking.errors import (
+    JournalError,
+    ReportFileError,
+    RunDirError,
+    SettingError,
+    TrackingError,
+)
 from token_tracking.records import (
     SCHEMA_VERSION,
     AgentUsage,
@@ -19,9 +24,10 @@ from token_tracking.records import (
     RequestUsage,
     TokenUsageReport,
 )
-from token_tracking.report import OFFLINE_MODEL, ReportFileError
-from token_tracking.rundir import RunDirError, RunTokenStats
-from token_tracking.settings import SettingError, interval_minutes, tracking_enabled
+from token_tracking.reports.build import OFFLINE_MODEL
+from token_tracking.reports.journal import recover_journals
+from token_tracking.rundirs.log import RunTokenStats
+from token_tracking.settings import interval_minutes, tracking_enabled
 
 __all__ = [
     "OFFLINE_MODEL",

@@ -25,10 +25,10 @@ from rich.console import Console
 from pricing import PriceBook
 from token_tracking import settings
 from token_tracking.errors import TrackingError
+from token_tracking.extract import usage_from_result
 from token_tracking.git import git_info, project_root
+from token_tracking.history.record import record_in_ledger
 from token_tracking.intervals import IntervalTracker, format_interval_line
-from token_tracking.journal import Journal
-from token_tracking.persist import record_in_ledger
 from token_tracking.records import (
     AgentUsage,
     ReportSource,
@@ -37,8 +37,9 @@ from token_tracking.records import (
     TokenUsageReport,
     sum_counts,
 )
-from token_tracking.report import Pricer, ReportBuilder, SessionMeta, save_report, total_cost
-from token_tracking.rundir import (
+from token_tracking.reports.build import Pricer, ReportBuilder, SessionMeta, save_report, total_cost
+from token_tracking.reports.journal import Journal
+from token_tracking.rundirs.log import (
     RunTokenStats,
     append_usage,
     compute_stats,
@@ -48,8 +49,7 @@ from token_tracking.rundir import (
     read_usage,
     update_run_json,
 )
-from token_tracking.rundir import save_summary as write_summary
-from token_tracking.usage_extract import usage_from_result
+from token_tracking.rundirs.log import save_summary as write_summary
 
 ClientT = TypeVar("ClientT")
 

@@ -5,7 +5,7 @@ A side is reduced to its tokens, cost, requests (iterations for a run directory)
 by agent (reports) or operation (run directories); the comparison gives the savings in tokens
 and percent, the change in cost, and the per-name deltas.
 
-Costs are the ones the gate uses (:func:`token_tracking.check.report_totals`): recorded, except a
+Costs are the ones the gate uses (:func:`token_tracking.gate.report_totals`): recorded, except a
 0.1 report's, which is re-priced with today's table.
 """
 
@@ -17,19 +17,15 @@ from typing import Literal
 from pydantic import BaseModel
 from rich.console import Console
 
-from token_tracking.check import report_totals
-from token_tracking.errors import TrackingError
-from token_tracking.reports import PricebookLoader, format_columns, load_report, money
-from token_tracking.runs import RUN_LOG_NAME, run_stats
+from token_tracking.errors import CompareInputError
+from token_tracking.gate import report_totals
+from token_tracking.reports.listing import PricebookLoader, format_columns, load_report, money
+from token_tracking.rundirs.summary import RUN_LOG_NAME, run_stats
 
 SideKind = Literal["report", "run"]
 Outcome = Literal["improved", "worse", "unchanged"]
 
 RULE = "=" * 60
-
-
-class CompareInputError(TrackingError):
-    """A side of the comparison is neither a report file nor a run directory with a log."""
 
 
 class BreakdownItem(BaseModel):

@@ -337,12 +337,12 @@ class TokenUsageReport(BaseModel):
     # when a method is called (instead of at module top) avoids an import cycle.
 
     def render(self, console: Console, *, pricebook: PriceBook | None = None) -> None:
-        """Print the report in seed 002's layout (see ``token_tracking.render.render_report``).
+        """Print the report (see ``token_tracking.reports.render.render_report``).
 
         ``pricebook`` re-prices 0.1 reports for the "today's table" line; default: the default
         price book. Raises nothing for unknown prices: they are shown as ``unknown``.
         """
-        from token_tracking.render import render_report
+        from token_tracking.reports.render import render_report
 
         render_report(self, console, pricebook=pricebook)
 
@@ -352,7 +352,7 @@ class TokenUsageReport(BaseModel):
         Atomic and exclusive: an existing report is never overwritten (``_2``, ``_3``… instead).
         Raises ReportFileError (a TrackingError) when the folder cannot be written.
         """
-        from token_tracking.report import save_report
+        from token_tracking.reports.build import save_report
 
         return save_report(self, folder)
 
@@ -363,7 +363,7 @@ class TokenUsageReport(BaseModel):
         Raises ReportFileError (a TrackingError) naming the file when it is missing, not JSON, or
         not a token usage report.
         """
-        from token_tracking.report import load_report
+        from token_tracking.reports.build import load_report
 
         return load_report(Path(path))
 
@@ -380,6 +380,6 @@ class TokenUsageReport(BaseModel):
         "completion_per_1k": …}}``); ``model`` prices every agent as that model instead. Returns
         None when no agent could be priced; the sum of the priced agents otherwise.
         """
-        from token_tracking.report import calculate_cost
+        from token_tracking.reports.build import calculate_cost
 
         return calculate_cost(self, custom_pricing, pricebook, model=model)

@@ -10,7 +10,7 @@ import math
 import os
 from collections.abc import Mapping
 
-from token_tracking.errors import TrackingError
+from token_tracking.errors import SettingError
 
 ENABLED_VARIABLE = "TOKEN_TRACKING_ENABLED"
 INTERVAL_VARIABLE = "TOKEN_INTERVAL_MINUTES"
@@ -20,15 +20,6 @@ DEFAULT_INTERVAL_MINUTES = 5.0
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
-
-
-class SettingError(TrackingError):
-    """An environment variable of token tracking holds a value that cannot be used."""
-
-    def __init__(self, variable: str, value: str, expected: str) -> None:
-        super().__init__(f"{variable}={value!r} is not valid: expected {expected}")
-        self.variable = variable
-        self.value = value
 
 
 def tracking_enabled(environ: Mapping[str, str] | None = None) -> bool:

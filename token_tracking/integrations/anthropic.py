@@ -28,7 +28,7 @@ from collections.abc import AsyncIterator, Iterator
 from types import TracebackType
 from typing import Any, TypeVar
 
-from token_tracking.usage_extract import UsageRecorder, usage_from_result
+from token_tracking.extract import UsageRecorder, usage_from_result
 
 __all__ = ["wrap"]
 

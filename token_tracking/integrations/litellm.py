@@ -43,7 +43,7 @@ from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from token_tracking.usage_extract import UsageRecorder, usage_from_result
+from token_tracking.extract import UsageRecorder, usage_from_result
 
 if TYPE_CHECKING:
     from litellm.integrations.custom_logger import CustomLogger

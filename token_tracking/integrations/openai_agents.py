@@ -33,8 +33,8 @@ from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from token_tracking.extract import UsageRecorder, model_name, usage_from_model_response
 from token_tracking.integrations.litellm import AGENT_METADATA_KEY, find_callback
-from token_tracking.usage_extract import UsageRecorder, model_name, usage_from_model_response
 
 if TYPE_CHECKING:
     from agents import RunHooks

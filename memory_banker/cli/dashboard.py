@@ -1,0 +1,88 @@
+"""``memory-banker tokens dashboard``: the usage history as one self-contained HTML page.
+
+Only light modules are imported here (the dashboard module reads the ledger and inlines the
+chart library's JavaScript); never agents, litellm, openai or anthropic.
+"""
+
+from __future__ import annotations
+
+import webbrowser
+from pathlib import Path
+
+import click
+
+from memory_banker.cli.common import AppContext, emit_json, pass_app
+from memory_banker.cli.tokens import tokens
+from token_tracking.history.dashboard.page import (
+    check_days,
+    collect_dashboard_data,
+    render_dashboard,
+    write_dashboard,
+)
+from token_tracking.history.ledger import Ledger, project_key
+
+
+@tokens.command("dashboard")
+@click.option(
+    "--days",
+    type=int,
+    default=30,
+    show_default=True,
+    help="The last N local calendar days including today (0 = all history).",
+)
+@click.option(
+    "--all-projects", is_flag=True, help="Every project in the ledger, not just this one."
+)
+@click.option("--include-offline", is_flag=True, help="Count runs of the offline engine too.")
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path),
+    default=Path("token_dashboard.html"),
+    show_default=True,
+    help="The HTML file to write (replaced atomically).",
+)
+@click.option("--open", "open_page", is_flag=True, help="Open the page in the web browser.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the dashboard's data as one JSON document instead of writing the page.",
+)
+@pass_app
+def dashboard(
+    app: AppContext,
+    days: int,
+    all_projects: bool,
+    include_offline: bool,
+    output: Path,
+    open_page: bool,
+    as_json: bool,
+) -> None:
+    """Write an HTML dashboard of token usage that works offline.
+
+    Summary cards (sessions, tokens, cost, projected monthly cost), daily tokens and cost charts,
+    usage by branch, model and agent, limits against their thresholds, and the most expensive
+    sessions. The chart library (Vega-Lite) is inlined: the file loads nothing from the network.
+    Prints the path of the file written.
+
+    \b
+    Examples:
+      memory-banker tokens dashboard --open
+      memory-banker tokens dashboard --days 90 --all-projects --output team.html
+    """
+    # Checked before the ledger is opened (opening creates it).
+    check_days(days)
+    with Ledger() as ledger:
+        data = collect_dashboard_data(
+            ledger,
+            days=days,
+            project=None if all_projects else project_key(app.project_path),
+            include_offline=include_offline,
+        )
+    if as_json:
+        emit_json(data)
+        return
+    written = write_dashboard(output, render_dashboard(data))
+    click.echo(str(written.resolve()))
+    if open_page and not webbrowser.open(written.resolve().as_uri()):
+        click.echo(f"Warning: no web browser could open {written}", err=True)

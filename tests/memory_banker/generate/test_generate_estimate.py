@@ -1,0 +1,38 @@
+"""`estimate` against a real run: its first-round prompt counts are those of the prompts sent."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from memory_banker.specs import spec_for_message
+from memory_banker.tokenizer import count_prompt_tokens
+from tests.support.fake_provider import FakeProvider
+from tests.support.generate import FIRST_ROUND, invoke, script_bank
+from tests.support.sample_project import make_sample_project
+
+
+def test_first_round_estimate_equals_the_prompts_the_provider_receives(
+    tmp_path: Path, fake_provider: FakeProvider
+) -> None:
+    project = make_sample_project(tmp_path)
+    estimated = invoke(project, "estimate", "--json")
+    assert estimated.exit_code == 0, estimated.stderr
+    projected = {row["agent"]: row for row in json.loads(estimated.stdout)["agents"]}
+    script_bank(fake_provider)
+
+    result = invoke(
+        project, "init", "--api-base", fake_provider.openai_base_url, "--max-retries", "0"
+    )
+
+    assert result.exit_code == 0, result.stderr
+    received: dict[str, int] = {}
+    for request in fake_provider.requests:
+        system, user = request.body["messages"]
+        assert (system["role"], user["role"]) == ("system", "user")
+        agent = spec_for_message(user["content"])
+        assert agent is not None
+        received[agent.name] = count_prompt_tokens(system["content"], user["content"])
+    for name in FIRST_ROUND:
+        assert projected[name]["prompt_exact"] is True
+        assert projected[name]["prompt_tokens"] == received[name]

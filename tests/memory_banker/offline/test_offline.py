@@ -1,0 +1,180 @@
+"""The offline engine through the real Agents SDK Runner: sections, determinism, real usage."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from agents import Agent, Runner
+
+from memory_banker.digest.build import Digest, build_digest
+from memory_banker.offline.engine import (
+    OFFLINE_MODEL_NAME,
+    OfflineRequestError,
+    offline_model,
+    render_offline,
+)
+from memory_banker.specs import (
+    AGENT_SPECS,
+    FIRST_ROUND,
+    missing_sections,
+    spec_by_name,
+    system_instructions,
+    user_message,
+)
+from memory_banker.tokenizer import count_prompt_tokens, count_tokens
+from tests.support.sample_project import SECRET_STRINGS, make_sample_project
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail any attempt to open a network connection."""
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the offline engine opened a network connection")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+@pytest.fixture
+def digest(tmp_path: Path) -> Digest:
+    return build_digest(make_sample_project(tmp_path))
+
+
+async def _run_all(digest: Digest) -> dict[str, tuple[str, Any]]:
+    """Run the six agents like the pipeline does: first round, then the second with inputs."""
+    model = offline_model(digest)
+    shared = system_instructions(digest)
+    outputs: dict[str, tuple[str, Any]] = {}
+    for spec in AGENT_SPECS:
+        inputs = {name: outputs[name][0] for name in spec.depends_on}
+        agent = Agent(name=spec.name, instructions=shared, model=model)
+        result = await Runner.run(agent, user_message(spec, inputs))
+        outputs[spec.name] = (result.final_output, result.context_wrapper.usage)
+    return outputs
+
+
+async def test_offline_run_writes_every_required_section(digest: Digest, no_network: None) -> None:
+    outputs = await _run_all(digest)
+    for spec in AGENT_SPECS:
+        text, _ = outputs[spec.name]
+        assert missing_sections(spec, text) == []
+        assert text.splitlines()[0].endswith("(generated offline)")
+        assert text == render_offline(spec, digest.facts)
+        for secret in SECRET_STRINGS:
+            assert secret not in text
+
+
+async def test_offline_usage_is_the_tokenizer_count_of_prompt_and_file(digest: Digest) -> None:
+    outputs = await _run_all(digest)
+    shared = system_instructions(digest)
+    for spec in AGENT_SPECS:
+        text, usage = outputs[spec.name]
+        inputs = {name: outputs[name][0] for name in spec.depends_on}
+        assert usage.requests == 1
+        assert usage.input_tokens == count_prompt_tokens(shared, user_message(spec, inputs))
+        assert usage.output_tokens == count_tokens(text)
+        assert usage.total_tokens == usage.input_tokens + usage.output_tokens
+        assert usage.input_tokens_details.cached_tokens == 0
+        assert usage.output_tokens_details.reasoning_tokens == 0
+
+
+async def test_offline_output_is_byte_identical_for_the_same_repository_state(
+    tmp_path: Path,
+) -> None:
+    project = make_sample_project(tmp_path / "a")
+    first = await _run_all(build_digest(project))
+    second = await _run_all(build_digest(project))
+    clone = await _run_all(build_digest(make_sample_project(tmp_path / "b")))
+    for spec in AGENT_SPECS:
+        assert first[spec.name][0].encode() == second[spec.name][0].encode()
+        assert first[spec.name][0].encode() == clone[spec.name][0].encode()
+
+
+async def test_streamed_run_gives_the_same_file_and_usage(digest: Digest) -> None:
+    spec = FIRST_ROUND[0]
+    agent = Agent(
+        name=spec.name, instructions=system_instructions(digest), model=offline_model(digest)
+    )
+    message = user_message(spec, {})
+    streamed = Runner.run_streamed(agent, message)
+    async for _ in streamed.stream_events():
+        pass
+    usage = streamed.context_wrapper.usage
+    assert streamed.final_output == render_offline(spec, digest.facts)
+    assert usage.requests == 1
+    assert usage.input_tokens == count_prompt_tokens(system_instructions(digest), message)
+    assert usage.output_tokens == count_tokens(render_offline(spec, digest.facts))
+
+
+async def test_a_prompt_naming_no_bank_file_is_refused(digest: Digest) -> None:
+    agent = Agent(name="chat", instructions="hi", model=offline_model(digest))
+    with pytest.raises(OfflineRequestError, match="memory-bank files only"):
+        await Runner.run(agent, "Tell me a joke.")
+
+
+def test_offline_facts_reach_the_files(digest: Digest) -> None:
+    tech = render_offline(spec_by_name("techContext"), digest.facts)
+    assert "- `click` >=8.1 (pyproject.toml, runtime)" in tech
+    assert '- `pip install -e ".[test]"`' in tech
+    brief = render_offline(spec_by_name("projectbrief"), digest.facts)
+    assert "- `widgets/`: 4 files, 39 lines; Python" in brief
+    assert "Written mainly in Python (90% of 46 code lines), JavaScript 10%." in brief
+    active = render_offline(spec_by_name("activeContext"), digest.facts)
+    assert "Commits by author: Ada Lovelace (2), Grace Hopper (1)." in active
+    assert "- `78ceca0` 2026-01-03 Ada Lovelace: Add the stock API client (1 file)" in active
+    # Editing the README is not a build, dependency or CI change.
+    assert "- `bd955c7` changed `pyproject.toml`\n" in active
+    progress = render_offline(spec_by_name("progress"), digest.facts)
+    assert "- 2 TODO markers and 2 FIXME markers in the scanned files." in progress
+    left = progress.split("## What's Left to Build\n\n", 1)[1].split("\n\n", 1)[0]
+    assert left.splitlines() == [
+        "- 2 TODO markers and 2 FIXME markers in the scanned files.",
+        "  - `widgets/inventory.py`: 2 TODO/FIXME markers",
+        "  - `web/index.js`: 1 TODO/FIXME marker",
+        "  - `widgets/client.py`: 1 TODO/FIXME marker",
+    ]
+    assert (
+        "- 2 FIXME markers flag known problems; the files with the most TODO/FIXME markers:\n"
+        "  - `widgets/inventory.py`: 2 TODO/FIXME markers\n"
+    ) in progress
+    assert OFFLINE_MODEL_NAME == "offline"
+
+
+def test_auxiliary_scripts_are_not_ways_into_the_program(digest: Digest) -> None:
+    scripts = tuple(f"`benchmarks/bench_{n}.py` (runs as a script)" for n in ("a", "b"))
+    facts = replace(digest.facts, entry_points=(*digest.facts.entry_points, *scripts))
+
+    files = {spec.name: render_offline(spec, facts) for spec in AGENT_SPECS}
+
+    for text in files.values():
+        assert "bench_a.py" not in text
+    assert "- 2 scripts in `benchmarks/` run on their own.\n" in files["systemPatterns"]
+    assert "- 2 scripts in `benchmarks/` run on their own.\n" in files["progress"]
+    assert (
+        "Besides the program:\n- 2 scripts in `benchmarks/` run on their own.\n"
+        in (files["productContext"])
+    )
+    assert "- `widgets/cli.py` (runs as a script) starts the program.\n" in files["systemPatterns"]
+    assert "Provide the entry point `widgets/cli.py` (runs as a script)." in files["projectbrief"]
+
+
+def test_a_bare_folder_gets_plain_sentences(tmp_path: Path) -> None:
+    facts = build_digest(tmp_path).facts
+
+    files = {spec.name: render_offline(spec, facts) for spec in AGENT_SPECS}
+
+    assert "- Add automated tests: none were found.\n" in files["projectbrief"]
+    assert (
+        "## Problems It Solves\n\nThe problems it solves are not visible"
+        in (files["productContext"])
+    )
+    works = files["progress"].split("## What Works\n\n", 1)[1].split("\n\n", 1)[0]
+    assert works == "- Nothing detectable."
+    for text in files.values():
+        assert ": No " not in text
+        assert "that description" not in text

@@ -1,0 +1,630 @@
+"""Usage over time from the ledger: tables by period or by dimension, and insights (DESIGN §7).
+
+Periods are local calendar days, weeks starting on Monday, and months; ``days=N`` is the last N
+local calendar days including today (0 = all time). Offline rows are left out unless asked for.
+
+Insights, each computed from the window's rows:
+
+- peak day: the local day with the most tokens;
+- most active branch: the branch with the most tokens;
+- average tokens (and cost) per day: the window's total over its calendar days, counted from the
+  window's first day or from the first record if that is later, through today;
+- projected monthly cost: that daily average cost x 30 — a straight-line projection, stated as such;
+- week-over-week: the last 7 local days (today included) against the 7 before them;
+- recommendations: the agent and the model with the largest share of the cost, and what the
+  window's usage would have cost on the cheapest model used in it (priced with ``cost_of``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import date, datetime, timedelta
+from typing import Literal, get_args
+
+from pydantic import BaseModel, Field
+
+from pricing import PriceBook, Usage
+from token_tracking.errors import LedgerError
+from token_tracking.history.ledger import (
+    Bucket,
+    Filters,
+    GroupColumn,
+    Ledger,
+    ModelUsage,
+    UsageTotals,
+    usage_by_model,
+    utc_now,
+    window_start,
+)
+
+TrendBy = Literal["day", "week", "month", "branch", "model", "agent", "command", "user"]
+"""What ``tokens trends --by`` groups on."""
+
+TREND_BY: tuple[TrendBy, ...] = get_args(TrendBy)
+"""Every accepted ``--by`` value."""
+
+NO_VALUE = "(none)"
+"""The label of rows whose branch, model, agent or user is not known."""
+
+CostFunction = Callable[[str, ModelUsage], float | None]
+"""Prices a model's token sums on another model; ``None`` when that model has no price."""
+
+
+def pricebook_cost(book: PriceBook) -> CostFunction:
+    """Return a :data:`CostFunction` that prices token sums with ``book`` (``None`` if unknown)."""
+
+    def cost(model: str, usage: ModelUsage) -> float | None:
+        breakdown = book.try_cost(
+            model,
+            Usage(
+                prompt_tokens=usage.prompt_tokens,
+                completion_tokens=usage.completion_tokens,
+                cached_tokens=usage.cached_tokens,
+                cache_write_tokens=usage.cache_write_tokens,
+                reasoning_tokens=usage.reasoning_tokens,
+            ),
+        )
+        return breakdown.total if breakdown is not None else None
+
+    return cost
+
+
+class TrendRow(BaseModel):
+    """One line of a trends table: a period or a branch, model, agent, command or user."""
+
+    key: str
+    """The period (``2026-11-23``, a week's Monday, ``2026-11``) or the group's value."""
+    sessions: int
+    """Sessions with usage in this row."""
+    requests: int | None
+    """LLM requests of the rows that know their count; ``None`` when no row did."""
+    prompt_tokens: int
+    """Input tokens (cache reads and writes included)."""
+    completion_tokens: int
+    """Output tokens (reasoning included)."""
+    cached_tokens: int | None
+    """Cached input tokens of the rows that report them; ``None`` when no row did."""
+    total_tokens: int
+    """``prompt + completion`` tokens."""
+    cost_usd: float | None
+    """Cost in USD; ``None`` when nothing was priced, a lower bound when coverage < 1."""
+    priced_coverage: float | None
+    """Share of the row's tokens with a known price."""
+
+
+class WeekOverWeek(BaseModel):
+    """The last 7 local days (today included) against the 7 days before them."""
+
+    last_7_days_tokens: int
+    """Tokens of the last 7 days."""
+    previous_7_days_tokens: int
+    """Tokens of the 7 days before those."""
+    last_7_days_cost: float | None
+    """Cost of the last 7 days."""
+    previous_7_days_cost: float | None
+    """Cost of the 7 days before."""
+    change_percent: float | None
+    """Token change in percent; ``None`` when the previous week had no tokens."""
+
+
+class Recommendation(BaseModel):
+    """A suggestion grounded in the window's figures."""
+
+    kind: Literal["largest_agent", "largest_model", "cheapest_model"]
+    """Which rule produced it."""
+    text: str
+    """The sentence shown to the user."""
+    subject: str
+    """The agent or model it is about."""
+    share: float | None = None
+    """The subject's share of the window's cost (0 to 1), for the largest-share rules."""
+    cost_usd: float | None = None
+    """The subject's cost, or the re-priced cost for ``cheapest_model``."""
+    baseline_cost_usd: float | None = None
+    """The window's recorded cost the figure is compared with."""
+
+
+class Insights(BaseModel):
+    """Facts about the window (see the module docstring for their definitions)."""
+
+    peak_day: date | None = None
+    """The local day with the most tokens."""
+    peak_day_tokens: int | None = None
+    """Tokens of the peak day."""
+    most_active_branch: str | None = None
+    """The branch with the most tokens (``(none)`` for usage outside a branch)."""
+    most_active_branch_tokens: int | None = None
+    """Tokens of that branch."""
+    days_counted: int = 0
+    """Calendar days the averages divide by."""
+    average_tokens_per_day: float | None = None
+    """Window tokens / ``days_counted``."""
+    average_cost_per_day: float | None = None
+    """Window cost / ``days_counted``."""
+    projected_monthly_cost: float | None = None
+    """``average_cost_per_day`` x 30: a straight-line projection."""
+    week_over_week: WeekOverWeek
+    """Last 7 days against the 7 before."""
+    recommendations: list[Recommendation] = Field(default_factory=list)
+    """Suggestions grounded in the window's figures."""
+
+
+class TrendsResult(BaseModel):
+    """The answer of ``tokens trends``: the table, the window's totals and the insights."""
+
+    by: TrendBy
+    """What the rows group on."""
+    days: int
+    """The window in local calendar days (0 = all time)."""
+    start: datetime | None
+    """First instant of the window (local midnight); ``None`` for all time."""
+    end: datetime
+    """When the window was read."""
+    project: str | None
+    """The project read; ``None`` for all projects."""
+    include_offline: bool
+    """Whether offline-engine rows were counted."""
+    totals: TrendRow
+    """The whole window (``key`` is ``TOTAL``)."""
+    rows: list[TrendRow]
+    """Periods newest first; other groupings by tokens, largest first."""
+    insights: Insights
+    """Peak day, most active branch, averages, projection, week-over-week, recommendations."""
+
+
+class _Accumulator:
+    """Running sums of buckets, plus the distinct sessions seen (mutable, slotted: hot loop)."""
+
+    __slots__ = (
+        "cached",
+        "completion",
+        "cost",
+        "priced",
+        "prompt",
+        "requests",
+        "session_ids",
+        "total",
+    )
+
+    def __init__(self) -> None:
+        # Unknown (None) until a bucket knows the count: a sum of unknowns is not zero.
+        self.requests: int | None = None
+        self.prompt = 0
+        self.completion = 0
+        self.cached: int | None = None
+        self.total = 0
+        self.cost: float | None = None
+        self.priced = 0
+        self.session_ids: set[int] = set()
+
+    def add(self, bucket: Bucket) -> None:
+        if bucket.requests is not None:
+            self.requests = bucket.requests + (self.requests if self.requests is not None else 0)
+        self.prompt += bucket.prompt_tokens
+        self.completion += bucket.completion_tokens
+        if bucket.cached_tokens is not None:
+            self.cached = bucket.cached_tokens + (self.cached if self.cached is not None else 0)
+        self.total += bucket.total_tokens
+        if bucket.cost_usd is not None:
+            self.cost = bucket.cost_usd if self.cost is None else self.cost + bucket.cost_usd
+        self.priced += bucket.priced_tokens
+        self.session_ids.add(bucket.session_pk)
+
+    def row(self, key: str) -> TrendRow:
+        # No bucket at all: nothing was requested or cached, a known zero.
+        empty = len(self.session_ids) == 0
+        return TrendRow(
+            key=key,
+            sessions=len(self.session_ids),
+            requests=0 if empty else self.requests,
+            prompt_tokens=self.prompt,
+            completion_tokens=self.completion,
+            cached_tokens=0 if empty else self.cached,
+            total_tokens=self.total,
+            cost_usd=self.cost,
+            priced_coverage=self.priced / self.total if self.total else None,
+        )
+
+
+def _row(key: str, totals: UsageTotals, sessions: int | None = None) -> TrendRow:
+    return TrendRow(
+        key=key,
+        sessions=totals.sessions if sessions is None else sessions,
+        requests=totals.known_requests,
+        prompt_tokens=totals.prompt_tokens,
+        completion_tokens=totals.completion_tokens,
+        cached_tokens=totals.cached_tokens,
+        total_tokens=totals.total_tokens,
+        cost_usd=totals.cost_usd,
+        priced_coverage=totals.priced_coverage,
+    )
+
+
+def period_key(moment: datetime, unit: Literal["day", "week", "month"]) -> str:
+    """Return the local period of ``moment``: ``YYYY-MM-DD``, the week's Monday, ``YYYY-MM``."""
+    local = moment.astimezone().date()
+    if unit == "day":
+        return local.isoformat()
+    if unit == "week":
+        return (local - timedelta(days=local.weekday())).isoformat()
+    return f"{local.year:04d}-{local.month:02d}"
+
+
+def _periods_of(buckets: Iterable[Bucket], unit: Literal["day", "week", "month"]) -> list[TrendRow]:
+    sums: dict[str, _Accumulator] = {}
+    keys: dict[int, str] = {}
+    for bucket in buckets:
+        key = keys.get(bucket.number)
+        if key is None:
+            key = keys[bucket.number] = period_key(bucket.start, unit)
+        accumulator = sums.get(key)
+        if accumulator is None:
+            accumulator = sums[key] = _Accumulator()
+        accumulator.add(bucket)
+    return [sums[key].row(key) for key in sorted(sums)]
+
+
+def _total_of(buckets: Iterable[Bucket]) -> TrendRow:
+    accumulator = _Accumulator()
+    for bucket in buckets:
+        accumulator.add(bucket)
+    return accumulator.row("TOTAL")
+
+
+def _contexts_of(buckets: Iterable[Bucket], values: dict[int, str | None]) -> list[TrendRow]:
+    sums: dict[str, _Accumulator] = {}
+    for bucket in buckets:
+        value = values.get(bucket.context_id)
+        key = value if value is not None else NO_VALUE
+        accumulator = sums.get(key)
+        if accumulator is None:
+            accumulator = sums[key] = _Accumulator()
+        accumulator.add(bucket)
+    rows = [accumulator.row(key) for key, accumulator in sums.items()]
+    return sorted(rows, key=lambda row: (-row.total_tokens, row.key))
+
+
+def periods(
+    ledger: Ledger, filters: Filters, unit: Literal["day", "week", "month"]
+) -> list[TrendRow]:
+    """Return the selected usage per local day, week (Monday) or month, oldest first.
+
+    Only periods with usage are listed (see :func:`daily_series` for a gap-free series).
+    """
+    return _periods_of(ledger.buckets(filters), unit)
+
+
+def daily_series(
+    ledger: Ledger, filters: Filters, *, now: datetime | None = None
+) -> list[TrendRow]:
+    """Return one row per local day from the window's first day (or first record) through today.
+
+    Days without usage are present with zero tokens and a ``None`` cost: the series has no gaps,
+    ready to chart.
+    """
+    rows = {row.key: row for row in periods(ledger, filters, "day")}
+    first = _first_day(ledger, filters)
+    if first is None:
+        return []
+    today = (now if now is not None else utc_now()).astimezone().date()
+    series: list[TrendRow] = []
+    day = first
+    while day <= today:
+        key = day.isoformat()
+        series.append(rows.get(key) or _row(key, UsageTotals()))
+        day += timedelta(days=1)
+    return series
+
+
+def breakdown(ledger: Ledger, filters: Filters, by: GroupColumn) -> list[TrendRow]:
+    """Return the selected usage per branch, model, agent, command or user, most tokens first."""
+    rows = [
+        _row(key if key is not None else NO_VALUE, totals)
+        for key, totals in ledger.grouped(by, filters)
+    ]
+    return sorted(rows, key=lambda row: (-row.total_tokens, row.key))
+
+
+def compute_trends(
+    ledger: Ledger,
+    *,
+    days: int = 30,
+    by: TrendBy = "day",
+    project: str | None = None,
+    include_offline: bool = False,
+    now: datetime | None = None,
+    cost_of: CostFunction | None = None,
+) -> TrendsResult:
+    """Return the trends table and insights of the last ``days`` local days (0 = all time).
+
+    ``cost_of`` prices token sums on a given model; without it the cheapest-model recommendation
+    is left out.
+    """
+    moment = now if now is not None else utc_now()
+    start = window_start(days, now=moment)
+    filters = Filters(project=project, start=start, include_offline=include_offline)
+    # One pass over the window's rows feeds the periods, the total and every context breakdown.
+    buckets = list(ledger.buckets(filters))
+    day_rows = _periods_of(buckets, "day")
+    branch_rows = _contexts_of(buckets, ledger.context_values("branch"))
+    if by == "day":
+        rows = list(reversed(day_rows))
+    elif by == "week" or by == "month":
+        rows = list(reversed(_periods_of(buckets, by)))
+    elif by == "branch":
+        rows = branch_rows
+    elif by == "command" or by == "user":
+        rows = _contexts_of(buckets, ledger.context_values(by))
+    else:
+        rows = breakdown(ledger, filters, by)
+    total = _total_of(buckets)
+    insights = _insights(ledger, filters, day_rows, branch_rows, total, moment, cost_of)
+    return TrendsResult(
+        by=by,
+        days=days,
+        start=start,
+        end=moment,
+        project=project,
+        include_offline=include_offline,
+        totals=total,
+        rows=rows,
+        insights=insights,
+    )
+
+
+def week_over_week(
+    ledger: Ledger, filters: Filters, *, now: datetime | None = None
+) -> WeekOverWeek:
+    """Return the last 7 local days (today included) against the 7 before them.
+
+    The filters' own window is ignored; project and offline filters apply.
+    """
+    moment = now if now is not None else utc_now()
+    last_start = window_start(7, now=moment)
+    previous_start = window_start(14, now=moment)
+    last = ledger.window_totals(
+        Filters(project=filters.project, start=last_start, include_offline=filters.include_offline)
+    )
+    previous = ledger.window_totals(
+        Filters(
+            project=filters.project,
+            start=previous_start,
+            end=last_start,
+            include_offline=filters.include_offline,
+        )
+    )
+    change = None
+    if previous.total_tokens:
+        change = (last.total_tokens - previous.total_tokens) / previous.total_tokens * 100
+    return WeekOverWeek(
+        last_7_days_tokens=last.total_tokens,
+        previous_7_days_tokens=previous.total_tokens,
+        last_7_days_cost=last.cost_usd,
+        previous_7_days_cost=previous.cost_usd,
+        change_percent=change,
+    )
+
+
+def _first_day(ledger: Ledger, filters: Filters) -> date | None:
+    """The first local day the averages count: the window's first day, or the day of the first
+    record of the ledger (same project and offline filters) when that is later."""
+    everything = Filters(project=filters.project, include_offline=filters.include_offline)
+    first = ledger.first_row_time(everything)
+    if first is None:
+        return None
+    first_day = first.astimezone().date()
+    if filters.start is not None:
+        first_day = max(first_day, filters.start.astimezone().date())
+    return first_day
+
+
+def _insights(
+    ledger: Ledger,
+    filters: Filters,
+    day_rows: list[TrendRow],
+    branch_rows: list[TrendRow],
+    total: TrendRow,
+    now: datetime,
+    cost_of: CostFunction | None,
+) -> Insights:
+    insights = Insights(week_over_week=week_over_week(ledger, filters, now=now))
+    if not day_rows:
+        return insights
+    peak = max(day_rows, key=lambda row: (row.total_tokens, row.key))
+    insights.peak_day = date.fromisoformat(peak.key)
+    insights.peak_day_tokens = peak.total_tokens
+    branches = branch_rows
+    if branches:
+        insights.most_active_branch = branches[0].key
+        insights.most_active_branch_tokens = branches[0].total_tokens
+    first = _first_day(ledger, filters)
+    if first is not None:
+        days = (now.astimezone().date() - first).days + 1
+        insights.days_counted = days
+        insights.average_tokens_per_day = total.total_tokens / days
+        if total.cost_usd is not None:
+            insights.average_cost_per_day = total.cost_usd / days
+            insights.projected_monthly_cost = insights.average_cost_per_day * 30
+    insights.recommendations = list(_recommendations(ledger, filters, total, cost_of))
+    return insights
+
+
+def _largest_share(
+    costs: Iterable[tuple[str, float | None]],
+    total_cost: float,
+    kind: Literal["largest_agent", "largest_model"],
+) -> Recommendation | None:
+    priced = [(key, cost) for key, cost in costs if cost is not None]
+    if not priced or total_cost <= 0:
+        return None
+    key, cost = max(priced, key=lambda item: (item[1], item[0]))
+    share = cost / total_cost
+    noun = "Agent" if kind == "largest_agent" else "Model"
+    return Recommendation(
+        kind=kind,
+        subject=key,
+        share=share,
+        cost_usd=cost,
+        baseline_cost_usd=total_cost,
+        text=(
+            f"{noun} {key} accounts for {share:.0%} of the cost "
+            f"(${cost:.4f} of ${total_cost:.4f}): the first place to look for savings."
+        ),
+    )
+
+
+def _recommendations(
+    ledger: Ledger, filters: Filters, total: TrendRow, cost_of: CostFunction | None
+) -> Iterable[Recommendation]:
+    total_cost = total.cost_usd
+    if total_cost is None or total_cost <= 0:
+        return
+    pairs = ledger.agent_model_usage(filters)
+    agent_costs: dict[str, float | None] = {}
+    for pair in pairs:
+        name = pair.agent if pair.agent is not None else NO_VALUE
+        known = agent_costs.get(name)
+        if pair.cost_usd is not None:
+            agent_costs[name] = pair.cost_usd if known is None else known + pair.cost_usd
+        else:
+            agent_costs.setdefault(name, None)
+    if len(agent_costs) > 1:
+        found = _largest_share(agent_costs.items(), total_cost, "largest_agent")
+        if found is not None:
+            yield found
+    usage = usage_by_model(pairs)
+    model_costs = ((u.model if u.model is not None else NO_VALUE, u.cost_usd) for u in usage)
+    found = _largest_share(model_costs, total_cost, "largest_model")
+    if found is not None:
+        yield found
+    if cost_of is None:
+        return
+    candidates = sorted({u.model for u in usage if u.model is not None and u.model != "offline"})
+    if len(candidates) < 2 or any(u.unpriced_rows for u in usage):
+        # One model leaves nothing to compare; unpriced rows would make the baseline a lower bound.
+        return
+    repriced: dict[str, float] = {}
+    for candidate in candidates:
+        costs = [cost_of(candidate, u) for u in usage]
+        if all(cost is not None for cost in costs):
+            repriced[candidate] = sum(cost for cost in costs if cost is not None)
+    if not repriced:
+        return
+    cheapest = min(repriced, key=lambda name: (repriced[name], name))
+    cost = repriced[cheapest]
+    if cost >= total_cost:
+        return
+    saving = 1 - cost / total_cost
+    yield Recommendation(
+        kind="cheapest_model",
+        subject=cheapest,
+        cost_usd=cost,
+        baseline_cost_usd=total_cost,
+        text=(
+            f"The same usage on {cheapest}, the cheapest model used in this window, would have "
+            f"cost ${cost:.4f} instead of ${total_cost:.4f} ({saving:.0%} less), at list prices."
+        ),
+    )
+
+
+StatsPeriod = Literal["hourly", "daily", "session"]
+"""What ``tokens stats --period`` summarizes."""
+
+STATS_PERIODS: tuple[StatsPeriod, ...] = get_args(StatsPeriod)
+"""Every accepted ``--period`` value."""
+
+
+class UsageStats(BaseModel):
+    """Seed 001's statistics table: the last hour, the last 24 hours, or one session."""
+
+    period: StatsPeriod
+    """``hourly`` (last 60 minutes), ``daily`` (last 24 hours) or ``session``."""
+    title: str
+    """What the figures cover, in words."""
+    session_id: str | None = None
+    """The session, for ``session``."""
+    project: str | None = None
+    """The project read; ``None`` for all projects."""
+    sessions: int
+    """Sessions with usage in the period."""
+    requests: int | None
+    """LLM requests of the rows that know their count; ``None`` when no row did."""
+    prompt_tokens: int
+    """Input tokens."""
+    completion_tokens: int
+    """Output tokens."""
+    cached_tokens: int | None
+    """Cached input tokens of the rows that report them; ``None`` when no row did."""
+    total_tokens: int
+    """Total tokens."""
+    cost_usd: float | None
+    """Cost in USD; ``None`` when nothing was priced."""
+    priced_coverage: float | None
+    """Share of tokens with a known price."""
+    average_tokens_per_request: float | None
+    """``total_tokens / requests``; ``None`` without a known, non-zero request count."""
+
+
+def usage_stats(
+    ledger: Ledger,
+    period: StatsPeriod,
+    *,
+    project: str | None = None,
+    session_id: str | None = None,
+    include_offline: bool = False,
+    now: datetime | None = None,
+) -> UsageStats:
+    """Return the usage of the last hour, the last 24 hours, or one session.
+
+    With ``session_id`` (a prefix is enough) the figures are that session's, whatever ``period``
+    says; ``session`` without an id means the project's latest session.
+
+    Raises:
+        SessionNotFoundError: the session is unknown.
+        LedgerError: ``session`` without an id, and the ledger has no session in scope.
+    """
+    moment = now if now is not None else utc_now()
+    if session_id is not None or period == "session":
+        if session_id is not None:
+            session = ledger.find_session(session_id)
+        else:
+            latest = ledger.sessions(project=project, limit=1)
+            if not latest:
+                scope = "any project" if project is None else f"project {project}"
+                raise LedgerError(f"no session in the ledger for {scope} yet")
+            session = latest[0]
+        totals = ledger.session_totals(session.session_id)
+        title = f"Session {session.session_id}"
+        return _stats("session", title, totals, session_id=session.session_id, project=project)
+    window = timedelta(hours=1) if period == "hourly" else timedelta(days=1)
+    filters = Filters(project=project, start=moment - window, include_offline=include_offline)
+    title = "Last 60 minutes" if period == "hourly" else "Last 24 hours"
+    return _stats(period, title, ledger.window_totals(filters), project=project)
+
+
+def _stats(
+    period: StatsPeriod,
+    title: str,
+    totals: UsageTotals,
+    *,
+    session_id: str | None = None,
+    project: str | None = None,
+) -> UsageStats:
+    requests = totals.known_requests
+    return UsageStats(
+        period=period,
+        title=title,
+        session_id=session_id,
+        project=project,
+        sessions=totals.sessions,
+        requests=requests,
+        prompt_tokens=totals.prompt_tokens,
+        completion_tokens=totals.completion_tokens,
+        cached_tokens=totals.cached_tokens,
+        total_tokens=totals.total_tokens,
+        cost_usd=totals.cost_usd,
+        priced_coverage=totals.priced_coverage,
+        average_tokens_per_request=totals.total_tokens / requests
+        if requests is not None and requests > 0
+        else None,
+    )
