@@ -1,8 +1,7 @@
-"""The documented import path ``from memory_banker.token_tracking import TokenUsageReport``.
+"""The import path ``from memory_banker.token_tracking import TokenUsageReport``.
 
-memory-banker 0.1 shipped its tracker inside the app; the code now lives in the top-level
-``token_tracking`` package so other agent apps can use it without the CLI. This module re-exports
-every public name of that package, so the two lists can never drift apart.
+It re-exports every public name of the top-level ``token_tracking`` package (which other agent
+apps use without the CLI), so the two lists can never drift apart.
 """
 
 import token_tracking as _package

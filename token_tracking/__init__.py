@@ -13,7 +13,6 @@ from token_tracking.errors import (
     TrackingError,
 )
 from token_tracking.records import (
-    SCHEMA_VERSION,
     AgentUsage,
     GitInfo,
     IntervalUsage,
@@ -22,11 +21,11 @@ from token_tracking.records import (
     ReportSource,
     ReportStatus,
     RequestUsage,
-    TokenUsageReport,
 )
-from token_tracking.reports.build import OFFLINE_MODEL
+from token_tracking.reports.file import SCHEMA_VERSION, TokenUsageReport
 from token_tracking.reports.journal import recover_journals
-from token_tracking.rundirs.log import RunTokenStats
+from token_tracking.reports.pricer import OFFLINE_MODEL
+from token_tracking.rundirs.summary import RunTokenStats
 from token_tracking.settings import interval_minutes, tracking_enabled
 
 __all__ = [

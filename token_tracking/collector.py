@@ -4,8 +4,8 @@ One tracker is one session: ``start_session`` opens it (git state, the crash-saf
 ``start_agent`` / ``end_agent`` bracket each agent run, ``record`` adds one request's usage (from
 any thread or task, priced at once), and ``finish`` closes it with a ``TokenUsageReport``.
 
-Persistence — the journal, the report file, run-directory lines and (once wired) the ledger —
-follows ``TOKEN_TRACKING_ENABLED``; the in-memory accounting behind the end-of-run report and
+Persistence — the journal, the report file, run-directory lines and the ledger — follows
+``TOKEN_TRACKING_ENABLED``; the in-memory accounting behind the end-of-run report and
 ``--max-cost`` always works.
 """
 
@@ -24,32 +24,27 @@ from rich.console import Console
 
 from pricing import PriceBook
 from token_tracking import settings
+from token_tracking.counts import sum_exact, sum_known
 from token_tracking.errors import TrackingError
 from token_tracking.extract import usage_from_result
 from token_tracking.git import git_info, project_root
 from token_tracking.history.record import record_in_ledger
 from token_tracking.intervals import IntervalTracker, format_interval_line
-from token_tracking.records import (
-    AgentUsage,
-    ReportSource,
-    ReportStatus,
-    RequestUsage,
-    TokenUsageReport,
-    sum_counts,
-)
-from token_tracking.reports.build import Pricer, ReportBuilder, SessionMeta, save_report, total_cost
+from token_tracking.records import AgentUsage, ReportSource, ReportStatus, RequestUsage
+from token_tracking.reports.build import ReportBuilder, SessionMeta
+from token_tracking.reports.file import TokenUsageReport, save_report
 from token_tracking.reports.journal import Journal
-from token_tracking.rundirs.log import (
+from token_tracking.reports.pricer import Pricer, total_cost
+from token_tracking.rundirs import summary
+from token_tracking.rundirs.log import append_usage, read_usage
+from token_tracking.rundirs.summary import (
+    RUN_FILE,
     RunTokenStats,
-    append_usage,
     compute_stats,
     estimate,
-    print_summary,
     read_run_json,
-    read_usage,
     update_run_json,
 )
-from token_tracking.rundirs.log import save_summary as write_summary
 
 ClientT = TypeVar("ClientT")
 
@@ -85,7 +80,7 @@ class TokenTracker:
     ) -> None:
         """Create a tracker; nothing is written until the session starts.
 
-        ``run_dir``: also append every request to ``run_dir/tokens.jsonl`` (seed 004).
+        ``run_dir``: also append every request to ``run_dir/tokens.jsonl``.
         ``default_model`` prices records that name no model. ``pricebook``: default, the
         table with environment overrides. ``reports_dir``: where the journal lives and the
         report is saved. ``persist``: None reads ``TOKEN_TRACKING_ENABLED``.
@@ -237,7 +232,7 @@ class TokenTracker:
     def record(self, usage: RequestUsage) -> RequestUsage:
         """Add one request's usage to its agent (``usage.agent_name``; default: the command).
 
-        Checks the DESIGN §3 invariants (warning, never fixing), prices the request (the
+        Checks the count invariants (warning, never fixing), prices the request (the
         default model when it names none; an actual cost is kept), journals it, appends it to
         ``run_dir/tokens.jsonl``, and prints the lines of intervals that ended. Returns the
         priced copy. Raises TrackingError after ``finish`` or when a file cannot be written.
@@ -401,12 +396,12 @@ class TokenTracker:
         operation_type: str | None = None,
         model: str | None = None,
     ) -> RequestUsage:
-        """Record the usage in any SDK result (DESIGN §8) and return it, priced.
+        """Record the usage in any SDK result and return it, priced.
 
         Accepts an Agents SDK ``RunResult`` (one record per model response), an OpenAI
         ``ChatCompletion`` or ``Response``, a LiteLLM ``ModelResponse``, an Anthropic
         ``Message``, or a mapping with OpenAI- or Anthropic-style usage keys. ``operation``
-        names the agent (``operation_type`` is seed 001's alias); ``duration_seconds`` is the
+        names the agent (``operation_type`` is an alias of it); ``duration_seconds`` is the
         operation's wall time. A result whose ``usage`` is None (a stream without usage) is
         one request with unknown counts; a run in which no request completed records nothing.
         Returns the sum of the records made. Raises TrackingError (UsageNotFoundError) for a
@@ -461,7 +456,7 @@ class TokenTracker:
             model=model,
         )
 
-    # --- run-directory API (seed 004) -----------------------------------------------------
+    # --- run-directory API ----------------------------------------------------------------
 
     def _require_run_dir(self) -> Path:
         if self.run_dir is None:
@@ -480,7 +475,8 @@ class TokenTracker:
         cost_usd: float | None = None,
         **extras: Any,
     ) -> RequestUsage:
-        """Record one operation's usage the seed 004 way and return the priced record.
+        """Record one operation's usage by its input and output counts and return the priced
+        record.
 
         A given ``cost_usd`` is the actual cost and overrides the estimate. ``extras`` may give
         ``cached_tokens``, ``cache_write_tokens``, ``reasoning_tokens``, ``duration_seconds``
@@ -512,7 +508,7 @@ class TokenTracker:
             return records + list(self._unwritten)
 
     def calculate_stats(self, run_id: str | None = None, phase: str | None = None) -> RunTokenStats:
-        """Return seed 004's statistics of the run directory.
+        """Return the statistics of the run directory: totals per iteration and per operation.
 
         Actual costs are kept; other lines are estimated with this tracker's price book.
         ``run_id`` / ``phase`` default to ``run.json``'s, else the directory's name / None.
@@ -532,18 +528,15 @@ class TokenTracker:
     def save_summary(self, stats: RunTokenStats) -> Path:
         """Write ``stats`` to ``run_dir/token_summary.json`` (and ``run.json``'s ``tokens`` block
         when run.json exists); return the summary's path. Raises TrackingError without run_dir."""
-        run_dir = self._require_run_dir()
-        path = write_summary(run_dir, stats)
-        update_run_json(run_dir, stats)
-        return path
+        return summary.save_summary(self._require_run_dir(), stats)
 
     def print_summary(self, stats: RunTokenStats, console: Console | None = None) -> None:
-        """Print seed 004's summary of ``stats`` (default: to stdout)."""
-        print_summary(stats, Console() if console is None else console)
+        """Print the run summary of ``stats`` (default: to stdout)."""
+        summary.print_summary(stats, Console() if console is None else console)
 
     def _refresh_run_json(self) -> None:
         run_dir = self._require_run_dir()
-        if (run_dir / "run.json").is_file():
+        if (run_dir / RUN_FILE).is_file():
             update_run_json(run_dir, self.calculate_stats())
 
 
@@ -556,14 +549,15 @@ def _combined(records: Sequence[RequestUsage], duration_seconds: float | None) -
         timestamp=last.timestamp,
         agent_name=last.agent_name,
         model=models.pop() if len(models) == 1 else None,
-        prompt_tokens=sum_counts(r.prompt_tokens for r in records),
-        completion_tokens=sum_counts(r.completion_tokens for r in records),
-        cached_tokens=sum_counts(r.cached_tokens for r in records),
-        cache_write_tokens=sum_counts(r.cache_write_tokens for r in records),
-        reasoning_tokens=sum_counts(r.reasoning_tokens for r in records),
+        prompt_tokens=sum_known(r.prompt_tokens for r in records),
+        completion_tokens=sum_known(r.completion_tokens for r in records),
+        cached_tokens=sum_known(r.cached_tokens for r in records),
+        cache_write_tokens=sum_known(r.cache_write_tokens for r in records),
+        reasoning_tokens=sum_known(r.reasoning_tokens for r in records),
         requests=sum(r.requests for r in records),
         duration_seconds=duration_seconds,
-        cost_usd=None if None in costs else sum(c for c in costs if c is not None),
+        # One unknown cost makes the sum unknown rather than quietly too low.
+        cost_usd=sum_exact(costs),
         cost_is_actual=all(r.cost_is_actual for r in records),
         iteration=last.iteration,
         metadata=last.metadata,

@@ -1,12 +1,13 @@
-"""Baseline against optimized: compare two reports or two run directories (seed 004's compare).
+"""Baseline against optimized: compare two reports or two run directories.
 
 Each side is a report file (``token_usage_*.json``) or a run directory holding ``tokens.jsonl``.
 A side is reduced to its tokens, cost, requests (iterations for a run directory) and a breakdown
 by agent (reports) or operation (run directories); the comparison gives the savings in tokens
 and percent, the change in cost, and the per-name deltas.
 
-Costs are the ones the gate uses (:func:`token_tracking.gate.report_totals`): recorded, except a
-0.1 report's, which is re-priced with today's table.
+Costs are the ones the CI gate uses (:func:`token_tracking.reports.pricer.report_cost`):
+recorded, except a 0.1 report's, which is re-priced with today's table. A cost over an agent or
+operation with some unknown part is unknown; a cost difference with an unknown side is unknown.
 """
 
 from __future__ import annotations
@@ -17,15 +18,17 @@ from typing import Literal
 from pydantic import BaseModel
 from rich.console import Console
 
+from token_tracking import display
+from token_tracking.counts import sum_exact, sum_known
 from token_tracking.errors import CompareInputError
-from token_tracking.gate import report_totals
-from token_tracking.reports.listing import PricebookLoader, format_columns, load_report, money
-from token_tracking.rundirs.summary import RUN_LOG_NAME, run_stats
+from token_tracking.reports.file import load_report
+from token_tracking.reports.pricer import PricebookLoader, report_cost
+from token_tracking.reports.render import RULE
+from token_tracking.rundirs.log import TOKENS_FILE
+from token_tracking.rundirs.summary import run_stats
 
 SideKind = Literal["report", "run"]
 Outcome = Literal["improved", "worse", "unchanged"]
-
-RULE = "=" * 60
 
 
 class BreakdownItem(BaseModel):
@@ -106,8 +109,8 @@ def load_side(path: Path, pricebook: PricebookLoader) -> ComparisonSide:
     of the loaders.
     """
     if path.is_dir():
-        if not (path / RUN_LOG_NAME).is_file():
-            raise CompareInputError(f"{path} is a directory without {RUN_LOG_NAME}")
+        if not (path / TOKENS_FILE).is_file():
+            raise CompareInputError(f"{path} is a directory without {TOKENS_FILE}")
         return _run_side(path, pricebook)
     if not path.exists():
         raise CompareInputError(f"{path} does not exist (expected a report file or run directory)")
@@ -116,30 +119,30 @@ def load_side(path: Path, pricebook: PricebookLoader) -> ComparisonSide:
 
 def _report_side(path: Path, pricebook: PricebookLoader) -> ComparisonSide:
     report = load_report(path)
-    totals = report_totals(report, path.name, pricebook)
+    cost = report_cost(report, pricebook)
     breakdown: dict[str, BreakdownItem] = {}
     for agent in report.agent_usage:
         tokens = agent.total_tokens
         if tokens is None:
-            tokens = sum(n for n in (agent.prompt_tokens, agent.completion_tokens) if n is not None)
+            known = sum_known([agent.prompt_tokens, agent.completion_tokens])
+            tokens = 0 if known is None else known
         item = breakdown.get(agent.agent_name)
         if item is None:
             breakdown[agent.agent_name] = BreakdownItem(tokens=tokens, cost_usd=agent.cost_usd)
         else:
             item.tokens += tokens
-            item.cost_usd = _add_cost(item.cost_usd, agent.cost_usd)
+            item.cost_usd = sum_exact([item.cost_usd, agent.cost_usd])
     requests = report.total_requests
     if requests is None and report.agent_usage:
-        counts = [a.requests for a in report.agent_usage]
-        requests = None if any(c is None for c in counts) else sum(c for c in counts if c)
+        requests = sum_exact(a.requests for a in report.agent_usage)
     return ComparisonSide(
         label=path.name,
         path=str(path),
         kind="report",
         total_tokens=report.total_tokens,
-        cost_usd=totals.cost_usd,
-        cost_is_lower_bound=totals.cost_usd is not None and not totals.cost_complete,
-        cost_repriced=totals.repriced,
+        cost_usd=cost.cost_usd,
+        cost_is_lower_bound=cost.cost_usd is not None and not cost.complete,
+        cost_repriced=cost.repriced,
         requests=requests,
         iterations=None,
         breakdown=breakdown,
@@ -162,12 +165,6 @@ def _run_side(path: Path, pricebook: PricebookLoader) -> ComparisonSide:
             for name, op in stats.breakdown_by_operation.items()
         },
     )
-
-
-def _add_cost(a: float | None, b: float | None) -> float | None:
-    if a is None or b is None:
-        return None
-    return a + b
 
 
 def _percent(part: int, whole: int) -> float | None:
@@ -225,46 +222,39 @@ def compare_paths(baseline: Path, optimized: Path, pricebook: PricebookLoader) -
     return compare(load_side(baseline, pricebook), load_side(optimized, pricebook))
 
 
-def _signed_money(value: float) -> str:
-    sign = "-" if value < 0 else ""
-    return f"{sign}${abs(value):.4f}"
-
-
-def _percent_text(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.1f}%"
+def _percent_text(percentage: float | None) -> str:
+    """Write a percentage (25.0, not 0.25) as :func:`token_tracking.display.percent` does."""
+    return display.percent(None if percentage is None else percentage / 100)
 
 
 def _side_lines(title: str, side: ComparisonSide) -> list[str]:
-    cost = money(side.cost_usd, lower_bound=side.cost_is_lower_bound)
+    cost = display.usd(side.cost_usd, lower_bound=side.cost_is_lower_bound)
     if side.cost_repriced:
         cost += " (a 0.1 report: today's table)"
     lines = [
         f"{title}: {side.label}",
-        f"  Tokens: {side.total_tokens:,}",
+        f"  Tokens: {display.tokens(side.total_tokens)}",
         f"  Cost:   {cost}",
     ]
     if side.kind == "run":
         iterations = "unknown" if side.iterations is None else str(side.iterations)
         lines.append(f"  Iterations: {iterations}")
     else:
-        requests = "unknown" if side.requests is None else f"{side.requests:,}"
+        requests = display.tokens(side.requests)
         lines.append(f"  Requests: {requests}")
     return lines
 
 
-def _tokens_or_dash(value: int | None) -> str:
-    return "-" if value is None else f"{value:,}"
-
-
 def render_comparison(comparison: Comparison, console: Console) -> None:
-    """Print ``comparison`` in seed 004's layout, with the per-agent or per-operation deltas."""
+    """Print ``comparison`` in the 60-column frame: both sides, the savings, the per-agent or
+    per-operation deltas, and the outcome."""
     lines = [RULE, "Token Usage Comparison", RULE, ""]
     lines += _side_lines("Baseline", comparison.baseline)
     lines.append("")
     lines += _side_lines("Optimized", comparison.optimized)
     lines += ["", "Savings:"]
     lines.append(
-        f"  Tokens: {comparison.token_savings:,} "
+        f"  Tokens: {display.tokens(comparison.token_savings)} "
         f"({_percent_text(comparison.token_savings_percent)})"
     )
     if comparison.cost_savings_usd is None:
@@ -272,20 +262,20 @@ def render_comparison(comparison: Comparison, console: Console) -> None:
     else:
         bound = comparison.baseline.cost_is_lower_bound or comparison.optimized.cost_is_lower_bound
         note = " (prices partly unknown)" if bound else ""
-        lines.append(f"  Cost:   {_signed_money(comparison.cost_savings_usd)}{note}")
+        lines.append(f"  Cost:   {display.signed_usd(comparison.cost_savings_usd)}{note}")
     if comparison.breakdown:
         kind = {"agent": "Agent", "operation": "Operation", "mixed": "Agent / operation"}
         rows = [
             (
                 delta.name,
-                _tokens_or_dash(delta.baseline_tokens),
-                _tokens_or_dash(delta.optimized_tokens),
+                display.tokens(delta.baseline_tokens, unknown="-"),
+                display.tokens(delta.optimized_tokens, unknown="-"),
                 f"{delta.change_tokens:+,}",
                 "" if delta.change_percent is None else f"{delta.change_percent:+.1f}%",
             )
             for delta in comparison.breakdown
         ]
-        table = format_columns(
+        table = display.columns(
             (kind[comparison.breakdown_by], "Baseline", "Optimized", "Change", ""),
             rows,
             right=(1, 2, 3, 4),
@@ -302,6 +292,6 @@ def _outcome_line(comparison: Comparison) -> str:
     if comparison.outcome == "improved":
         return f"✅ Optimization successful! Saved {_percent_text(percent)} tokens"
     if comparison.outcome == "worse":
-        more = "more" if percent is None else f"{-percent:.1f}% more"
+        more = "more" if percent is None else f"{_percent_text(-percent)} more"
         return f"❌ Optimization made it worse: used {more} tokens"
     return "No change: both used the same number of tokens"

@@ -52,6 +52,13 @@ def seconds(value: float | None, *, unknown: str = "-") -> str:
     return unknown if value is None else f"{value:.1f}s"
 
 
+def clock(value: float) -> str:
+    """Return a duration in seconds as a clock reads: ``13:42`` (m:ss), ``1:02:03`` from an hour."""
+    hours, rest = divmod(round(value), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
 def percent(value: float | None, *, unknown: str = "n/a") -> str:
     """Return a share given as a fraction (0.25) as ``25.0%``."""
     return unknown if value is None else f"{value * 100:.1f}%"

@@ -1,4 +1,6 @@
-"""Read token usage out of SDK result objects and usage mappings, normalized per DESIGN §3.
+"""Read token usage out of SDK result objects and usage mappings, normalized: the prompt count
+holds every input token billed (cache reads and writes included), the completion count every
+output token (reasoning included).
 
 Pure functions with duck-typed access: nothing here imports an SDK, so ``record_usage`` works for
 any program without paying for (or requiring) ``openai``, ``agents``, ``litellm`` or ``anthropic``.
@@ -21,9 +23,9 @@ A count the source did not give stays ``None``; nothing here turns an unknown in
 **Reasoning outside the completion count.** xAI (Grok) and Perplexity (``sonar-deep-research``)
 report reasoning tokens *beside* ``completion_tokens`` instead of inside it, and LiteLLM keeps their
 numbers as given (its ``xai`` and ``perplexity`` cost functions add the reasoning tokens on top of
-the completion count). DESIGN §3 defines ``completion_tokens`` as all output tokens, reasoning
-included, so for those providers the reasoning count is added to the completion count here, once,
-at the single place where a provider's usage becomes a record. The provider is told by the model's
+the completion count). ``completion_tokens`` is all output tokens, reasoning included, so for
+those providers the reasoning count is added to the completion count here, once, at the single
+place where a provider's usage becomes a record. The provider is told by the model's
 ``xai/`` or ``perplexity/`` prefix, or, under any other name (xAI's API reached as
 ``openai/grok-…`` with an ``api_base``), by the usage's own arithmetic: a ``total_tokens`` equal to
 prompt + completion + reasoning says the reasoning lies outside the completion count.
@@ -83,7 +85,7 @@ class UsageRecorder(Protocol):
 
 @dataclass(frozen=True)
 class UsageCounts:
-    """Token counts normalized per DESIGN §3; ``None`` = the source did not say."""
+    """Normalized token counts (see the module docstring); ``None`` = the source did not say."""
 
     prompt_tokens: int | None = None
     """All input tokens, cache reads and writes included."""
@@ -130,7 +132,7 @@ def _detail(source: object, details: str, name: str) -> int | None:
 
 
 def counts_from_usage(usage: object, model: str | None = None) -> UsageCounts:
-    """Normalize one provider usage (an SDK usage object or a mapping) per DESIGN §3.
+    """Normalize one provider usage (an SDK usage object or a mapping) to :class:`UsageCounts`.
 
     ``model`` (``provider/name`` as LiteLLM routes it, or a bare name) tells whether the provider
     reports reasoning outside the completion count (xAI, Perplexity; see the module docstring):
@@ -233,7 +235,7 @@ def _request(
     duration_seconds: float | None = None,
     cost_usd: float | None = None,
 ) -> RequestUsage:
-    # The DESIGN §3 invariants are checked once, where every record lands: TokenTracker.record.
+    # The count invariants are checked once, where every record lands: TokenTracker.record.
     return RequestUsage(
         timestamp=datetime.now(UTC),
         model=model,

@@ -1,15 +1,14 @@
-"""The CI gate's verdict: totals measured against a cost and/or token threshold (DESIGN §5).
+"""The CI gate's verdict: totals measured against a cost and/or token threshold.
 
-The gate is deliberately split in two so that anything can be gated: a *target* reduces what is
-checked — one report, or (with the history store) a period of the ledger — to
-:class:`GateTotals`, and :func:`evaluate` turns totals and :class:`Thresholds` into a
-:class:`CheckVerdict`. Which cost is gated: the cost recorded in the report, except for reports
-written by memory-banker 0.1, whose recorded cost came from a table known to be wrong (it priced
-``gpt-4o-mini`` at ``gpt-4o`` rates): those are re-priced with today's table.
+The gate is split in two so that anything can be gated: a *target* reduces what is checked — one
+report, or (with the ledger) a period of history — to :class:`GateTotals`, and :func:`evaluate`
+turns totals and :class:`Thresholds` into a :class:`CheckVerdict`. Which cost is gated: the cost
+recorded in the report, except for reports written by memory-banker 0.1, which are re-priced with
+today's table (see :func:`token_tracking.reports.pricer.report_cost`).
 
 An unknown cost, or a cost that is only a lower bound (some tokens had no price), fails a
-``--max-cost`` gate unless ``allow_unknown``: a gate that passes because it could not see the cost
-is the failure mode the earlier docs' shell script had.
+``--max-cost`` gate unless ``allow_unknown``: a gate must never pass because it could not see the
+cost.
 """
 
 from __future__ import annotations
@@ -19,13 +18,17 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
+from token_tracking import display
 from token_tracking.errors import GateUsageError
-from token_tracking.records import TokenUsageReport
-from token_tracking.reports.listing import PricebookLoader, price_report
+from token_tracking.reports.file import TokenUsageReport
+from token_tracking.reports.pricer import PricebookLoader, report_cost
 
 # Float sums of per-request costs carry noise in the last bits; a cost equal to the threshold up
 # to that noise is within it.
 _COST_TOLERANCE = 1e-12
+
+_MAX_DECIMALS = 8
+"""The most decimals a cost above its threshold is printed with to show it is above."""
 
 
 @dataclass(frozen=True)
@@ -109,20 +112,21 @@ class CheckVerdict(BaseModel):
     """One entry per threshold that failed."""
 
 
-def format_threshold(value: float) -> str:
-    """Format a USD threshold as the user wrote it: ``$1.00``, ``$0.005``."""
-    text = f"{value:.2f}"
-    if float(text) == value:
-        return f"${text}"
-    return f"${value:.6f}".rstrip("0")
+def _value(text: str) -> float:
+    return float(text.removeprefix("$"))
 
 
-def _format_cost(cost: float, threshold: float) -> str:
-    text = f"{cost:.4f}"
-    if cost > threshold and float(text) <= threshold:
-        # 4 decimals would print a cost that looks within the threshold it crossed.
-        text = f"{cost:.8f}".rstrip("0")
-    return f"${text}"
+def over_threshold_figures(cost: float, limit: float) -> tuple[str, str]:
+    """Return ``cost`` and ``limit`` as :func:`token_tracking.display.usd` writes them, unless that
+    would print a cost above the limit as a figure at or below it: then both get the fewest extra
+    decimals (up to 8) that tell them apart.
+    """
+    cost_text, limit_text = display.usd(cost), display.usd(limit)
+    decimals = 5
+    while _value(cost_text) <= _value(limit_text) and decimals <= _MAX_DECIMALS:
+        cost_text, limit_text = f"${cost:.{decimals}f}", f"${limit:.{decimals}f}"
+        decimals += 1
+    return cost_text, limit_text
 
 
 def _unknown_reason(totals: GateTotals) -> str:
@@ -151,8 +155,8 @@ def _refuse_damaged(totals: GateTotals) -> None:
         )
     if tokens is not None and tokens < 0:
         raise GateUsageError(
-            f"cannot check {totals.target}: its token total ({tokens:,}) is negative; "
-            "the report or ledger is damaged"
+            f"cannot check {totals.target}: its token total ({display.tokens(tokens)}) is "
+            "negative; the report or ledger is damaged"
         )
 
 
@@ -169,7 +173,7 @@ def evaluate(totals: GateTotals, thresholds: Thresholds, *, allow_unknown: bool)
     within: list[str] = []
     cost, limit = totals.cost_usd, thresholds.max_cost_usd
     if limit is not None:
-        shown_limit = format_threshold(limit)
+        shown_limit = display.usd(limit)
         if cost is None:
             if allow_unknown:
                 within.append(f"cost unknown ({_unknown_reason(totals)}), accepted")
@@ -180,11 +184,10 @@ def evaluate(totals: GateTotals, thresholds: Thresholds, *, allow_unknown: bool)
                 )
         elif cost - limit > _COST_TOLERANCE:
             at_least = "" if totals.cost_complete else "at least "
-            failures.append(
-                f"Cost {at_least}{_format_cost(cost, limit)} exceeds threshold {shown_limit}"
-            )
+            shown_cost, shown_limit = over_threshold_figures(cost, limit)
+            failures.append(f"Cost {at_least}{shown_cost} exceeds threshold {shown_limit}")
         elif not totals.cost_complete:
-            lower = f"at least ${cost:.4f} ({_unknown_reason(totals)})"
+            lower = f"at least {display.usd(cost)} ({_unknown_reason(totals)})"
             if allow_unknown:
                 within.append(f"cost {lower} within threshold {shown_limit}, accepted")
             else:
@@ -193,7 +196,7 @@ def evaluate(totals: GateTotals, thresholds: Thresholds, *, allow_unknown: bool)
                     "(use --allow-unknown to accept)"
                 )
         else:
-            within.append(f"cost ${cost:.4f} within threshold {shown_limit}")
+            within.append(f"cost {display.usd(cost)} within threshold {shown_limit}")
     tokens, token_limit = totals.total_tokens, thresholds.max_tokens
     if token_limit is not None:
         if tokens is None:
@@ -201,13 +204,17 @@ def evaluate(totals: GateTotals, thresholds: Thresholds, *, allow_unknown: bool)
                 within.append("tokens unknown, accepted")
             else:
                 failures.append(
-                    f"Token count unknown; cannot verify threshold {token_limit:,} "
+                    f"Token count unknown; cannot verify threshold {display.tokens(token_limit)} "
                     "(use --allow-unknown to accept)"
                 )
         elif tokens > token_limit:
-            failures.append(f"Tokens {tokens:,} exceed threshold {token_limit:,}")
+            failures.append(
+                f"Tokens {display.tokens(tokens)} exceed threshold {display.tokens(token_limit)}"
+            )
         else:
-            within.append(f"tokens {tokens:,} within threshold {token_limit:,}")
+            within.append(
+                f"tokens {display.tokens(tokens)} within threshold {display.tokens(token_limit)}"
+            )
     passed = not failures
     if passed:
         message = f"OK: {'; '.join(within)} ({totals.target})"
@@ -231,45 +238,24 @@ def evaluate(totals: GateTotals, thresholds: Thresholds, *, allow_unknown: bool)
     )
 
 
-def is_v0_1(report: TokenUsageReport) -> bool:
-    """True for a report written by memory-banker 0.1 (it has no ``schema_version``)."""
-    return report.schema_version is None
-
-
 def report_totals(
     report: TokenUsageReport, target: str, pricebook: PricebookLoader | None
 ) -> GateTotals:
     """Reduce one report to the totals the gate checks.
 
-    The recorded cost is gated (a lower bound when ``priced_coverage`` < 1), except for a 0.1
-    report, which is re-priced with ``pricebook()``; the table is loaded only then, and only when
-    ``pricebook`` is given (a token-only gate needs no price). Raises what ``pricebook()`` raises.
+    The cost is :func:`~token_tracking.reports.pricer.report_cost`'s: the recorded one, except a
+    0.1 report's, re-priced with ``pricebook()`` when ``pricebook`` is given (a token-only gate
+    needs no price). Raises what ``pricebook()`` raises.
     """
-    if is_v0_1(report) and pricebook is not None:
-        priced = price_report(report, pricebook())
-        return GateTotals(
-            target=target,
-            session_id=report.session_id,
-            total_tokens=report.total_tokens,
-            cost_usd=priced.cost_usd,
-            cost_complete=priced.complete,
-            repriced=True,
-            unknown_models=priced.unknown_models,
-        )
-    coverage = report.priced_coverage
-    unpriced = [
-        p for p in (report.pricing.models if report.pricing else []) if p.matched_key is None
-    ]
-    unknown = tuple(p.model for p in unpriced)
-    # A known model without a per-token price carries the pricer's reason; an unknown name none.
-    reasons = tuple(p.reason if p.reason is not None else "" for p in unpriced)
+    cost = report_cost(report, pricebook)
     return GateTotals(
         target=target,
         session_id=report.session_id,
         total_tokens=report.total_tokens,
-        cost_usd=report.total_cost_usd,
-        cost_complete=report.total_cost_usd is not None and (coverage is None or coverage >= 1.0),
-        unknown_models=unknown,
-        unpriced_reasons=reasons,
-        priced_coverage=coverage,
+        cost_usd=cost.cost_usd,
+        cost_complete=cost.complete,
+        repriced=cost.repriced,
+        unknown_models=cost.unknown_models,
+        unpriced_reasons=cost.unpriced_reasons,
+        priced_coverage=cost.priced_coverage,
     )

@@ -1,4 +1,5 @@
-"""Usage per fixed interval of a session (seed 000): the live line and the stored intervals.
+"""Usage per fixed interval (``TOKEN_INTERVAL_MINUTES``) of a session: the live line printed when
+an interval ends, and the intervals stored in the report.
 
 A request belongs to the interval in which its response arrived. Boundaries are checked when a
 request is recorded and whenever the caller asks (``TokenTracker.check_intervals``), so there is
@@ -11,6 +12,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from token_tracking import display
 from token_tracking.records import IntervalUsage, RequestUsage
 
 
@@ -28,22 +30,17 @@ def format_minutes(minutes: float) -> str:
     return f"{round(minutes, 6):g}"
 
 
-def format_cost(cost: float | None) -> str:
-    """Return ``$0.0123`` (four decimals), or ``unknown`` for a cost that is not known."""
-    return "unknown" if cost is None else f"${cost:,.4f}"
-
-
 def format_interval_line(interval: IntervalUsage, minutes: float) -> str:
-    """Return seed 000's live line for a finished interval.
+    """Return the live line for a finished interval.
 
     ``[+5min] Interval 1: 12,345 tokens (8,000 in, 4,345 out) | Cost: $0.0123 | 7 requests``
     """
     elapsed = format_minutes(interval.index * minutes)
-    noun = "request" if interval.requests == 1 else "requests"
     return (
-        f"[+{elapsed}min] Interval {interval.index}: {interval.total_tokens:,} tokens "
-        f"({interval.prompt_tokens:,} in, {interval.completion_tokens:,} out) | "
-        f"Cost: {format_cost(interval.cost_usd)} | {interval.requests} {noun}"
+        f"[+{elapsed}min] Interval {interval.index}: {display.tokens(interval.total_tokens)} "
+        f"tokens ({display.tokens(interval.prompt_tokens)} in, "
+        f"{display.tokens(interval.completion_tokens)} out) | "
+        f"Cost: {display.usd(interval.cost_usd)} | {display.plural(interval.requests, 'request')}"
     )
 
 

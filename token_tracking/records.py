@@ -1,6 +1,8 @@
-"""The persisted records: one normalized usage per LLM request, per-agent sums, the session report.
+"""The usage records: one normalized usage per LLM request, per-agent sums, and the parts of a
+session report (git state, pricing notes, intervals). The report itself is
+:class:`token_tracking.reports.file.TokenUsageReport`.
 
-Token semantics follow DESIGN §3 (the OpenTelemetry GenAI conventions):
+Token semantics follow the OpenTelemetry GenAI conventions:
 
 - ``prompt_tokens`` counts *all* input tokens billed, including cache reads and cache writes;
   ``cached_tokens`` and ``cache_write_tokens`` are parts of it.
@@ -8,30 +10,18 @@ Token semantics follow DESIGN §3 (the OpenTelemetry GenAI conventions):
   part of it.
 - A count the provider did not return is ``None``, never ``0``.
 
-These models are the one serializer of the report file, of ``--json`` output and of ``load``.
-Reports written by memory-banker 0.1 (no ``schema_version``) load with the same model: every key
-added since has a default.
+Every key added since memory-banker 0.1 has a default, so 0.1 files load with these models.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
 from datetime import datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-if TYPE_CHECKING:
-    from rich.console import Console
-
-    from pricing import PriceBook
-
 logger = logging.getLogger(__name__)
-
-SCHEMA_VERSION = 1
-"""The ``schema_version`` written into new report files."""
 
 ReportStatus = Literal["success", "partial", "failed", "interrupted", "budget_exceeded"]
 ReportSource = Literal["llm", "offline", "manual", "import"]
@@ -44,10 +34,10 @@ def invariant_problems(
     cache_write_tokens: int | None,
     reasoning_tokens: int | None,
 ) -> list[str]:
-    """Return the DESIGN §3 invariants these counts break (empty when they hold).
+    """Return the invariants these counts break (empty when they hold).
 
-    ``cached + cache_write <= prompt`` and ``reasoning <= completion``; unknown counts break
-    nothing.
+    The invariants: ``cached + cache_write <= prompt``, ``reasoning <= completion``, and no count
+    is negative; unknown counts break nothing.
     """
     problems: list[str] = []
     if prompt_tokens is not None:
@@ -78,22 +68,11 @@ def invariant_problems(
 
 
 def local_if_naive(value: datetime | None) -> datetime | None:
-    """Return ``value`` with a UTC offset: a naive time (0.1 reports, seed 004 lines) is local."""
+    """Return ``value`` with a UTC offset: a naive time (0.1 reports, run-directory lines written
+    by other tools) is local."""
     if value is None or value.tzinfo is not None:
         return value
     return value.astimezone()
-
-
-def sum_counts(values: Iterable[int | None]) -> int | None:
-    """Sum the known counts; ``None`` when every count is unknown (or there is none).
-
-    A partly known sum is the sum of the known counts: the report shows what the providers
-    returned and never fills a gap with a guess.
-    """
-    known = [value for value in values if value is not None]
-    if not known:
-        return None
-    return sum(known)
 
 
 class RequestUsage(BaseModel):
@@ -126,7 +105,7 @@ class RequestUsage(BaseModel):
     cost_is_actual: bool = False
     """True when ``cost_usd`` was given by the caller or provider instead of estimated."""
     iteration: int | None = None
-    """Iteration number, for run-directory (seed 004) style logging."""
+    """Iteration number, for run-directory logging (``TokenTracker.log_usage``)."""
     metadata: dict[str, Any] = Field(default_factory=dict)
     """Free-form metadata supplied by the caller (never API keys or headers)."""
 
@@ -140,7 +119,8 @@ class RequestUsage(BaseModel):
         return self.prompt_tokens + self.completion_tokens
 
     def check_invariants(self) -> list[str]:
-        """Log a warning for each broken DESIGN §3 invariant and return them; never 'fix' them."""
+        """Log a warning for each broken invariant (see :func:`invariant_problems`) and return
+        them; the counts are kept as given, never 'fixed'."""
         problems = invariant_problems(
             self.prompt_tokens,
             self.completion_tokens,
@@ -154,7 +134,7 @@ class RequestUsage(BaseModel):
 
 
 class AgentUsage(BaseModel):
-    """What one agent run spent. Seed 002's keys first, then the DESIGN §4 extras."""
+    """What one agent run spent. memory-banker 0.1's keys first, then the ones added since."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -245,7 +225,7 @@ class PricingInfo(BaseModel):
 
 
 class IntervalUsage(BaseModel):
-    """Usage within one fixed interval of a session (seed 000)."""
+    """Usage within one fixed interval (``TOKEN_INTERVAL_MINUTES``) of a session."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -267,119 +247,3 @@ class IntervalUsage(BaseModel):
     """Requests that ended in this interval."""
 
     _aware_start = field_validator("start")(local_if_naive)
-
-
-class TokenUsageReport(BaseModel):
-    """The report of one session: seed 002's keys unchanged, plus the DESIGN §4 additions."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    session_id: str
-    """Unique id of the session (a UUID)."""
-    project_path: str
-    """Resolved path of the project."""
-    model: str | None = None
-    """The session's model (``offline`` for the offline engine)."""
-    command: str
-    """The command that ran: ``init``, ``update``, ``refresh``, ``manual``, or an app's own name."""
-    start_time: datetime
-    """Session start (ISO 8601 with offset; naive times in 0.1 files are local)."""
-    end_time: datetime
-    """Session end; "latest report" means the greatest ``end_time``."""
-    total_duration_seconds: float
-    """Wall time of the session, in seconds."""
-    total_prompt_tokens: int = 0
-    """Sum of the agents' prompt tokens (cache reads and writes included)."""
-    total_completion_tokens: int = 0
-    """Sum of the agents' completion tokens (reasoning included)."""
-    total_tokens: int = 0
-    """``total_prompt_tokens + total_completion_tokens``."""
-    total_cost_usd: float | None = None
-    """Total cost in USD; ``None`` when nothing could be priced. A lower bound when
-    ``priced_coverage`` < 1."""
-    successful_agents: int = 0
-    """Agents that succeeded."""
-    failed_agents: int = 0
-    """Agents that failed."""
-    agent_usage: list[AgentUsage] = Field(default_factory=list)
-    """Per-agent usage, in launch order."""
-
-    schema_version: int | None = None
-    """1 for this layout; absent (``None``) in 0.1 files."""
-    total_cached_tokens: int | None = None
-    """Sum of cached prompt tokens; ``None`` when no request reported it."""
-    total_cache_write_tokens: int | None = None
-    """Sum of cache-write prompt tokens; ``None`` when no request reported it."""
-    total_reasoning_tokens: int | None = None
-    """Sum of reasoning tokens; ``None`` when no request reported it."""
-    total_requests: int | None = None
-    """LLM requests made in the session."""
-    status: ReportStatus = "success"
-    """Outcome of the session."""
-    agents_not_run: list[str] = Field(default_factory=list)
-    """Agents skipped by ``--max-cost`` or Ctrl-C."""
-    source: ReportSource = "llm"
-    """Where the usage came from."""
-    git: GitInfo | None = None
-    """The project's git state, when it is a git repository."""
-    pricing: PricingInfo | None = None
-    """Which table priced the report and how each model resolved."""
-    priced_coverage: float | None = None
-    """Share of tokens with a known price (1.0 = all)."""
-    intervals: list[IntervalUsage] = Field(default_factory=list)
-    """Usage per ``TOKEN_INTERVAL_MINUTES`` interval."""
-    tool_version: str | None = None
-    """The memory-banker version that wrote the report."""
-
-    _aware_times = field_validator("start_time", "end_time")(local_if_naive)
-
-    # The behaviour lives in report.py and render.py, which build on these models; importing them
-    # when a method is called (instead of at module top) avoids an import cycle.
-
-    def render(self, console: Console, *, pricebook: PriceBook | None = None) -> None:
-        """Print the report (see ``token_tracking.reports.render.render_report``).
-
-        ``pricebook`` re-prices 0.1 reports for the "today's table" line; default: the default
-        price book. Raises nothing for unknown prices: they are shown as ``unknown``.
-        """
-        from token_tracking.reports.render import render_report
-
-        render_report(self, console, pricebook=pricebook)
-
-    def save(self, folder: Path) -> Path:
-        """Write the report to ``folder/token_usage_<YYYYmmdd_HHMMSS>[_N].json``; return the path.
-
-        Atomic and exclusive: an existing report is never overwritten (``_2``, ``_3``… instead).
-        Raises ReportFileError (a TrackingError) when the folder cannot be written.
-        """
-        from token_tracking.reports.build import save_report
-
-        return save_report(self, folder)
-
-    @classmethod
-    def load_from_file(cls, path: Path | str) -> TokenUsageReport:
-        """Read a report file (this layout or memory-banker 0.1's) and return it.
-
-        Raises ReportFileError (a TrackingError) naming the file when it is missing, not JSON, or
-        not a token usage report.
-        """
-        from token_tracking.reports.build import load_report
-
-        return load_report(Path(path))
-
-    def calculate_cost(
-        self,
-        custom_pricing: Mapping[str, Mapping[str, float]] | None = None,
-        pricebook: PriceBook | None = None,
-        *,
-        model: str | None = None,
-    ) -> float | None:
-        """Re-price the report's agents and return the total in USD (see ``report.calculate_cost``).
-
-        ``custom_pricing`` is seed 002's per-1K dict (``{"m": {"prompt_per_1k": …,
-        "completion_per_1k": …}}``); ``model`` prices every agent as that model instead. Returns
-        None when no agent could be priced; the sum of the priced agents otherwise.
-        """
-        from token_tracking.reports.build import calculate_cost
-
-        return calculate_cost(self, custom_pricing, pricebook, model=model)

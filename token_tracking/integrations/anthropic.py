@@ -9,10 +9,10 @@ and returns the same client) with a recording proxy:
   once, when the stream ends or is closed;
 - ``messages.stream(...)`` records the accumulated message when its ``with`` block exits.
 
-Usage is normalized per DESIGN §3: prompt = ``input_tokens`` + ``cache_read_input_tokens`` +
-``cache_creation_input_tokens``. A stream closed before its ``message_delta`` has an unknown
-completion count (``None``), never the provisional count of ``message_start``. A request that
-fails records nothing (the SDK raises as usual).
+Usage is normalized so the prompt count holds every input token billed: prompt =
+``input_tokens`` + ``cache_read_input_tokens`` + ``cache_creation_input_tokens``. A stream closed
+before its ``message_delta`` has an unknown completion count (``None``), never the provisional
+count of ``message_start``. A request that fails records nothing (the SDK raises as usual).
 
 Every other attribute of ``client.messages`` (``count_tokens``, ``batches``, …) passes through
 unrecorded; ``client.with_options(...)`` returns a new, unwrapped client.

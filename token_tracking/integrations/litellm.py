@@ -2,12 +2,12 @@
 
 ``make_callback(tracker)`` returns a callback to add to ``litellm.callbacks``. It records every
 successful ``completion`` / ``acompletion`` — streaming included, once, from the assembled
-response — with LiteLLM's own usage, so Anthropic cache writes
-(``cache_creation_input_tokens``) and cache reads keep their counts (DESIGN §3). The agent is
-named by the request's ``metadata={"agent_name": ...}`` (``default_agent`` otherwise; the tracker
-falls back to its command name when both are absent). ``registered_callback(tracker)`` is the
-tidy way to use it: a ``with`` block that registers it, waits for LiteLLM's deferred callbacks on
-exit and unregisters it from every LiteLLM list.
+response — with LiteLLM's own usage, so Anthropic cache writes (``cache_creation_input_tokens``)
+and cache reads keep their counts, both parts of the prompt count. The agent is named by the
+request's ``metadata={"agent_name": ...}`` (``default_agent`` otherwise; the tracker falls back
+to its command name when both are absent). ``registered_callback(tracker)`` is the tidy way to
+use it: a ``with`` block that registers it, waits for LiteLLM's deferred callbacks on exit and
+unregisters it from every LiteLLM list.
 
 LiteLLM runs success callbacks *after* the call has returned (a worker thread for ``completion``,
 a task for ``acompletion``), so a program that finishes its tracker right after its last call
@@ -156,7 +156,7 @@ class _Ledger:
 
 @cache
 def _callback_class() -> Callable[[UsageRecorder, str | None], CustomLogger]:
-    # Lazy: importing litellm costs ~2.2 s (DESIGN §9) and must happen after
+    # Lazy: importing litellm costs ~2.2 s and must happen after
     # LITELLM_LOCAL_MODEL_COST_MAP is set; only programs that use LiteLLM pay for it.
     from litellm.integrations.custom_logger import CustomLogger
 

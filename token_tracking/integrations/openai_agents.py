@@ -23,7 +23,8 @@ Agent lifecycle — who calls ``start_agent`` / ``end_agent``:
 LiteLLM models: the SDK's ``LitellmModel`` drops LiteLLM's cache-write count. When the agent's
 ``model_settings.metadata`` carries ``agent_name`` and this tracker's LiteLLM callback is
 registered in ``litellm.callbacks``, the callback records those requests from LiteLLM's own
-response (DESIGN §3) and the hooks skip them, so nothing is counted twice.
+response (cache writes included in the prompt count) and the hooks skip them, so nothing is
+counted twice.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def _covering_callback(tracker: UsageRecorder, agent: Any) -> Any | None:
 
 @cache
 def _hooks_class() -> Callable[[UsageRecorder, bool | None], RunHooks[Any]]:
-    # Lazy: importing the Agents SDK costs ~1.6 s (DESIGN §9); `memory-banker tokens …` and
+    # Lazy: importing the Agents SDK costs ~1.6 s; `memory-banker tokens …` and
     # programs that only read reports must never pay it. Built once per process.
     from agents import RunHooks
 

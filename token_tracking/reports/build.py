@@ -1,53 +1,33 @@
-"""Building, pricing, saving and loading ``TokenUsageReport`` (DESIGN §3, §4).
+"""Building a session's ``TokenUsageReport`` from its priced requests and agent runs.
 
-- :class:`Pricer` prices each request record once, as it is recorded, and remembers how every
-  model resolved (for the report's ``pricing`` block).
-- :class:`ReportBuilder` holds the per-agent accumulators of one session and builds the report;
-  the collector drives it live and journal recovery replays a journal into it, so a recovered
-  report is computed by the same code as a finished one.
-- :func:`save_report` / :func:`load_report` / :func:`calculate_cost` back the methods of
-  ``TokenUsageReport``.
+:class:`ReportBuilder` holds the per-agent accumulators of one session and builds the report;
+the collector drives it live and journal recovery replays a journal into it, so a recovered
+report is computed by the same code as a finished one.
+
+Totals over counts a provider did not always return: a sum of token counts is the sum of the
+known ones (``None`` only when none is known); an agent's cost is unknown as soon as one of its
+requests' costs is, rather than quietly too low.
 """
 
 from __future__ import annotations
 
-import contextlib
-import errno
-import json
-import logging
-import os
-import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 
-from pydantic import ValidationError
-
-from pricing import PriceBook, Unpriced, Usage, default_pricebook
-from token_tracking.errors import ReportFileError
+from token_tracking.counts import sum_exact, sum_known
 from token_tracking.records import (
-    SCHEMA_VERSION,
     AgentUsage,
     GitInfo,
     IntervalUsage,
-    ModelPricing,
     PricingInfo,
     ReportSource,
     ReportStatus,
     RequestUsage,
-    TokenUsageReport,
-    sum_counts,
 )
-
-logger = logging.getLogger(__name__)
-
-OFFLINE_MODEL = "offline"
-"""The model name of memory-banker's offline engine: priced at an explicit $0, not via the table."""
-
-REPORT_PREFIX = "token_usage_"
-"""Report files are ``token_usage_<YYYYmmdd_HHMMSS>[_N].json``."""
+from token_tracking.reports.file import SCHEMA_VERSION, TokenUsageReport
+from token_tracking.reports.pricer import priced_coverage, total_cost
 
 UNFINISHED_AGENT_ERROR = "interrupted: the agent did not finish"
 """The error recorded for an agent that was started but never ended when the session closed."""
@@ -59,135 +39,6 @@ def tool_version() -> str | None:
         return version("memory-banker")
     except PackageNotFoundError:
         return None
-
-
-def pricing_usage(usage: RequestUsage | AgentUsage) -> Usage:
-    """Return the counts of a request or agent as the ``pricing`` package's ``Usage``."""
-    return Usage(
-        prompt_tokens=usage.prompt_tokens,
-        completion_tokens=usage.completion_tokens,
-        cached_tokens=usage.cached_tokens,
-        cache_write_tokens=usage.cache_write_tokens,
-        reasoning_tokens=usage.reasoning_tokens,
-    )
-
-
-@dataclass(frozen=True)
-class PriceResult:
-    """The cost of one usage and how its model resolved."""
-
-    cost_usd: float | None
-    """USD, or None when unknown."""
-    note: ModelPricing | None
-    """How the model resolved; None when the usage named no model."""
-    reason: str | None = None
-    """Why the cost is unknown (None when known)."""
-
-
-class Pricer:
-    """Prices usage with one price book, warning once per model whose price is unknown."""
-
-    def __init__(self, pricebook: PriceBook | None = None, default_model: str | None = None):
-        self._book = pricebook
-        self.default_model = default_model
-        self.models: dict[str, ModelPricing] = {}
-        """How each model seen so far resolved, in first-seen order."""
-        self._warned: set[str | None] = set()
-
-    @property
-    def book(self) -> PriceBook:
-        """The price book in use (the default one, loaded on first need, when none was given)."""
-        if self._book is None:
-            self._book = default_pricebook()
-        return self._book
-
-    def pricing_info(self) -> PricingInfo:
-        """Return the report's ``pricing`` block: table source and version, and each model."""
-        return PricingInfo(
-            source=self.book.source, version=self.book.version, models=list(self.models.values())
-        )
-
-    def _warn_once(self, model: str | None, message: str) -> None:
-        if model not in self._warned:
-            self._warned.add(model)
-            logger.warning("%s", message)
-
-    def _remember(self, note: ModelPricing) -> None:
-        known = self.models.get(note.model)
-        if known is not None and note.tier is None:
-            # Keep the tier a larger request reached; base-rate requests do not erase it.
-            note = note.model_copy(update={"tier": known.tier})
-        self.models[note.model] = note
-
-    def cost(self, model: str | None, usage: Usage) -> PriceResult:
-        """Return the cost of ``usage`` under ``model`` (or the default model).
-
-        Never raises. An unknown model: the cost is None, a warning names up to three close known
-        models, and the note records them. A known model without a per-token price (priced per
-        second, image, character or query): None, and the warning and note say so. A usage without
-        its prompt or completion count: None, no warning (the count's absence is the reason).
-        """
-        name = model if model is not None else self.default_model
-        if name is None:
-            reason = "the request names no model and the tracker has no default_model"
-            self._warn_once(None, f"cost unknown: {reason}")
-            return PriceResult(None, None, reason)
-        if name == OFFLINE_MODEL:
-            note = ModelPricing(model=name, matched_key=OFFLINE_MODEL)
-            self._remember(note)
-            return PriceResult(0.0, note)
-        outcome = self.book.cost_or_reason(name, usage)
-        if isinstance(outcome, Unpriced):
-            return self._unpriced(name, outcome)
-        breakdown = outcome
-        note = ModelPricing(
-            model=name, matched_key=breakdown.key, tier=breakdown.tier, custom=breakdown.custom
-        )
-        self._remember(note)
-        return PriceResult(breakdown.total, note)
-
-    def _unpriced(self, name: str, unpriced: Unpriced) -> PriceResult:
-        """The unknown cost of a usage ``cost_or_reason`` could not price, warned once per model."""
-        if unpriced.reason == "incomplete_usage":
-            # The model's price is known; this one usage lacks a count (not worth a warning).
-            note = self.models.get(name)
-            if note is None:
-                resolution = self.book.lookup(name)
-                note = ModelPricing(
-                    model=name,
-                    matched_key=unpriced.key,
-                    custom=resolution is not None and resolution.custom,
-                )
-                self._remember(note)
-            return PriceResult(None, note, unpriced.message)
-        if unpriced.reason == "no_token_price":
-            # A near name would not help: the name matched, the table has no per-token rate.
-            self._warn_once(name, f"cost of {name!r} unknown: {unpriced.message}")
-            note = ModelPricing(model=name, reason=unpriced.message)
-            self._remember(note)
-            return PriceResult(None, note, unpriced.message)
-        suggestions = self.book.suggestions(name)[:3]
-        hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
-        reason = f"no price for model {name!r}{hint}"
-        self._warn_once(
-            name, f"{reason}: its cost is unknown (give its price in a custom pricing file)"
-        )
-        note = ModelPricing(model=name, suggestions=suggestions)
-        self._remember(note)
-        return PriceResult(None, note, reason)
-
-    def price(self, usage: RequestUsage) -> RequestUsage:
-        """Return a copy of ``usage`` with its model (or the default) and ``cost_usd`` filled.
-
-        An actual cost the caller gave (``cost_is_actual``) is kept as it is.
-        """
-        model = usage.model if usage.model is not None else self.default_model
-        if usage.cost_is_actual and usage.cost_usd is not None:
-            return usage.model_copy(update={"model": model})
-        result = self.cost(model, pricing_usage(usage))
-        return usage.model_copy(
-            update={"model": model, "cost_usd": result.cost_usd, "cost_is_actual": False}
-        )
 
 
 @dataclass
@@ -215,8 +66,8 @@ class AgentRun:
         """Return the run's sums; an open run's duration runs up to ``now``."""
         records = self.requests
         # A run that made no request spent nothing: 0, not unknown.
-        prompt = sum_counts(r.prompt_tokens for r in records) if records else 0
-        completion = sum_counts(r.completion_tokens for r in records) if records else 0
+        prompt = sum_known(r.prompt_tokens for r in records) if records else 0
+        completion = sum_known(r.completion_tokens for r in records) if records else 0
         costs = [r.cost_usd for r in records]
         start = self.start_time
         if start is None and records:
@@ -230,19 +81,19 @@ class AgentRun:
             agent_name=self.name,
             prompt_tokens=prompt,
             completion_tokens=completion,
-            total_tokens=sum_counts([prompt, completion]),
+            total_tokens=sum_known([prompt, completion]),
             model=model,
             start_time=start,
             end_time=self.end_time,
             duration_seconds=duration,
             success=self.success is True,
             error=self.error,
-            cached_tokens=sum_counts(r.cached_tokens for r in records),
-            cache_write_tokens=sum_counts(r.cache_write_tokens for r in records),
-            reasoning_tokens=sum_counts(r.reasoning_tokens for r in records),
+            cached_tokens=sum_known(r.cached_tokens for r in records),
+            cache_write_tokens=sum_known(r.cache_write_tokens for r in records),
+            reasoning_tokens=sum_known(r.reasoning_tokens for r in records),
             requests=sum(r.requests for r in records),
             # One unknown request makes the agent's cost unknown rather than quietly too low.
-            cost_usd=None if None in costs else sum(c for c in costs if c is not None),
+            cost_usd=sum_exact(costs) if records else 0.0,
             output_file=self.output_file,
         )
 
@@ -275,37 +126,6 @@ def derive_status(agents: Sequence[AgentUsage]) -> ReportStatus:
     if failed == 0:
         return "success"
     return "failed" if failed == len(agents) else "partial"
-
-
-def priced_coverage(requests: Sequence[RequestUsage]) -> float | None:
-    """Return the share of known tokens whose cost is known (1.0 = all); None with no tokens."""
-    total = 0
-    priced = 0
-    for request in requests:
-        tokens = sum_counts([request.prompt_tokens, request.completion_tokens])
-        if tokens is None:
-            continue
-        total += tokens
-        if request.cost_usd is not None:
-            priced += tokens
-    if total == 0:
-        return (
-            None
-            if not requests
-            else (1.0 if all(r.cost_usd is not None for r in requests) else 0.0)
-        )
-    return priced / total
-
-
-def total_cost(requests: Sequence[RequestUsage]) -> float | None:
-    """Return the sum of the known request costs: 0.0 with no request, None when none is known.
-
-    With some costs unknown the sum is a lower bound; ``priced_coverage`` says by how much.
-    """
-    known = [r.cost_usd for r in requests if r.cost_usd is not None]
-    if requests and not known:
-        return None
-    return sum(known)
 
 
 class ReportBuilder:
@@ -398,8 +218,8 @@ class ReportBuilder:
         requests = self.requests
 
         def total(values: list[int | None]) -> int:
-            # The seed 002 totals are plain integers: a count no request reported adds nothing.
-            known = sum_counts(values)
+            # The report's main totals are plain integers: a count no request reported adds 0.
+            known = sum_known(values)
             return 0 if known is None else known
 
         prompt = total([a.prompt_tokens for a in agents])
@@ -424,9 +244,9 @@ class ReportBuilder:
             failed_agents=sum(1 for a in agents if not a.success),
             agent_usage=agents,
             schema_version=SCHEMA_VERSION,
-            total_cached_tokens=sum_counts(a.cached_tokens for a in agents),
-            total_cache_write_tokens=sum_counts(a.cache_write_tokens for a in agents),
-            total_reasoning_tokens=sum_counts(a.reasoning_tokens for a in agents),
+            total_cached_tokens=sum_known(a.cached_tokens for a in agents),
+            total_cache_write_tokens=sum_known(a.cache_write_tokens for a in agents),
+            total_reasoning_tokens=sum_known(a.reasoning_tokens for a in agents),
             total_requests=sum(r.requests for r in requests),
             status=derive_status(agents) if status is None else status,
             agents_not_run=list(agents_not_run),
@@ -437,169 +257,3 @@ class ReportBuilder:
             intervals=intervals,
             tool_version=tool_version(),
         )
-
-
-# --- files -----------------------------------------------------------------------------------
-
-
-def report_file_stem(report: TokenUsageReport) -> str:
-    """Return ``token_usage_<YYYYmmdd_HHMMSS>`` from the report's end time in local time."""
-    return REPORT_PREFIX + report.end_time.astimezone().strftime("%Y%m%d_%H%M%S")
-
-
-def _claim(temp: Path, target: Path) -> bool:
-    """Give ``temp``'s content the name ``target`` if nobody holds it; False when taken."""
-    try:
-        # A hard link is atomic and fails when the name exists: exclusive and complete at once.
-        os.link(temp, target)
-        return True
-    except FileExistsError:
-        return False
-    except OSError as error:
-        if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
-            raise
-    # No hard links on this file system: reserve the name exclusively, then replace atomically.
-    try:
-        os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
-    except FileExistsError:
-        return False
-    os.replace(temp, target)
-    return True
-
-
-def save_report(report: TokenUsageReport, folder: Path) -> Path:
-    """Write ``report`` as ``folder/token_usage_<YYYYmmdd_HHMMSS>[_N].json``; return the path.
-
-    The file appears complete or not at all (temp file in the same folder, then link/rename), and
-    an existing file is never replaced: a report finished in the same second gets ``_2``, ``_3``…
-    Raises ReportFileError when the folder cannot be created or written.
-    """
-    stem = report_file_stem(report)
-    data = report.model_dump_json(indent=2) + "\n"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        temp = folder / f".{stem}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-        with open(temp, "x", encoding="utf-8") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        try:
-            suffix = 1
-            while True:
-                name = f"{stem}.json" if suffix == 1 else f"{stem}_{suffix}.json"
-                target = folder / name
-                if _claim(temp, target):
-                    return target
-                suffix += 1
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                temp.unlink()
-    except OSError as error:
-        raise ReportFileError(f"cannot write a report into {folder}: {error.strerror}") from error
-
-
-def load_report(path: Path) -> TokenUsageReport:
-    """Read a report file written by this version (``schema_version`` 1) or by memory-banker 0.1.
-
-    0.1 files have no ``schema_version`` and naive times, read as local time. Raises
-    ReportFileError naming the file when it is missing, not JSON, or not a token usage report.
-    """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ReportFileError(f"cannot read report {path}: {error.strerror}") from error
-    except UnicodeDecodeError:
-        raise ReportFileError(f"{path} is not JSON: not UTF-8 text") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ReportFileError(f"{path} is not JSON: {error.msg} at line {error.lineno}") from None
-    except RecursionError:
-        raise ReportFileError(f"{path} is not a token usage report (nested too deeply)") from None
-    if not isinstance(data, dict):
-        raise ReportFileError(f"{path} is not a token usage report (not a JSON object)")
-    try:
-        return TokenUsageReport.model_validate(data)
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise ReportFileError(
-            f"{path} is not a token usage report: {where}: {first['msg']}"
-        ) from None
-
-
-# --- re-pricing -------------------------------------------------------------------------------
-
-
-def reprice_report(
-    report: TokenUsageReport,
-    pricebook: PriceBook | None = None,
-    *,
-    custom_pricing: Mapping[str, Mapping[str, float]] | None = None,
-    model: str | None = None,
-) -> TokenUsageReport:
-    """Return a copy of ``report`` with every agent's cost, the total and the pricing block
-    computed again, from the agents' token sums.
-
-    ``custom_pricing`` (seed 002's per-1K dict) overrides or adds models; ``model`` prices every
-    agent as that model. Agent-level sums are priced as one request each, so a long-context tier
-    that only some requests reached may price differently from the original per-request costs.
-    Raises PricingError when ``custom_pricing`` is malformed.
-    """
-    book = default_pricebook() if pricebook is None else pricebook
-    if custom_pricing is not None:
-        book = book.with_custom(custom_pricing)
-    pricer = Pricer(book)
-    agents: list[AgentUsage] = []
-    costed: list[RequestUsage] = []
-    sources = report.agent_usage or [
-        # A report without agents (a manual entry) is priced from its totals.
-        AgentUsage(
-            agent_name=report.command,
-            prompt_tokens=report.total_prompt_tokens,
-            completion_tokens=report.total_completion_tokens,
-            cached_tokens=report.total_cached_tokens,
-            cache_write_tokens=report.total_cache_write_tokens,
-            reasoning_tokens=report.total_reasoning_tokens,
-            model=report.model,
-        )
-    ]
-    for agent in sources:
-        name = model if model is not None else (agent.model or report.model)
-        cost = pricer.cost(name, pricing_usage(agent)).cost_usd
-        agents.append(agent.model_copy(update={"cost_usd": cost}))
-        costed.append(
-            RequestUsage(
-                timestamp=report.end_time,
-                prompt_tokens=agent.prompt_tokens,
-                completion_tokens=agent.completion_tokens,
-                cost_usd=cost,
-            )
-        )
-    update: dict[str, object] = {
-        "total_cost_usd": total_cost(costed),
-        "priced_coverage": priced_coverage(costed),
-        "pricing": pricer.pricing_info(),
-    }
-    if report.agent_usage:
-        update["agent_usage"] = agents
-    if model is not None:
-        update["model"] = model
-    return report.model_copy(update=update)
-
-
-def calculate_cost(
-    report: TokenUsageReport,
-    custom_pricing: Mapping[str, Mapping[str, float]] | None = None,
-    pricebook: PriceBook | None = None,
-    *,
-    model: str | None = None,
-) -> float | None:
-    """Return the report's total cost under today's table (plus ``custom_pricing``), in USD.
-
-    None when no agent could be priced; with some unpriced, the sum of the priced ones (a lower
-    bound). Raises PricingError when ``custom_pricing`` is malformed.
-    """
-    return reprice_report(
-        report, pricebook, custom_pricing=custom_pricing, model=model
-    ).total_cost_usd

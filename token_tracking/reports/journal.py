@@ -1,4 +1,4 @@
-"""The crash-safe session journal (DESIGN §4) and its recovery.
+"""The crash-safe session journal and its recovery.
 
 While a session runs, ``<reports>/.journal/<session_id>.jsonl`` holds one JSON line per event —
 the session header first, then agent starts and ends and every request's priced usage — each
@@ -29,14 +29,10 @@ from pydantic import ValidationError
 from pricing import PriceBook
 from token_tracking.errors import JournalError
 from token_tracking.intervals import IntervalTracker
-from token_tracking.records import (
-    GitInfo,
-    ModelPricing,
-    PricingInfo,
-    RequestUsage,
-    TokenUsageReport,
-)
-from token_tracking.reports.build import Pricer, ReportBuilder, SessionMeta, save_report
+from token_tracking.records import GitInfo, ModelPricing, PricingInfo, RequestUsage
+from token_tracking.reports.build import ReportBuilder, SessionMeta
+from token_tracking.reports.file import TokenUsageReport, save_report
+from token_tracking.reports.pricer import Pricer
 
 logger = logging.getLogger(__name__)
 

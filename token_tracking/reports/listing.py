@@ -1,4 +1,4 @@
-"""Find, list and load the saved token usage reports of a project (DESIGN §4).
+"""Find and list the saved token usage reports of a project.
 
 A project's reports live in ``<project>/memory-bank/token-reports/`` as ``*.json`` files. "Latest"
 means the greatest ``end_time`` inside the file, never the file name or its mtime. To answer that
@@ -8,7 +8,8 @@ file's name, size and mtime are unchanged, so the index can never serve a stale 
 missing, corrupt or foreign index is simply rebuilt.
 
 A file that is not a readable report (corrupt JSON, someone else's JSON) is skipped: it is
-returned in :attr:`ReportListing.skipped` with the reason, for the CLI to warn about on stderr.
+returned in :attr:`ReportListing.skipped` with the reason the one report parser gives
+(:func:`~token_tracking.reports.file.parse_report`), for the CLI to warn about on stderr.
 
 Reading is read-only towards the reports themselves and the journal (``.journal/``): nothing here
 locks, recovers or modifies them. The only file written is the index, atomically, and a folder
@@ -19,23 +20,19 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from pydantic import ValidationError
 from rich.console import Console
 
 from pricing import PriceBook
-from token_tracking.errors import (
-    NoReportsError,
-    ReportFileError,
-    SessionNotFoundError,
-)
-from token_tracking.records import TokenUsageReport
-from token_tracking.reports.build import reprice_report
+from token_tracking import display
+from token_tracking.errors import NoReportsError, ReportFileError, SessionNotFoundError
+from token_tracking.files import atomic_write
+from token_tracking.reports.file import TokenUsageReport, parse_report
+from token_tracking.reports.pricer import price_report
 
 REPORTS_SUBDIR = Path("memory-bank") / "token-reports"
 """Where a project's reports live, relative to the project."""
@@ -43,8 +40,9 @@ REPORTS_SUBDIR = Path("memory-bank") / "token-reports"
 INDEX_NAME = ".index.json"
 """The index file's name inside the reports folder (hidden, so it never lists as a report)."""
 
-INDEX_VERSION = 2
-"""Bumped when the index layout changes; an index of another version is rebuilt."""
+INDEX_VERSION = 3
+"""Bumped when the index layout or the wording of a skipped file's reason changes; an index of
+another version is rebuilt."""
 
 
 def reports_folder(project_path: Path) -> Path:
@@ -230,41 +228,6 @@ def summarize(report: TokenUsageReport, file_name: str) -> ReportSummary:
     )
 
 
-def describe_validation_error(error: ValidationError) -> str:
-    """Say in one line why a JSON document is not a token usage report."""
-    problems = error.errors(include_url=False)
-    first = problems[0]
-    if first["type"] == "json_invalid":
-        return f"not valid JSON ({first['msg'].removeprefix('Invalid JSON: ')})"
-    if first["type"] == "model_type" and not first["loc"]:
-        return "not a token usage report (not a JSON object)"
-    missing = [str(p["loc"][0]) for p in problems if p["type"] == "missing" and len(p["loc"]) == 1]
-    if missing:
-        return f"not a token usage report (missing {', '.join(missing[:4])})"
-    where = ".".join(str(part) for part in first["loc"])
-    return f"not a token usage report ({where}: {first['msg']})"
-
-
-def parse_report(data: bytes | str) -> TokenUsageReport:
-    """Parse a report document (any schema version, 0.1 included).
-
-    Raises :class:`ReportFileError` with a one-line reason when it is not a report.
-    """
-    try:
-        return TokenUsageReport.model_validate_json(data)
-    except ValidationError as exc:
-        raise ReportFileError(describe_validation_error(exc)) from None
-
-
-def load_report(path: Path) -> TokenUsageReport:
-    """Load the report file at ``path`` (any schema version, 0.1 included).
-
-    Raises ReportFileError (a TrackingError) naming the file when it is missing, unreadable or
-    not a report.
-    """
-    return TokenUsageReport.load_from_file(path)
-
-
 def _scan(folder: Path) -> dict[str, os.stat_result]:
     """Return the stat of every candidate report file (``*.json``, not hidden) in ``folder``."""
     found: dict[str, os.stat_result] = {}
@@ -322,17 +285,11 @@ def _write_index(path: Path, entries: dict[str, _IndexEntry]) -> None:
         },
     }
     try:
-        fd, temp = tempfile.mkstemp(prefix=".index-", suffix=".tmp", dir=path.parent)
+        atomic_write(path, json.dumps(document, separators=(",", ":")))
     except OSError:
         # A read-only reports folder (e.g. a mounted CI artifact) still lists, just without
         # the speed-up; the index is a cache, not data.
         return
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(document, handle, separators=(",", ":"))
-        os.replace(temp, path)
-    except OSError:
-        Path(temp).unlink(missing_ok=True)
 
 
 def _summarize_file(folder: Path, name: str, stat: os.stat_result) -> _IndexEntry:
@@ -418,84 +375,14 @@ def find_session(listing: ReportListing, session_id: str) -> ReportSummary:
     return matches[0]
 
 
-# --- pricing a report with a given table -----------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PricedTotal:
-    """What a report's usage costs under a price table."""
-
-    cost_usd: float | None
-    """The cost of the priced part; ``None`` when nothing could be priced."""
-    unknown_models: tuple[str, ...]
-    """Models with no price (``(none)`` for usage that names no model)."""
-
-    @property
-    def complete(self) -> bool:
-        """True when every token was priced, so ``cost_usd`` is the cost, not a lower bound."""
-        return not self.unknown_models and self.cost_usd is not None
-
-
-def price_report(
-    report: TokenUsageReport, pricebook: PriceBook, *, as_model: str | None = None
-) -> PricedTotal:
-    """Price ``report``'s usage with ``pricebook``: each agent on its own model, or on
-    ``as_model`` when given (what the same usage would cost there).
-
-    Returns a :class:`PricedTotal` whose cost is a lower bound when some model has no price.
-    """
-    repriced = reprice_report(report, pricebook, model=as_model)
-    models = repriced.pricing.models if repriced.pricing is not None else []
-    unknown = tuple(m.model for m in models if m.matched_key is None)
-    coverage = repriced.priced_coverage
-    if not unknown and coverage is not None and coverage < 1.0:
-        unknown = ("(none)",)  # usage that names no model cannot be priced
-    return PricedTotal(cost_usd=repriced.total_cost_usd, unknown_models=unknown)
-
-
-# --- plain fixed-width tables ----------------------------------------------------------------
-
-
-def format_columns(
-    headers: Sequence[str], rows: Iterable[Sequence[str]], right: Iterable[int] = ()
-) -> list[str]:
-    """Lay out ``rows`` under ``headers`` in fixed-width columns two spaces apart.
-
-    Columns whose index is in ``right`` are right-aligned. Returns the header line followed by one
-    line per row, trailing spaces stripped. Plain text on purpose: Rich's Table measures every
-    cell and needs seconds for the 10,000-row listings this serves.
-    """
-    table = [list(headers), *(list(row) for row in rows)]
-    widths = [max(len(row[i]) for row in table) for i in range(len(headers))]
-    right_set = set(right)
-    lines = []
-    for row in table:
-        cells = [
-            cell.rjust(width) if i in right_set else cell.ljust(width)
-            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
-        ]
-        lines.append("  ".join(cells).rstrip())
-    return lines
-
-
-def money(value: float | None, *, lower_bound: bool = False) -> str:
-    """Format a cost in USD with 4 decimals (``$0.0531``), ``unknown`` for ``None``, and a
-    ``≥`` in front of a lower bound."""
-    if value is None:
-        return "unknown"
-    return f"{'≥' if lower_bound else ''}${value:.4f}"
-
-
-PricebookLoader = Callable[[], PriceBook]
-"""Returns the price table; called only when a cost must actually be computed."""
-
-
 # --- rendering --------------------------------------------------------------------------------
 
 
 def _listing_cost(summary: ReportSummary) -> str:
     lower = summary.priced_coverage is not None and summary.priced_coverage < 1.0
-    text = money(summary.total_cost_usd, lower_bound=lower and summary.total_cost_usd is not None)
+    text = display.usd(
+        summary.total_cost_usd, lower_bound=lower and summary.total_cost_usd is not None
+    )
     if summary.schema_version is None and summary.total_cost_usd is not None:
         text += "*"
     return text
@@ -519,24 +406,23 @@ def render_listing(listing: ReportListing, console: Console, *, limit: int | Non
             s.model or "-",
             s.status,
             f"{s.successful_agents}/{s.agents_total}",
-            f"{s.total_tokens:,}",
+            display.tokens(s.total_tokens),
             _listing_cost(s),
         )
         for s in shown
     ]
-    lines = format_columns(
+    lines = display.columns(
         ("File", "Date", "Command", "Model", "Status", "Agents", "Tokens", "Cost"),
         rows,
         right=(5, 6, 7),
     )
     total = len(listing.reports)
-    noun = "report" if total == 1 else "reports"
     if not shown:
         footer = [f"No token reports in {listing.folder}"]
     elif len(shown) < total:
-        footer = ["", f"Showing the newest {len(shown)} of {total:,} {noun}."]
+        footer = ["", f"Showing the newest {len(shown)} of {display.plural(total, 'report')}."]
     else:
-        footer = ["", f"{total:,} {noun}, newest first."]
+        footer = ["", f"{display.plural(total, 'report')}, newest first."]
     if any(s.schema_version is None and s.total_cost_usd is not None for s in shown):
         footer.append("* cost stored by memory-banker 0.1; --report-file F re-prices it.")
     body = [lines[0], "-" * len(lines[0]), *lines[1:]] if shown else []
@@ -548,14 +434,14 @@ def render_listing(listing: ReportListing, console: Console, *, limit: int | Non
 def render_price_as(
     report: TokenUsageReport, pricebook: PriceBook, models: Sequence[str], console: Console
 ) -> None:
-    """Print what ``report``'s usage would cost on each of ``models`` (seed 002's cross-model
-    comparison), beside its cost under today's table on its own models."""
+    """Print what ``report``'s usage would cost on each of ``models``, beside its cost under
+    today's table on its own models, with the difference and the ratio."""
     here = price_report(report, pricebook)
     rows = [
         (
             f"this run ({report.model or 'its models'})",
             "",
-            money(here.cost_usd, lower_bound=here.cost_usd is not None and not here.complete),
+            display.usd(here.cost_usd, lower_bound=here.cost_usd is not None and not here.complete),
             "",
         )
     ]
@@ -578,12 +464,10 @@ def render_price_as(
             continue
         change = ""
         if here.cost_usd is not None and here.complete:
-            delta = priced.cost_usd - here.cost_usd
-            sign = "+" if delta >= 0 else "-"
-            change = f"{sign}${abs(delta):.4f}"
+            change = display.signed_usd(priced.cost_usd - here.cost_usd)
             if here.cost_usd > 0:
                 change += f" ({priced.cost_usd / here.cost_usd:.1f}x)"
-        rows.append((model, resolution.key, money(priced.cost_usd), change))
-    table = format_columns(("Model", "Priced as", "Cost", "vs this run"), rows, right=(2,))
+        rows.append((model, resolution.key, display.usd(priced.cost_usd), change))
+    table = display.columns(("Model", "Priced as", "Cost", "vs this run"), rows, right=(2,))
     lines = ["", "Same usage on other models (today's table):", *(f"  {line}" for line in table)]
     console.out("\n".join(lines), highlight=False)

@@ -1,14 +1,19 @@
-"""The report as people read it: seed 002's layout, printed with Rich.
+"""The report as people read it, printed with Rich: a 60-column frame, the totals, one line per
+agent, then the interval table when the session spanned more than one interval.
 
 Plain text when the console is not a terminal (Rich drops styles), and the line
 ``Estimated Cost: $0.0531 USD`` keeps its shape so ``grep "Estimated Cost" | grep -o '\\$[0-9.]*'``
-still extracts the figure. An unknown cost is written ``unknown`` with the reason, never
-``$0.0000``; a partly priced total is written as a lower bound.
+extracts the figure. An unknown cost is written ``unknown`` with the reason, never ``$0.0000``; a
+partly priced total is written as a lower bound.
+
+The functions read a ``TokenUsageReport`` and never build one, so the class is imported for type
+hints only: :mod:`token_tracking.reports.file`, which defines it, calls down into this module.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich import box
 from rich.console import Console
@@ -16,33 +21,20 @@ from rich.table import Table
 from rich.text import Text
 
 from pricing import PriceBook
-from token_tracking.intervals import format_cost, format_minutes
-from token_tracking.records import AgentUsage, IntervalUsage, TokenUsageReport
-from token_tracking.reports.build import OFFLINE_MODEL, calculate_cost
+from token_tracking import display
+from token_tracking.counts import sum_exact
+from token_tracking.intervals import format_minutes
+from token_tracking.records import AgentUsage, IntervalUsage
+from token_tracking.reports.pricer import OFFLINE_MODEL, calculate_cost
+
+if TYPE_CHECKING:
+    from token_tracking.reports.file import TokenUsageReport
 
 _NAME_WIDTH = 16
 
 RULE = "=" * 60
-"""The report's frame: seed 002's 60 columns, whatever the terminal's width, so the end of a run
-and `memory-banker tokens` print the same report."""
-
-
-def _count(value: int | None) -> str:
-    return "unknown" if value is None else f"{value:,}"
-
-
-def _seconds(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}s"
-
-
-def _clock(seconds: float) -> str:
-    """Return ``m:ss`` (``h:mm:ss`` from an hour), as seed 000's interval table writes it."""
-    whole = round(seconds)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}:{minutes:02d}:{secs:02d}"
-    return f"{minutes}:{secs:02d}"
+"""The frame of the report and of the other plain-text summaries: 60 columns whatever the
+terminal's width, so the end of a run and `memory-banker tokens` print the same report."""
 
 
 def unknown_reason(report: TokenUsageReport) -> str | None:
@@ -77,8 +69,7 @@ def cost_line(report: TokenUsageReport) -> str:
     reason = unknown_reason(report)
     if report.total_cost_usd is None:
         return "Estimated Cost: unknown" + (f" ({reason})" if reason else "")
-    # No thousands separator: the documented `grep -o '\$[0-9.]*'` extraction must read it whole.
-    figure = f"${report.total_cost_usd:.4f} USD"
+    figure = f"{display.usd(report.total_cost_usd)} USD"
     notes: list[str] = []
     coverage = report.priced_coverage
     if coverage is not None and coverage < 1:
@@ -95,16 +86,16 @@ def cost_line(report: TokenUsageReport) -> str:
 
 def _agent_lines(agent: AgentUsage, name_width: int) -> list[Text]:
     mark = "✅" if agent.success else "❌"
-    tokens = _count(agent.total_tokens)
+    tokens = display.tokens(agent.total_tokens)
     line = Text(f"  {mark} ")
     line.append(f"{agent.agent_name:<{name_width}}", style="bold")
     line.append(
-        f" | Tokens: {tokens:>8} | Cost: {format_cost(agent.cost_usd):>9}"
-        f" | Duration: {_seconds(agent.duration_seconds):>7}"
+        f" | Tokens: {tokens:>8} | Cost: {display.usd(agent.cost_usd):>9}"
+        f" | Duration: {display.seconds(agent.duration_seconds):>7}"
     )
     lines = [line]
     extras = [
-        f"{label} {value:,}"
+        f"{label} {display.tokens(value)}"
         for label, value in (
             ("cached", agent.cached_tokens),
             ("cache-write", agent.cache_write_tokens),
@@ -114,8 +105,7 @@ def _agent_lines(agent: AgentUsage, name_width: int) -> list[Text]:
     ]
     if extras:
         if agent.requests is not None:
-            noun = "request" if agent.requests == 1 else "requests"
-            extras.append(f"{agent.requests} {noun}")
+            extras.append(display.plural(agent.requests, "request"))
         lines.append(Text("       " + " · ".join(extras), style="dim"))
     if not agent.success:
         error = agent.error if agent.error is not None else "unknown error"
@@ -126,8 +116,8 @@ def _agent_lines(agent: AgentUsage, name_width: int) -> list[Text]:
 def render_report(
     report: TokenUsageReport, console: Console, *, pricebook: PriceBook | None = None
 ) -> None:
-    """Print ``report`` to ``console`` in seed 002's layout, then its interval table when the
-    session spanned more than one interval.
+    """Print ``report`` to ``console``: frame, totals, cost line, one line per agent, then its
+    interval table when the session spanned more than one interval.
 
     A 0.1 report (no ``schema_version``) shows its stored cost and, when today's table gives a
     different figure, that figure on the next line. Raises PricingError only when the price
@@ -139,7 +129,7 @@ def render_report(
     console.print(RULE, highlight=False, markup=False)
     head = [
         f"Model: {report.model if report.model is not None else 'unknown'}",
-        f"Total Duration: {_seconds(report.total_duration_seconds)}",
+        f"Total Duration: {display.seconds(report.total_duration_seconds)}",
         f"Successful Agents: {report.successful_agents}/{total_agents}",
     ]
     if report.status != "success":
@@ -148,9 +138,9 @@ def render_report(
         console.print(text, highlight=False, markup=False)
     console.print()
     totals = [
-        f"Total Prompt Tokens: {report.total_prompt_tokens:,}",
-        f"Total Completion Tokens: {report.total_completion_tokens:,}",
-        f"Total Tokens: {report.total_tokens:,}",
+        f"Total Prompt Tokens: {display.tokens(report.total_prompt_tokens)}",
+        f"Total Completion Tokens: {display.tokens(report.total_completion_tokens)}",
+        f"Total Tokens: {display.tokens(report.total_tokens)}",
     ]
     for label, value in (
         ("Cached Prompt Tokens", report.total_cached_tokens),
@@ -158,9 +148,9 @@ def render_report(
         ("Reasoning Tokens", report.total_reasoning_tokens),
     ):
         if value is not None and value != 0:
-            totals.append(f"  {label}: {value:,}")
+            totals.append(f"  {label}: {display.tokens(value)}")
     if report.total_requests is not None:
-        totals.append(f"Requests: {report.total_requests:,}")
+        totals.append(f"Requests: {display.tokens(report.total_requests)}")
     for text in totals:
         console.print(text, highlight=False, markup=False)
     # Never wrapped: scripts grep this line for the figure.
@@ -168,9 +158,9 @@ def render_report(
     if report.schema_version is None:
         today = calculate_cost(report, pricebook=pricebook)
         stored = report.total_cost_usd
-        if today is not None and (stored is None or f"{today:.4f}" != f"{stored:.4f}"):
+        if today is not None and (stored is None or display.usd(today) != display.usd(stored)):
             console.print(
-                f"  (written by memory-banker 0.1; today's price table gives {format_cost(today)}"
+                f"  (written by memory-banker 0.1; today's price table gives {display.usd(today)}"
                 " USD)",
                 highlight=False,
                 markup=False,
@@ -191,8 +181,9 @@ def render_report(
 
 
 def interval_table(intervals: Sequence[IntervalUsage], minutes: float | None = None) -> Table:
-    """Return seed 000's interval table with a TOTAL row; ``minutes`` names the interval length
-    in the title (default: the first interval's length)."""
+    """Return the interval table (start offset, duration, tokens in and out, cost, requests per
+    interval) with a TOTAL row; ``minutes`` names the interval length in the title (default: the
+    first interval's length)."""
     if minutes is None:
         minutes = intervals[0].duration_seconds / 60 if intervals else 5.0
     table = Table(
@@ -210,23 +201,24 @@ def interval_table(intervals: Sequence[IntervalUsage], minutes: float | None = N
     for position, interval in enumerate(intervals, start=1):
         table.add_row(
             str(interval.index),
-            _clock(interval.duration_seconds),
-            f"{interval.prompt_tokens:,}",
-            f"{interval.completion_tokens:,}",
-            f"{interval.total_tokens:,}",
-            format_cost(interval.cost_usd),
-            f"{interval.requests:,}",
+            display.clock(interval.duration_seconds),
+            display.tokens(interval.prompt_tokens),
+            display.tokens(interval.completion_tokens),
+            display.tokens(interval.total_tokens),
+            display.usd(interval.cost_usd),
+            display.tokens(interval.requests),
             end_section=position == len(intervals),
         )
-    costs = [interval.cost_usd for interval in intervals]
+    # One interval of unknown cost makes the total unknown rather than quietly too low.
+    cost = sum_exact(interval.cost_usd for interval in intervals) if intervals else 0.0
     table.add_row(
         "TOTAL",
-        _clock(sum(interval.duration_seconds for interval in intervals)),
-        f"{sum(interval.prompt_tokens for interval in intervals):,}",
-        f"{sum(interval.completion_tokens for interval in intervals):,}",
-        f"{sum(interval.total_tokens for interval in intervals):,}",
-        format_cost(None if None in costs else sum(c for c in costs if c is not None)),
-        f"{sum(interval.requests for interval in intervals):,}",
+        display.clock(sum(interval.duration_seconds for interval in intervals)),
+        display.tokens(sum(interval.prompt_tokens for interval in intervals)),
+        display.tokens(sum(interval.completion_tokens for interval in intervals)),
+        display.tokens(sum(interval.total_tokens for interval in intervals)),
+        display.usd(cost),
+        display.tokens(sum(interval.requests for interval in intervals)),
         style="bold",
     )
     return table

@@ -1,50 +1,313 @@
-"""Run directories seen from outside (seed 004): one run's summary, and the recent-runs table.
+"""One run directory's statistics: totals per iteration and per operation, the saved
+``token_summary.json``, ``run.json``'s ``tokens`` block, and the printed summary.
 
-A run directory holds ``tokens.jsonl`` (seed 004's append-only log, see
-:mod:`token_tracking.rundirs.log`), and often ``run.json`` and ``token_summary.json``. The commands
-here only read the log — other processes may be appending to it; nothing is locked or rewritten —
-except ``tokens summary --save``, which writes ``token_summary.json`` (and ``run.json``'s
-``tokens`` block) as the run-directory API does.
+Costs: a line's actual cost is kept; other lines are priced with today's table (loaded only when
+some line needs it), and a stored estimate is kept when the model has no price today. A line that
+names no model and gives no cost has an unknown cost, and totals over such lines are the sum of
+the known costs, a lower bound.
 
-Costs: a line's actual cost is kept; other lines are priced with today's table, which is loaded
-only when some line needs it. A line that names no model and gives no cost has an unknown cost,
-and totals over such lines are lower bounds.
+Reading never locks: other processes may be appending to the log. Writing ``run.json`` takes an
+exclusive lock on ``.tokens.lock`` for its read-modify-write.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import json
+import logging
+import os
 import re
-from datetime import datetime
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from rich.console import Console
 
+from token_tracking import display
+from token_tracking.counts import sum_known
 from token_tracking.errors import RunDirError
+from token_tracking.files import atomic_write
 from token_tracking.records import RequestUsage
-from token_tracking.reports.build import Pricer
-from token_tracking.reports.listing import PricebookLoader, format_columns, money
-from token_tracking.rundirs.log import (
-    TOKENS_FILE,
-    RunTokenStats,
-    compute_stats,
-    estimate,
-    print_summary,
-    read_run_json,
-    read_usage,
-    save_summary,
-    update_run_json,
-)
+from token_tracking.reports.pricer import PricebookLoader, Pricer
+from token_tracking.reports.render import RULE
+from token_tracking.rundirs.log import TOKENS_FILE, read_usage
 
-RUN_LOG_NAME = TOKENS_FILE
-"""The log a run directory keeps its usage in."""
+logger = logging.getLogger(__name__)
 
-_RUN_MARKERS = (TOKENS_FILE, "run.json", "token_summary.json")
-_SEARCH_DEPTH = 3  # DIR/run, DIR/phase/run, DIR/phase/group/run; bounded, never a full walk
+SUMMARY_FILE = "token_summary.json"
+RUN_FILE = "run.json"
+_LOCK_FILE = ".tokens.lock"
 _PHASE_IN_NAME = re.compile(r"^run_([A-Za-z0-9-]+)_")
 
-WIDE_RULE = "=" * 80
-THIN_RULE = "-" * 80
+
+class OperationStats(BaseModel):
+    """Totals of one operation (an entry of ``breakdown_by_operation``)."""
+
+    count: int
+    """Lines logged for the operation."""
+    total_tokens: int
+    """Input plus output tokens."""
+    total_cost: float | None
+    """USD; None when no line of it could be priced (a lower bound when some could not)."""
+    input_tokens: int = 0
+    """Input tokens (cache reads and writes included)."""
+    output_tokens: int = 0
+    """Output tokens (reasoning included)."""
+
+
+class IterationStats(BaseModel):
+    """Totals of one iteration (an entry of ``breakdown_by_iteration``)."""
+
+    total_tokens: int
+    """Input plus output tokens."""
+    total_cost: float | None
+    """USD; None when no line of it could be priced."""
+    operations: list[str]
+    """The operations logged in the iteration, in first-logged order."""
+
+
+class RunTokenStats(BaseModel):
+    """A run's ``token_summary.json``: its totals, per iteration and per operation."""
+
+    run_id: str
+    """The run's id (by default the run directory's name)."""
+    phase: str | None = None
+    """The run's phase, when given or recorded in ``run.json``."""
+    total_input_tokens: int = 0
+    """Input tokens of every line."""
+    total_output_tokens: int = 0
+    """Output tokens of every line."""
+    total_tokens: int = 0
+    """Input plus output."""
+    total_cost_usd: float | None = None
+    """Actual costs plus estimates; None when nothing could be priced; a lower bound when
+    ``priced_coverage`` < 1."""
+    iterations: int = 0
+    """Distinct iteration numbers logged."""
+    avg_tokens_per_iteration: float | None = None
+    """``total_tokens / iterations``; None without iterations."""
+    cost_per_iteration: float | None = None
+    """``total_cost_usd / iterations``; None without iterations or cost."""
+    breakdown_by_operation: dict[str, OperationStats] = Field(default_factory=dict)
+    """Per operation, in first-logged order."""
+    breakdown_by_iteration: dict[str, IterationStats] = Field(default_factory=dict)
+    """Per iteration number (as a string key, as JSON needs); lines without one are left out."""
+    requests: int = 0
+    """Lines (LLM requests) logged."""
+    total_cached_tokens: int | None = None
+    """Cached input tokens; None when no line reported them."""
+    total_cache_write_tokens: int | None = None
+    """Cache-write input tokens; None when no line reported them."""
+    total_reasoning_tokens: int | None = None
+    """Reasoning output tokens; None when no line reported them."""
+    actual_cost_usd: float = 0.0
+    """The part of ``total_cost_usd`` given as actual costs."""
+    estimated_cost_usd: float = 0.0
+    """The part of ``total_cost_usd`` estimated from the price table."""
+    unpriced_requests: int = 0
+    """Lines whose cost is unknown (no actual cost and no price for their model)."""
+    priced_coverage: float | None = None
+    """Share of tokens with a known cost (1.0 = all); None when there are no tokens."""
+
+
+def estimate(records: Sequence[RequestUsage], pricer: Pricer) -> list[RequestUsage]:
+    """Return the records with every non-actual cost estimated again with ``pricer``.
+
+    When the price is unknown now, an estimate stored in the line is kept.
+    """
+    priced: list[RequestUsage] = []
+    for record in records:
+        if record.cost_is_actual and record.cost_usd is not None:
+            priced.append(record)
+            continue
+        fresh = pricer.price(record)
+        if fresh.cost_usd is None and record.cost_usd is not None:
+            fresh = fresh.model_copy(update={"cost_usd": record.cost_usd})
+        priced.append(fresh)
+    return priced
+
+
+def compute_stats(records: Sequence[RequestUsage], run_id: str, phase: str | None) -> RunTokenStats:
+    """Return the statistics of already priced records.
+
+    Token totals add the known counts (an unknown count adds 0); cost totals are the sum of the
+    known costs, ``None`` when none is known.
+    """
+
+    def tokens(record: RequestUsage) -> int:
+        known = sum_known([record.prompt_tokens, record.completion_tokens])
+        return 0 if known is None else known
+
+    operations: dict[str, list[RequestUsage]] = {}
+    iterations: dict[str, list[RequestUsage]] = {}
+    for record in records:
+        name = record.agent_name if record.agent_name is not None else "unknown"
+        operations.setdefault(name, []).append(record)
+        if record.iteration is not None:
+            iterations.setdefault(str(record.iteration), []).append(record)
+    total_input = sum_known(r.prompt_tokens for r in records)
+    total_output = sum_known(r.completion_tokens for r in records)
+    total = sum(tokens(r) for r in records)
+    cost = sum_known([r.cost_usd for r in records])
+    priced_tokens = sum(tokens(r) for r in records if r.cost_usd is not None)
+    count = len(iterations)
+    return RunTokenStats(
+        run_id=run_id,
+        phase=phase,
+        total_input_tokens=0 if total_input is None else total_input,
+        total_output_tokens=0 if total_output is None else total_output,
+        total_tokens=total,
+        total_cost_usd=cost,
+        iterations=count,
+        avg_tokens_per_iteration=total / count if count else None,
+        cost_per_iteration=cost / count if count and cost is not None else None,
+        breakdown_by_operation={
+            name: OperationStats(
+                count=len(group),
+                total_tokens=sum(tokens(r) for r in group),
+                total_cost=sum_known([r.cost_usd for r in group]),
+                input_tokens=sum(r.prompt_tokens for r in group if r.prompt_tokens is not None),
+                output_tokens=sum(
+                    r.completion_tokens for r in group if r.completion_tokens is not None
+                ),
+            )
+            for name, group in operations.items()
+        },
+        breakdown_by_iteration={
+            key: IterationStats(
+                total_tokens=sum(tokens(r) for r in group),
+                total_cost=sum_known([r.cost_usd for r in group]),
+                operations=list(dict.fromkeys(r.agent_name or "unknown" for r in group)),
+            )
+            for key, group in sorted(iterations.items(), key=lambda item: int(item[0]))
+        },
+        requests=sum(r.requests for r in records),
+        total_cached_tokens=sum_known(r.cached_tokens for r in records),
+        total_cache_write_tokens=sum_known(r.cache_write_tokens for r in records),
+        total_reasoning_tokens=sum_known(r.reasoning_tokens for r in records),
+        actual_cost_usd=sum(
+            r.cost_usd for r in records if r.cost_is_actual and r.cost_usd is not None
+        ),
+        estimated_cost_usd=sum(
+            r.cost_usd for r in records if not r.cost_is_actual and r.cost_usd is not None
+        ),
+        unpriced_requests=sum(1 for r in records if r.cost_usd is None),
+        priced_coverage=priced_tokens / total if total else None,
+    )
+
+
+def read_run_json(run_dir: Path) -> dict[str, Any] | None:
+    """Return ``run_dir/run.json`` as a dict; None when absent or not a JSON object (warned)."""
+    path = run_dir / RUN_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as error:
+        logger.warning("%s not updated: %s", path, error)
+        return None
+    if not isinstance(data, dict):
+        logger.warning("%s not updated: not a JSON object", path)
+        return None
+    return data
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        atomic_write(path, text)
+    except OSError as error:
+        raise RunDirError(f"cannot write {path}: {error.strerror}") from error
+
+
+@contextlib.contextmanager
+def _run_lock(run_dir: Path) -> Iterator[None]:
+    # Serializes read-modify-write of run.json across the processes appending to the run.
+    fd = os.open(run_dir / _LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def update_run_json(run_dir: Path, stats: RunTokenStats) -> bool:
+    """Set the ``tokens`` block of an existing ``run_dir/run.json`` from ``stats``; keep every
+    other key. Returns False (and writes nothing) when there is no usable run.json.
+
+    Raises RunDirError when the file cannot be written.
+    """
+    if not (run_dir / RUN_FILE).is_file():
+        return False
+    with _run_lock(run_dir):
+        data = read_run_json(run_dir)
+        if data is None:
+            return False
+        data["tokens"] = {
+            "total_input": stats.total_input_tokens,
+            "total_output": stats.total_output_tokens,
+            "total": stats.total_tokens,
+            "cost_usd": stats.total_cost_usd,
+            "tracked": True,
+        }
+        _write(run_dir / RUN_FILE, json.dumps(data, indent=2) + "\n")
+    return True
+
+
+def save_summary(run_dir: Path, stats: RunTokenStats) -> Path:
+    """Write ``stats`` to ``run_dir/token_summary.json`` atomically, set ``run.json``'s ``tokens``
+    block when run.json exists, and return the summary's path.
+
+    Raises RunDirError when a file cannot be written.
+    """
+    path = run_dir / SUMMARY_FILE
+    _write(path, stats.model_dump_json(indent=2) + "\n")
+    update_run_json(run_dir, stats)
+    return path
+
+
+def print_summary(stats: RunTokenStats, console: Console) -> None:
+    """Print a run's summary in the 60-column frame: totals, cost per iteration, breakdown by
+    operation."""
+
+    def say(text: str = "") -> None:
+        console.print(text, highlight=False, markup=False)
+
+    console.print(RULE, highlight=False, markup=False)
+    say(f"Token Usage Summary — {stats.run_id}")
+    console.print(RULE, highlight=False, markup=False)
+    if stats.phase is not None:
+        say(f"Phase: {stats.phase}")
+    say(f"Iterations: {stats.iterations}")
+    say()
+    say(f"Total Tokens: {display.tokens(stats.total_tokens)}")
+    say(f"  Input:  {display.tokens(stats.total_input_tokens)}")
+    say(f"  Output: {display.tokens(stats.total_output_tokens)}")
+    say()
+    cost = display.usd(stats.total_cost_usd)
+    if stats.total_cost_usd is not None and stats.unpriced_requests:
+        lines = display.plural(stats.unpriced_requests, "line")
+        cost = f"at least {cost} ({lines} without a price)"
+    say(f"Estimated Cost: {cost}")
+    if stats.actual_cost_usd and stats.estimated_cost_usd:
+        say(
+            f"  Actual: {display.usd(stats.actual_cost_usd)}"
+            f" + estimated: {display.usd(stats.estimated_cost_usd)}"
+        )
+    if stats.iterations:
+        if stats.cost_per_iteration is not None:
+            say(f"  Per iteration: {display.usd(stats.cost_per_iteration)}")
+        if stats.avg_tokens_per_iteration is not None:
+            say(f"  Avg tokens/iteration: {display.tokens(round(stats.avg_tokens_per_iteration))}")
+    if stats.breakdown_by_operation:
+        say()
+        say("Breakdown by operation:")
+        width = max(15, *(len(name) for name in stats.breakdown_by_operation))
+        for name, op in stats.breakdown_by_operation.items():
+            tokens = display.tokens(op.total_tokens)
+            say(f"  {name:<{width}}: {tokens:>8} tokens ({display.usd(op.total_cost)})")
+    console.print(RULE, highlight=False, markup=False)
 
 
 def run_phase(run_dir: Path, run_json: dict[str, object] | None) -> str | None:
@@ -56,17 +319,20 @@ def run_phase(run_dir: Path, run_json: dict[str, object] | None) -> str | None:
     return match.group(1) if match else None
 
 
-def _priced(records: list[RequestUsage], pricebook: PricebookLoader) -> list[RequestUsage]:
+def priced_records(records: list[RequestUsage], pricebook: PricebookLoader) -> list[RequestUsage]:
+    """Return ``records`` priced for statistics (see :func:`estimate`); the price table is loaded
+    only when some record has no actual cost."""
     if all(r.cost_is_actual and r.cost_usd is not None for r in records):
         return records  # every cost is actual: no price table needed
     return estimate(records, Pricer(pricebook()))
 
 
 def run_stats(run_dir: Path, pricebook: PricebookLoader) -> RunTokenStats:
-    """Return seed 004's statistics of ``run_dir``'s ``tokens.jsonl``, read without locking.
+    """Return the statistics of ``run_dir``'s ``tokens.jsonl``, read without locking.
 
-    Raises :class:`RunDirError` when the directory or its log is missing or the log holds
-    no usage line.
+    The run's id and phase come from ``run.json`` when it gives them (see :func:`run_phase`).
+    Raises :class:`RunDirError` when the directory or its log is missing or the log holds no
+    usage line.
     """
     if not run_dir.is_dir():
         raise RunDirError(f"no run directory at {run_dir}")
@@ -77,218 +343,4 @@ def run_stats(run_dir: Path, pricebook: PricebookLoader) -> RunTokenStats:
         raise RunDirError(f"no token usage data found in {run_dir / TOKENS_FILE}")
     run_json = read_run_json(run_dir)
     run_id = str(run_json.get("run_id", run_dir.name)) if run_json else run_dir.name
-    return compute_stats(_priced(records, pricebook), run_id, run_phase(run_dir, run_json))
-
-
-def summarize_run(run_dir: Path, pricebook: PricebookLoader) -> RunTokenStats:
-    """``tokens summary``: the statistics of one run directory (see :func:`run_stats`)."""
-    return run_stats(run_dir, pricebook)
-
-
-def save_run_summary(run_dir: Path, stats: RunTokenStats) -> Path:
-    """Write ``token_summary.json`` (and ``run.json``'s ``tokens`` block when run.json exists)
-    and return the summary's path. Raises RunDirError when it cannot be written."""
-    path = save_summary(run_dir, stats)
-    update_run_json(run_dir, stats)
-    return path
-
-
-def print_run_summary(stats: RunTokenStats, console: Console) -> None:
-    """Print seed 004's summary of one run on ``console`` (framed at 60 columns on any terminal)."""
-    print_summary(stats, console)
-
-
-# --- the recent-runs table ---------------------------------------------------------------------
-
-
-class RunRow(BaseModel):
-    """One run of the recent-runs table."""
-
-    run_id: str
-    """The run's id (``run.json``'s, else the directory name)."""
-    path: str
-    """The run directory."""
-    phase: str | None
-    """The run's phase, when known."""
-    has_token_data: bool
-    """True when the run's ``tokens.jsonl`` holds usage lines."""
-    total_tokens: int | None
-    """Input plus output tokens; ``None`` without token data."""
-    total_cost_usd: float | None
-    """Actual plus estimated cost; ``None`` when unknown or without token data."""
-    cost_is_lower_bound: bool
-    """True when some lines had no price."""
-    iterations: int | None
-    """Distinct iterations logged; ``None`` without token data."""
-    last_activity: datetime
-    """When the run's log (or the directory) last changed; the table is newest first."""
-
-
-class RunsReport(BaseModel):
-    """``tokens report``: the newest runs under a folder, with totals and averages."""
-
-    runs_dir: str
-    """The folder searched."""
-    phase: str | None
-    """The phase filter, if any."""
-    runs_found: int
-    """Run directories found (after the phase filter)."""
-    runs: list[RunRow]
-    """The newest ``limit`` of them, newest first."""
-    runs_with_token_data: int
-    """Rows of ``runs`` that have token data."""
-    total_tokens: int
-    """Tokens over the rows shown."""
-    total_cost_usd: float | None
-    """Cost over the rows shown; ``None`` when no cost is known."""
-    cost_is_lower_bound: bool
-    """True when some row's cost is unknown or a lower bound."""
-    average_tokens_per_run: float | None
-    """``total_tokens`` over the rows with token data."""
-    average_cost_per_run: float | None
-    """``total_cost_usd`` over the rows with token data."""
-
-
-def find_run_dirs(root: Path) -> list[Path]:
-    """Return the run directories under ``root`` (up to three levels down): directories holding
-    ``tokens.jsonl``, ``run.json`` or ``token_summary.json``, or named ``run_…``.
-
-    Raises :class:`RunDirError` when ``root`` is not a directory.
-    """
-    if not root.is_dir():
-        raise RunDirError(f"no runs folder at {root}")
-    found: list[Path] = []
-    level = [root]
-    for _ in range(_SEARCH_DEPTH):
-        deeper: list[Path] = []
-        for folder in level:
-            for child in sorted(folder.iterdir()):
-                if not child.is_dir() or child.name.startswith("."):
-                    continue
-                if child.name.startswith("run_") or any(
-                    (child / marker).is_file() for marker in _RUN_MARKERS
-                ):
-                    found.append(child)
-                else:
-                    deeper.append(child)
-        level = deeper
-    return found
-
-
-def _last_activity(run_dir: Path) -> datetime:
-    log = run_dir / TOKENS_FILE
-    stat = log.stat() if log.is_file() else run_dir.stat()
-    return datetime.fromtimestamp(stat.st_mtime).astimezone()
-
-
-def _row(run_dir: Path, phase: str | None, pricebook: PricebookLoader) -> RunRow:
-    run_json = read_run_json(run_dir)
-    run_id = str(run_json.get("run_id", run_dir.name)) if run_json else run_dir.name
-    records = read_usage(run_dir)
-    row = RunRow(
-        run_id=run_id,
-        path=str(run_dir),
-        phase=phase,
-        has_token_data=False,
-        total_tokens=None,
-        total_cost_usd=None,
-        cost_is_lower_bound=False,
-        iterations=None,
-        last_activity=_last_activity(run_dir),
-    )
-    if not records:
-        return row
-    stats = compute_stats(_priced(records, pricebook), run_id, phase)
-    return row.model_copy(
-        update={
-            "has_token_data": True,
-            "total_tokens": stats.total_tokens,
-            "total_cost_usd": stats.total_cost_usd,
-            "cost_is_lower_bound": stats.total_cost_usd is not None and stats.unpriced_requests > 0,
-            "iterations": stats.iterations,
-        }
-    )
-
-
-def runs_report(
-    root: Path, *, phase: str | None, limit: int, pricebook: PricebookLoader
-) -> RunsReport:
-    """Build the table of the ``limit`` newest runs under ``root`` (of ``phase`` when given).
-
-    Only the runs shown are read. Raises :class:`RunDirError` when ``root`` is missing.
-    """
-    candidates = []
-    for run_dir in find_run_dirs(root):
-        run_phase_ = run_phase(run_dir, read_run_json(run_dir))
-        if phase is not None and (run_phase_ or "").lower() != phase.lower():
-            continue
-        candidates.append((_last_activity(run_dir), run_dir.name, run_dir, run_phase_))
-    candidates.sort(key=lambda item: (item[0], item[1]), reverse=True)
-    rows = [_row(run_dir, p, pricebook) for _, _, run_dir, p in candidates[:limit]]
-    with_data = [row for row in rows if row.has_token_data]
-    tokens = sum(row.total_tokens for row in with_data if row.total_tokens is not None)
-    costs = [row.total_cost_usd for row in with_data]
-    known = [cost for cost in costs if cost is not None]
-    total_cost = sum(known) if known else None
-    count = len(with_data)
-    return RunsReport(
-        runs_dir=str(root),
-        phase=phase,
-        runs_found=len(candidates),
-        runs=rows,
-        runs_with_token_data=count,
-        total_tokens=tokens,
-        total_cost_usd=total_cost,
-        cost_is_lower_bound=total_cost is not None
-        and (len(known) < len(costs) or any(row.cost_is_lower_bound for row in with_data)),
-        average_tokens_per_run=tokens / count if count else None,
-        average_cost_per_run=total_cost / count if count and total_cost is not None else None,
-    )
-
-
-def render_runs_report(report: RunsReport, console: Console) -> None:
-    """Print seed 004's recent-runs table: run, phase, tokens, cost, iterations, a TOTAL row,
-    the runs with token data and the average per run."""
-    shown = len(report.runs)
-    lines = [WIDE_RULE, f"Token Usage Report — Recent {shown} Run{'s' if shown != 1 else ''}"]
-    if report.phase is not None:
-        lines.append(f"Phase: {report.phase}")
-    lines += [WIDE_RULE, ""]
-    if not report.runs:
-        where = f" of phase {report.phase}" if report.phase is not None else ""
-        lines += [f"No runs{where} under {report.runs_dir}", WIDE_RULE]
-        console.out("\n".join(lines), highlight=False)
-        return
-    rows = [
-        (
-            row.run_id,
-            row.phase or "-",
-            "-" if row.total_tokens is None else f"{row.total_tokens:,}",
-            "-"
-            if not row.has_token_data
-            else money(row.total_cost_usd, lower_bound=row.cost_is_lower_bound),
-            "-" if row.iterations is None else str(row.iterations),
-        )
-        for row in report.runs
-    ]
-    total = (
-        "TOTAL",
-        "",
-        f"{report.total_tokens:,}",
-        money(report.total_cost_usd, lower_bound=report.cost_is_lower_bound),
-        "",
-    )
-    table = format_columns(
-        ("Run ID", "Phase", "Tokens", "Cost", "Iter"), [*rows, total], right=(2, 3, 4)
-    )
-    lines += [table[0], THIN_RULE, *table[1:-1], THIN_RULE, table[-1], ""]
-    lines.append(f"Runs with token data: {report.runs_with_token_data}/{shown}")
-    if report.average_tokens_per_run is not None:
-        average_cost = money(report.average_cost_per_run, lower_bound=report.cost_is_lower_bound)
-        lines.append(
-            f"Average per run: {report.average_tokens_per_run:,.0f} tokens ({average_cost})"
-        )
-    if report.runs_found > shown:
-        lines.append(f"({report.runs_found} runs found; --limit shows more)")
-    lines.append(WIDE_RULE)
-    console.out("\n".join(lines), highlight=False)
+    return compute_stats(priced_records(records, pricebook), run_id, run_phase(run_dir, run_json))
