@@ -1,7 +1,28 @@
-"""The environment settings of token tracking (DESIGN §4, §7), parsed strictly.
+"""Every environment variable of token tracking, parsed strictly, in one place.
 
 An invalid value is an error naming the variable, never a silent default: a typo in
-``TOKEN_TRACKING_ENABLED`` must not quietly turn persistence on or off.
+``TOKEN_TRACKING_ENABLED`` must not quietly turn persistence on or off. Every parser raises
+:class:`~token_tracking.errors.SettingError`, worded ``VAR must be X, got 'v'``; an empty value
+counts as unset.
+
+| variable | what it sets | default |
+|---|---|---|
+| ``TOKEN_TRACKING_ENABLED`` | whether finished sessions are persisted | true |
+| ``TOKEN_INTERVAL_MINUTES`` | the interval length of a report | 5 |
+| ``TOKEN_TRACKING_DB_PATH`` | the ledger file | the user-data folder |
+| ``TOKEN_TRACKING_CACHE_DIR`` | the folder of cached build products | the user-cache folder |
+| ``CLAUDE_HOURLY_LIMIT`` | requests (one per LLM call) in the last 60 minutes | 500 |
+| ``CLAUDE_DAILY_LIMIT`` | requests in the last 24 hours | 5000 |
+| ``TOKEN_HOURLY_LIMIT`` | total tokens (cached included) in the last 60 minutes | none |
+| ``TOKEN_DAILY_LIMIT`` | total tokens in the last 24 hours | none |
+| ``TOKEN_DAILY_BUDGET_USD`` | dollars in the last 24 hours | none |
+| ``TOKEN_MONTHLY_BUDGET_USD`` | dollars in the last 30 days | none |
+| ``TOKEN_WARNING_THRESHOLD`` | percent of a limit from which it warns | 50 |
+| ``TOKEN_CRITICAL_THRESHOLD`` | percent of a limit from which it is critical | 80 |
+| ``TOKEN_HISTORY_DAYS`` | days of history ``tokens prune`` keeps | 90 |
+
+What the limits mean (windows, levels, when a run is refused) is in
+:mod:`token_tracking.history.limits`.
 """
 
 from __future__ import annotations
@@ -9,14 +30,27 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
 
 from token_tracking.errors import SettingError
 
 ENABLED_VARIABLE = "TOKEN_TRACKING_ENABLED"
 INTERVAL_VARIABLE = "TOKEN_INTERVAL_MINUTES"
+DB_PATH_VARIABLE = "TOKEN_TRACKING_DB_PATH"
+"""Environment variable that points at the ledger file."""
+CACHE_DIR_VARIABLE = "TOKEN_TRACKING_CACHE_DIR"
+"""Environment variable that overrides the folder build products (the Vega bundle) are cached in."""
+WARNING_VARIABLE = "TOKEN_WARNING_THRESHOLD"
+CRITICAL_VARIABLE = "TOKEN_CRITICAL_THRESHOLD"
+HISTORY_DAYS_VARIABLE = "TOKEN_HISTORY_DAYS"
 
 DEFAULT_INTERVAL_MINUTES = 5.0
-"""Seed 000's interval length, used when ``TOKEN_INTERVAL_MINUTES`` is unset or empty."""
+"""The interval length used when ``TOKEN_INTERVAL_MINUTES`` is unset or empty."""
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
@@ -56,3 +90,146 @@ def interval_minutes(environ: Mapping[str, str] | None = None) -> float:
     if not math.isfinite(minutes) or minutes <= 0:
         raise SettingError(INTERVAL_VARIABLE, raw, expected)
     return minutes
+
+
+def default_db_path(environ: Mapping[str, str] | None = None) -> Path:
+    """Return the ledger file: ``TOKEN_TRACKING_DB_PATH``, else the platform user-data directory."""
+    env = os.environ if environ is None else environ
+    configured = env.get(DB_PATH_VARIABLE)
+    if configured:
+        return Path(configured).expanduser()
+    return platformdirs.user_data_path("memory-banker") / "ledger.sqlite3"
+
+
+def cache_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """Return the folder for cached build products such as the Vega bundle.
+
+    ``TOKEN_TRACKING_CACHE_DIR`` when set, else the platform user-cache directory
+    (``$XDG_CACHE_HOME/memory-banker``, by default ``~/.cache/memory-banker``, on Linux).
+    """
+    env = os.environ if environ is None else environ
+    configured = env.get(CACHE_DIR_VARIABLE)
+    if configured:
+        return Path(configured).expanduser()
+    return platformdirs.user_cache_path("memory-banker")
+
+
+# --------------------------------------------------------------------------------------------------
+# Limits, thresholds and retention
+
+LimitUnit = Literal["requests", "tokens", "usd"]
+"""What a limit counts: LLM requests, total tokens or dollars."""
+
+
+@dataclass(frozen=True)
+class LimitDefinition:
+    """One configurable limit."""
+
+    variable: str
+    """The environment variable that sets it."""
+    unit: LimitUnit
+    """What it counts: requests, total tokens or dollars."""
+    window: timedelta
+    """The rolling window it is checked over, ending now."""
+    window_label: str
+    """The window in words, e.g. ``last 60 minutes``."""
+    default: float | None
+    """The value without the variable; ``None``: no limit unless set."""
+
+
+LIMITS: tuple[LimitDefinition, ...] = (
+    LimitDefinition("CLAUDE_HOURLY_LIMIT", "requests", timedelta(hours=1), "last 60 minutes", 500),
+    LimitDefinition("CLAUDE_DAILY_LIMIT", "requests", timedelta(days=1), "last 24 hours", 5000),
+    LimitDefinition("TOKEN_HOURLY_LIMIT", "tokens", timedelta(hours=1), "last 60 minutes", None),
+    LimitDefinition("TOKEN_DAILY_LIMIT", "tokens", timedelta(days=1), "last 24 hours", None),
+    LimitDefinition("TOKEN_DAILY_BUDGET_USD", "usd", timedelta(days=1), "last 24 hours", None),
+    LimitDefinition("TOKEN_MONTHLY_BUDGET_USD", "usd", timedelta(days=30), "last 30 days", None),
+)
+"""Every limit, in display order."""
+
+
+@dataclass(frozen=True)
+class LedgerSettings:
+    """The ledger's settings read from the environment: limits, thresholds and retention."""
+
+    limits: Mapping[str, float]
+    """Configured limits by variable (defaults included); an unset optional limit is absent."""
+    explicit: frozenset[str]
+    """The limit variables the user set in the environment."""
+    warning_threshold: float = 50.0
+    """Percent of a limit from which it shows yellow and runs warn."""
+    critical_threshold: float = 80.0
+    """Percent of a limit from which it shows red."""
+    history_days: int = 90
+    """Days of history ``tokens prune`` keeps."""
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> LedgerSettings:
+    """Read the limits, thresholds and retention from the environment.
+
+    Empty values count as unset.
+
+    Raises:
+        SettingError: a value is not a positive number, a threshold is outside 0 to 100, or
+            the warning threshold is above the critical one.
+    """
+    env = os.environ if environ is None else environ
+    limits: dict[str, float] = {}
+    explicit: set[str] = set()
+    for definition in LIMITS:
+        raw = env.get(definition.variable, "").strip()
+        if raw:
+            explicit.add(definition.variable)
+            parse = _positive_float if definition.unit == "usd" else _positive_int
+            limits[definition.variable] = parse(definition.variable, raw)
+        elif definition.default is not None:
+            limits[definition.variable] = definition.default
+    warning_raw = env.get(WARNING_VARIABLE, "").strip()
+    critical_raw = env.get(CRITICAL_VARIABLE, "").strip()
+    warning = _percent(WARNING_VARIABLE, warning_raw) if warning_raw else 50.0
+    critical = _percent(CRITICAL_VARIABLE, critical_raw) if critical_raw else 80.0
+    if warning > critical:
+        raise SettingError(
+            WARNING_VARIABLE,
+            warning_raw or str(warning),
+            f"at most {CRITICAL_VARIABLE} ({critical:g})",
+        )
+    history_raw = env.get(HISTORY_DAYS_VARIABLE, "").strip()
+    history = _positive_int(HISTORY_DAYS_VARIABLE, history_raw) if history_raw else 90
+    return LedgerSettings(
+        limits=limits,
+        explicit=frozenset(explicit),
+        warning_threshold=warning,
+        critical_threshold=critical,
+        history_days=history,
+    )
+
+
+def _positive_int(variable: str, raw: str) -> int:
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise SettingError(variable, raw, "a positive whole number") from None
+    if value <= 0:
+        raise SettingError(variable, raw, "a positive whole number")
+    return value
+
+
+def _positive_float(variable: str, raw: str) -> float:
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise SettingError(variable, raw, "a positive number of dollars") from None
+    if not math.isfinite(value) or value <= 0:
+        raise SettingError(variable, raw, "a positive number of dollars")
+    return value
+
+
+def _percent(variable: str, raw: str) -> float:
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise SettingError(variable, raw, "a percentage from 0 to 100") from None
+    if not math.isfinite(value) or not 0 <= value <= 100:
+        raise SettingError(variable, raw, "a percentage from 0 to 100")
+    return value

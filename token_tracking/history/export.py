@@ -1,10 +1,10 @@
-"""Export the ledger as CSV (one row per agent run) or JSON (sessions and breakdowns), seed 003.
+"""Export the ledger as CSV (one row per agent run) or JSON (sessions and breakdowns).
 
-CSV columns: seed 003's ``timestamp,branch,tokens,estimated_cost,notes`` first, then
-``project,command,agent,model,prompt_tokens,completion_tokens,cached_tokens,cache_write_tokens,
-reasoning_tokens,requests,source``. ``timestamp`` is the agent run's start in local time as seed
-003 writes it (``2025-01-09 14:30:00``), which spreadsheets read as a date; the JSON export keeps
-the exact UTC times. An unknown count or cost is an empty cell, never ``0``; costs are written with
+CSV columns: five summary columns ``timestamp,branch,tokens,estimated_cost,notes`` first, then
+the detail ``project,command,agent,model,prompt_tokens,completion_tokens,cached_tokens,
+cache_write_tokens,reasoning_tokens,requests,source``. ``timestamp`` is the agent run's start in
+local time (``2025-01-09 14:30:00``), which spreadsheets read as a date; the JSON export keeps the
+exact UTC times. An unknown count or cost is an empty cell, never ``0``; costs are written with
 full precision so the column sums back to the ledger's totals.
 
 JSON keys: ``summary`` (``total_cost``, ``total_tokens``, …), ``daily``, ``weekly`` (keyed by the
@@ -24,9 +24,11 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from token_tracking.history.ledger import AgentRunRow, Filters, Ledger, utc_now, window_start
+from token_tracking.history.clock import utc_now, window_start
+from token_tracking.history.ledger import Ledger
+from token_tracking.history.models import AgentRunRow, Filters
 from token_tracking.history.trends import NO_VALUE, TrendRow, breakdown, periods
-from token_tracking.records import TokenUsageReport
+from token_tracking.reports.file import TokenUsageReport
 
 CSV_COLUMNS: tuple[str, ...] = (
     "timestamp",
@@ -46,10 +48,10 @@ CSV_COLUMNS: tuple[str, ...] = (
     "requests",
     "source",
 )
-"""The CSV header: seed 003's columns, then the ledger's."""
+"""The CSV header: the five summary columns, then the detail."""
 
 CSV_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
-"""How the CSV writes ``timestamp``: local time, seed 003's format."""
+"""How the CSV writes ``timestamp``: local time, a format spreadsheets read as a date."""
 
 ExportFormat = Literal["csv", "json"]
 

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 
 from token_tracking.errors import LedgerError
 from token_tracking.history.ledger import Ledger
-from token_tracking.records import RequestUsage, TokenUsageReport
+from token_tracking.records import RequestUsage
+from token_tracking.reports.file import TokenUsageReport
 
 logger = logging.getLogger(__name__)
 

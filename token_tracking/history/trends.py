@@ -1,4 +1,4 @@
-"""Usage over time from the ledger: tables by period or by dimension, and insights (DESIGN §7).
+"""Usage over time from the ledger: tables by period or by dimension, and insights.
 
 Periods are local calendar days, weeks starting on Monday, and months; ``days=N`` is the last N
 local calendar days including today (0 = all time). Offline rows are left out unless asked for.
@@ -24,17 +24,17 @@ from typing import Literal, get_args
 from pydantic import BaseModel, Field
 
 from pricing import PriceBook, Usage
-from token_tracking.errors import LedgerError
-from token_tracking.history.ledger import (
+from token_tracking import display
+from token_tracking.counts import sum_exact, sum_known
+from token_tracking.history.clock import utc_now, window_start
+from token_tracking.history.ledger import Ledger
+from token_tracking.history.models import (
     Bucket,
     Filters,
     GroupColumn,
-    Ledger,
     ModelUsage,
     UsageTotals,
     usage_by_model,
-    utc_now,
-    window_start,
 )
 
 TrendBy = Literal["day", "week", "month", "branch", "model", "agent", "command", "user"]
@@ -173,7 +173,12 @@ class TrendsResult(BaseModel):
 
 
 class _Accumulator:
-    """Running sums of buckets, plus the distinct sessions seen (mutable, slotted: hot loop)."""
+    """Running sums of buckets, plus the distinct sessions seen (slotted: hot loop).
+
+    Requests, cached tokens and cost are kept per bucket and summed once with
+    :func:`~token_tracking.counts.sum_known`: a sum of unknowns is unknown, not zero, and an
+    unknown beside known values adds nothing.
+    """
 
     __slots__ = (
         "cached",
@@ -187,26 +192,22 @@ class _Accumulator:
     )
 
     def __init__(self) -> None:
-        # Unknown (None) until a bucket knows the count: a sum of unknowns is not zero.
-        self.requests: int | None = None
+        self.requests: list[int | None] = []
         self.prompt = 0
         self.completion = 0
-        self.cached: int | None = None
+        self.cached: list[int | None] = []
         self.total = 0
-        self.cost: float | None = None
+        self.cost: list[float | None] = []
         self.priced = 0
         self.session_ids: set[int] = set()
 
     def add(self, bucket: Bucket) -> None:
-        if bucket.requests is not None:
-            self.requests = bucket.requests + (self.requests if self.requests is not None else 0)
+        self.requests.append(bucket.requests)
         self.prompt += bucket.prompt_tokens
         self.completion += bucket.completion_tokens
-        if bucket.cached_tokens is not None:
-            self.cached = bucket.cached_tokens + (self.cached if self.cached is not None else 0)
+        self.cached.append(bucket.cached_tokens)
         self.total += bucket.total_tokens
-        if bucket.cost_usd is not None:
-            self.cost = bucket.cost_usd if self.cost is None else self.cost + bucket.cost_usd
+        self.cost.append(bucket.cost_usd)
         self.priced += bucket.priced_tokens
         self.session_ids.add(bucket.session_pk)
 
@@ -216,12 +217,12 @@ class _Accumulator:
         return TrendRow(
             key=key,
             sessions=len(self.session_ids),
-            requests=0 if empty else self.requests,
+            requests=0 if empty else sum_known(self.requests),
             prompt_tokens=self.prompt,
             completion_tokens=self.completion,
-            cached_tokens=0 if empty else self.cached,
+            cached_tokens=0 if empty else sum_known(self.cached),
             total_tokens=self.total,
-            cost_usd=self.cost,
+            cost_usd=sum_known(self.cost),
             priced_coverage=self.priced / self.total if self.total else None,
         )
 
@@ -468,7 +469,8 @@ def _largest_share(
         baseline_cost_usd=total_cost,
         text=(
             f"{noun} {key} accounts for {share:.0%} of the cost "
-            f"(${cost:.4f} of ${total_cost:.4f}): the first place to look for savings."
+            f"({display.usd(cost)} of {display.usd(total_cost)}): the first place to look for "
+            "savings."
         ),
     )
 
@@ -480,16 +482,14 @@ def _recommendations(
     if total_cost is None or total_cost <= 0:
         return
     pairs = ledger.agent_model_usage(filters)
-    agent_costs: dict[str, float | None] = {}
+    per_agent: dict[str, list[float | None]] = {}
     for pair in pairs:
-        name = pair.agent if pair.agent is not None else NO_VALUE
-        known = agent_costs.get(name)
-        if pair.cost_usd is not None:
-            agent_costs[name] = pair.cost_usd if known is None else known + pair.cost_usd
-        else:
-            agent_costs.setdefault(name, None)
-    if len(agent_costs) > 1:
-        found = _largest_share(agent_costs.items(), total_cost, "largest_agent")
+        per_agent.setdefault(pair.agent if pair.agent is not None else NO_VALUE, []).append(
+            pair.cost_usd
+        )
+    if len(per_agent) > 1:
+        agent_costs = ((name, sum_known(costs)) for name, costs in per_agent.items())
+        found = _largest_share(agent_costs, total_cost, "largest_agent")
         if found is not None:
             yield found
     usage = usage_by_model(pairs)
@@ -505,9 +505,10 @@ def _recommendations(
         return
     repriced: dict[str, float] = {}
     for candidate in candidates:
-        costs = [cost_of(candidate, u) for u in usage]
-        if all(cost is not None for cost in costs):
-            repriced[candidate] = sum(cost for cost in costs if cost is not None)
+        # The whole usage must have a price on the candidate, or the figure is not comparable.
+        candidate_cost = sum_exact(cost_of(candidate, u) for u in usage)
+        if candidate_cost is not None:
+            repriced[candidate] = candidate_cost
     if not repriced:
         return
     cheapest = min(repriced, key=lambda name: (repriced[name], name))
@@ -522,109 +523,7 @@ def _recommendations(
         baseline_cost_usd=total_cost,
         text=(
             f"The same usage on {cheapest}, the cheapest model used in this window, would have "
-            f"cost ${cost:.4f} instead of ${total_cost:.4f} ({saving:.0%} less), at list prices."
+            f"cost {display.usd(cost)} instead of {display.usd(total_cost)} ({saving:.0%} less), "
+            "at list prices."
         ),
-    )
-
-
-StatsPeriod = Literal["hourly", "daily", "session"]
-"""What ``tokens stats --period`` summarizes."""
-
-STATS_PERIODS: tuple[StatsPeriod, ...] = get_args(StatsPeriod)
-"""Every accepted ``--period`` value."""
-
-
-class UsageStats(BaseModel):
-    """Seed 001's statistics table: the last hour, the last 24 hours, or one session."""
-
-    period: StatsPeriod
-    """``hourly`` (last 60 minutes), ``daily`` (last 24 hours) or ``session``."""
-    title: str
-    """What the figures cover, in words."""
-    session_id: str | None = None
-    """The session, for ``session``."""
-    project: str | None = None
-    """The project read; ``None`` for all projects."""
-    sessions: int
-    """Sessions with usage in the period."""
-    requests: int | None
-    """LLM requests of the rows that know their count; ``None`` when no row did."""
-    prompt_tokens: int
-    """Input tokens."""
-    completion_tokens: int
-    """Output tokens."""
-    cached_tokens: int | None
-    """Cached input tokens of the rows that report them; ``None`` when no row did."""
-    total_tokens: int
-    """Total tokens."""
-    cost_usd: float | None
-    """Cost in USD; ``None`` when nothing was priced."""
-    priced_coverage: float | None
-    """Share of tokens with a known price."""
-    average_tokens_per_request: float | None
-    """``total_tokens / requests``; ``None`` without a known, non-zero request count."""
-
-
-def usage_stats(
-    ledger: Ledger,
-    period: StatsPeriod,
-    *,
-    project: str | None = None,
-    session_id: str | None = None,
-    include_offline: bool = False,
-    now: datetime | None = None,
-) -> UsageStats:
-    """Return the usage of the last hour, the last 24 hours, or one session.
-
-    With ``session_id`` (a prefix is enough) the figures are that session's, whatever ``period``
-    says; ``session`` without an id means the project's latest session.
-
-    Raises:
-        SessionNotFoundError: the session is unknown.
-        LedgerError: ``session`` without an id, and the ledger has no session in scope.
-    """
-    moment = now if now is not None else utc_now()
-    if session_id is not None or period == "session":
-        if session_id is not None:
-            session = ledger.find_session(session_id)
-        else:
-            latest = ledger.sessions(project=project, limit=1)
-            if not latest:
-                scope = "any project" if project is None else f"project {project}"
-                raise LedgerError(f"no session in the ledger for {scope} yet")
-            session = latest[0]
-        totals = ledger.session_totals(session.session_id)
-        title = f"Session {session.session_id}"
-        return _stats("session", title, totals, session_id=session.session_id, project=project)
-    window = timedelta(hours=1) if period == "hourly" else timedelta(days=1)
-    filters = Filters(project=project, start=moment - window, include_offline=include_offline)
-    title = "Last 60 minutes" if period == "hourly" else "Last 24 hours"
-    return _stats(period, title, ledger.window_totals(filters), project=project)
-
-
-def _stats(
-    period: StatsPeriod,
-    title: str,
-    totals: UsageTotals,
-    *,
-    session_id: str | None = None,
-    project: str | None = None,
-) -> UsageStats:
-    requests = totals.known_requests
-    return UsageStats(
-        period=period,
-        title=title,
-        session_id=session_id,
-        project=project,
-        sessions=totals.sessions,
-        requests=requests,
-        prompt_tokens=totals.prompt_tokens,
-        completion_tokens=totals.completion_tokens,
-        cached_tokens=totals.cached_tokens,
-        total_tokens=totals.total_tokens,
-        cost_usd=totals.cost_usd,
-        priced_coverage=totals.priced_coverage,
-        average_tokens_per_request=totals.total_tokens / requests
-        if requests is not None and requests > 0
-        else None,
     )

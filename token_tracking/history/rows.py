@@ -1,0 +1,417 @@
+"""How a finished session becomes ledger rows, and how query rows read back as models.
+
+Three tables hold a session at three grains:
+
+- ``sessions``: one row per finished session, with its totals and the report as JSON;
+- ``agent_runs``: one row per agent run of the session (the export grain);
+- ``usage_rows``: one row per LLM request (the grain of limits, intervals and time trends).
+  A report that carries no request rows (a 0.1 report, an imported file, a manual entry) gets one
+  row per agent run, timestamped at the agent's end and flagged ``derived``, so every token of the
+  ledger is in ``usage_rows`` exactly once.
+
+A request row carries its own fields (time, agent, iteration, model, token counts, requests,
+cost, ``cost_is_actual``, duration, metadata JSON, note) and, through two small references, its
+session's (commit) and its context's (project, branch, user, command, source).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from token_tracking.counts import sum_exact
+from token_tracking.history.clock import from_us, to_us
+from token_tracking.history.models import (
+    AgentRunRow,
+    Bucket,
+    ModelUsage,
+    SessionSummary,
+    UsageTotals,
+)
+from token_tracking.records import AgentUsage, RequestUsage
+from token_tracking.reports.file import TokenUsageReport
+
+ContextKey = tuple[str, str | None, str | None, str, str]
+"""(project, branch, user, command, source) of a context row."""
+
+# --------------------------------------------------------------------------------------------------
+# Writing
+
+
+INSERT_SESSION = """
+    INSERT OR IGNORE INTO sessions (
+        session_id, project, project_remote, command, model, source, status,
+        start_us, end_us, duration_seconds, branch, git_commit, user,
+        prompt_tokens, completion_tokens, total_tokens, cached_tokens,
+        cache_write_tokens, reasoning_tokens, requests, cost_usd, priced_coverage,
+        successful_agents, failed_agents, note, report_json
+    ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+              ?, ?, ?)
+"""
+
+
+def session_values(report: TokenUsageReport, project: str, note: str | None) -> tuple[Any, ...]:
+    """Return the parameters of :data:`INSERT_SESSION` for ``report`` in ``project``."""
+    git = report.git
+    return (
+        report.session_id,
+        project,
+        git.remote if git is not None else None,
+        report.command,
+        report.model,
+        report.source,
+        report.status,
+        to_us(report.start_time),
+        to_us(report.end_time),
+        report.total_duration_seconds,
+        git.branch if git is not None else None,
+        git.commit if git is not None else None,
+        git.user_email if git is not None else None,
+        report.total_prompt_tokens,
+        report.total_completion_tokens,
+        report.total_tokens,
+        report.total_cached_tokens,
+        report.total_cache_write_tokens,
+        report.total_reasoning_tokens,
+        report.total_requests,
+        report.total_cost_usd,
+        report.priced_coverage,
+        report.successful_agents,
+        report.failed_agents,
+        note,
+        report.model_dump_json(),
+    )
+
+
+def context_key(report: TokenUsageReport, project: str) -> ContextKey:
+    """Return the context (project, branch, user, command, source) of ``report``'s rows."""
+    git = report.git
+    branch = git.branch if git is not None else None
+    user = git.user_email if git is not None else None
+    return (project, branch, user, report.command, report.source)
+
+
+INSERT_AGENT_RUN = """
+    INSERT INTO agent_runs (
+        session_pk, position, agent, model, start_us, end_us, duration_seconds,
+        success, error, prompt_tokens, completion_tokens, total_tokens,
+        cached_tokens, cache_write_tokens, reasoning_tokens, requests, cost_usd,
+        output_file
+    ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+
+
+def agent_values(session_pk: int | None, position: int, agent: AgentUsage) -> tuple[Any, ...]:
+    """Return the parameters of :data:`INSERT_AGENT_RUN` for the ``position``-th agent run."""
+    return (
+        session_pk,
+        position,
+        agent.agent_name,
+        agent.model,
+        to_us(agent.start_time) if agent.start_time is not None else None,
+        to_us(agent.end_time) if agent.end_time is not None else None,
+        agent.duration_seconds,
+        int(agent.success),
+        agent.error,
+        agent.prompt_tokens,
+        agent.completion_tokens,
+        agent.total_tokens,
+        agent.cached_tokens,
+        agent.cache_write_tokens,
+        agent.reasoning_tokens,
+        agent.requests,
+        agent.cost_usd,
+        agent.output_file,
+    )
+
+
+@dataclass(frozen=True)
+class RowContext:
+    """What every usage row of one session shares: its session, its context and its note."""
+
+    session_pk: int
+    """Internal id of the session."""
+    context_id: int
+    """Internal id of the session's context row."""
+    note: str | None
+    """The note of a manual entry."""
+
+
+INSERT_ROW = """
+    INSERT INTO usage_rows (
+        session_pk, context_id, ts_us, agent, iteration, model, prompt_tokens, completion_tokens,
+        cached_tokens, cache_write_tokens, reasoning_tokens, total_tokens, requests, cost_usd,
+        cost_is_actual, duration_seconds, metadata, note, derived
+    ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+
+
+def usage_values(
+    context: RowContext, report: TokenUsageReport, requests: Sequence[RequestUsage]
+) -> Iterator[tuple[Any, ...]]:
+    """Yield the usage rows of a report: its requests, plus a derived row per agent without any."""
+    head = (context.session_pk, context.context_id)
+    tail = (context.note,)
+    for request in requests:
+        yield (
+            *head,
+            to_us(request.timestamp),
+            request.agent_name,
+            request.iteration,
+            request.model,
+            request.prompt_tokens,
+            request.completion_tokens,
+            request.cached_tokens,
+            request.cache_write_tokens,
+            request.reasoning_tokens,
+            sum_exact((request.prompt_tokens, request.completion_tokens)),
+            request.requests,
+            request.cost_usd,
+            int(request.cost_is_actual),
+            request.duration_seconds,
+            json.dumps(request.metadata, sort_keys=True, default=str) if request.metadata else None,
+            *tail,
+            0,
+        )
+    covered = {request.agent_name for request in requests}
+    for agent in report.agent_usage:
+        if agent.agent_name in covered:
+            continue
+        moment = agent.end_time or agent.start_time or report.end_time
+        yield (
+            *head,
+            to_us(moment),
+            agent.agent_name,
+            None,
+            agent.model if agent.model is not None else report.model,
+            agent.prompt_tokens,
+            agent.completion_tokens,
+            agent.cached_tokens,
+            agent.cache_write_tokens,
+            agent.reasoning_tokens,
+            agent.total_tokens
+            if agent.total_tokens is not None
+            else sum_exact((agent.prompt_tokens, agent.completion_tokens)),
+            agent.requests,
+            agent.cost_usd,
+            0,
+            agent.duration_seconds,
+            None,
+            *tail,
+            1,
+        )
+    if not requests and not report.agent_usage and report.total_tokens:
+        # A session with tokens but no agent breakdown: one row keeps its tokens countable.
+        yield (
+            *head,
+            to_us(report.end_time),
+            None,
+            None,
+            report.model,
+            report.total_prompt_tokens,
+            report.total_completion_tokens,
+            report.total_cached_tokens,
+            report.total_cache_write_tokens,
+            report.total_reasoning_tokens,
+            report.total_tokens,
+            report.total_requests,
+            report.total_cost_usd,
+            0,
+            report.total_duration_seconds,
+            None,
+            *tail,
+            1,
+        )
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading
+
+
+def session_where(
+    project: str | None, start: datetime | None, include_offline: bool, *, table: str = ""
+) -> tuple[str, list[Any]]:
+    """Return the SQL condition on ``sessions`` (columns prefixed with ``table``) selecting the
+    sessions of ``project`` that started at or after ``start``, and its parameters."""
+    clauses = ["1 = 1"]
+    params: list[Any] = []
+    if project is not None:
+        clauses.append(f"{table}project = ?")
+        params.append(project)
+    if start is not None:
+        clauses.append(f"{table}start_us >= ?")
+        params.append(to_us(start))
+    if not include_offline:
+        clauses.append(f"{table}source != 'offline'")
+    return " AND ".join(clauses), params
+
+
+# The columns of a session, read by :func:`session_summary`.
+SESSION_COLUMNS = """
+    session_id, project, project_remote, command, model, source, status, start_us, end_us,
+    duration_seconds, branch, git_commit, user, prompt_tokens, completion_tokens, total_tokens,
+    cached_tokens, requests, cost_usd, priced_coverage, note
+"""
+
+
+def session_summary(row: Sequence[Any]) -> SessionSummary:
+    """Return the session of a row selected with :data:`SESSION_COLUMNS`."""
+    return SessionSummary(
+        session_id=row[0],
+        project=row[1],
+        project_remote=row[2],
+        command=row[3],
+        model=row[4],
+        source=row[5],
+        status=row[6],
+        start_time=from_us(row[7]),
+        end_time=from_us(row[8]),
+        duration_seconds=row[9],
+        branch=row[10],
+        commit=row[11],
+        user=row[12],
+        prompt_tokens=row[13],
+        completion_tokens=row[14],
+        total_tokens=row[15],
+        cached_tokens=row[16],
+        requests=row[17],
+        cost_usd=row[18],
+        priced_coverage=row[19],
+        note=row[20],
+    )
+
+
+# The sums of a set of usage rows, read by :func:`usage_totals`.
+SUMS = """
+    COUNT(DISTINCT session_pk),
+    SUM(requests),
+    SUM(prompt_tokens),
+    SUM(completion_tokens),
+    SUM(cached_tokens),
+    SUM(total_tokens),
+    SUM(cost_usd),
+    SUM(CASE WHEN cost_usd IS NOT NULL THEN total_tokens END)
+"""
+
+
+def usage_totals(row: Sequence[Any]) -> UsageTotals:
+    """Return the sums of a row selected with :data:`SUMS`."""
+    sessions, requests, prompt, completion, cached, total, cost, priced = row
+    no_rows = sessions == 0  # COUNT is never NULL
+    return UsageTotals(
+        sessions=sessions,
+        # SUM over rows that all lack a count is NULL: unknown, kept apart from a known zero.
+        # Over no rows at all it is NULL too, and then zero is the truth.
+        requests=requests if requests is not None else 0,
+        requests_known=requests is not None or no_rows,
+        prompt_tokens=prompt if prompt is not None else 0,
+        completion_tokens=completion if completion is not None else 0,
+        cached_tokens=0 if no_rows else cached,
+        total_tokens=total if total is not None else 0,
+        cost_usd=cost,
+        priced_tokens=priced if priced is not None else 0,
+    )
+
+
+# The columns of a request row, read by :func:`request_usage`.
+REQUEST_COLUMNS = """
+    ts_us, agent, model, prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens,
+    reasoning_tokens, requests, duration_seconds, cost_usd, cost_is_actual, iteration, metadata
+"""
+
+
+def request_usage(row: Sequence[Any]) -> tuple[RequestUsage, bool]:
+    """Return the request of a row selected with :data:`REQUEST_COLUMNS`, and whether its request
+    count is known (an unknown count, a manual entry's, reads as 0 requests)."""
+    (
+        ts,
+        agent,
+        model,
+        prompt,
+        completion,
+        cached,
+        cache_write,
+        reasoning,
+        requests,
+        duration,
+        cost,
+        actual,
+        iteration,
+        metadata,
+    ) = row
+    request = RequestUsage(
+        timestamp=from_us(ts),
+        agent_name=agent,
+        model=model,
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        cached_tokens=cached,
+        cache_write_tokens=cache_write,
+        reasoning_tokens=reasoning,
+        requests=requests if requests is not None else 0,
+        duration_seconds=duration,
+        cost_usd=cost,
+        cost_is_actual=bool(actual),
+        iteration=iteration,
+        metadata=json.loads(metadata) if metadata else {},
+    )
+    return request, requests is not None
+
+
+def bucket(row: Sequence[Any]) -> Bucket:
+    """Return the bucket of a row: number, session, context, then the sums of :data:`SUMS` but
+    the session count."""
+    number, session, context, requests, prompt, completion, cached, total, cost, priced = row
+    return Bucket(
+        number=number,
+        session_pk=session,
+        context_id=context,
+        requests=requests,
+        prompt_tokens=prompt if prompt is not None else 0,
+        completion_tokens=completion if completion is not None else 0,
+        cached_tokens=cached,
+        total_tokens=total if total is not None else 0,
+        cost_usd=cost,
+        priced_tokens=priced if priced is not None else 0,
+    )
+
+
+def model_usage(row: Sequence[Any]) -> ModelUsage:
+    """Return the sums of a row: agent, model, the five token sums, cost and unpriced rows."""
+    return ModelUsage(
+        agent=row[0],
+        model=row[1],
+        prompt_tokens=row[2] if row[2] is not None else 0,
+        completion_tokens=row[3] if row[3] is not None else 0,
+        cached_tokens=row[4],
+        cache_write_tokens=row[5],
+        reasoning_tokens=row[6],
+        cost_usd=row[7],
+        unpriced_rows=row[8],
+    )
+
+
+def agent_run(row: Sequence[Any]) -> AgentRunRow:
+    """Return the export row of an agent run, its fields in :class:`AgentRunRow` order."""
+    return AgentRunRow(
+        session_id=row[0],
+        timestamp=from_us(row[1]),
+        project=row[2],
+        branch=row[3],
+        command=row[4],
+        agent=row[5],
+        model=row[6],
+        prompt_tokens=row[7],
+        completion_tokens=row[8],
+        cached_tokens=row[9],
+        cache_write_tokens=row[10],
+        reasoning_tokens=row[11],
+        total_tokens=row[12],
+        requests=row[13],
+        cost_usd=row[14],
+        source=row[15],
+        note=row[16],
+    )
