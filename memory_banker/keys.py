@@ -1,7 +1,7 @@
 """Which variable holds the API key a model's provider needs, checked before any SDK loads.
 
 The check is a static table, not a question put to LiteLLM: importing LiteLLM or the Agents SDK
-costs seconds (DESIGN §9), and a user who forgot a key should hear so in well under a second.
+costs seconds, and a user who forgot a key should hear so in well under a second.
 
 - A model string ``provider/name`` names its provider; a bare name is mapped by its family
   (``gpt-…``, ``o1…``/``o3…``/``o4…`` → OpenAI, ``claude-…`` → Anthropic, …).

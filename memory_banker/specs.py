@@ -1,4 +1,4 @@
-"""The six memory-bank agents as data, and the prompts they are given (DESIGN §6).
+"""The six memory-bank agents as data, and the prompts they are given.
 
 Prompt layout for provider prompt caching: every agent gets the *same* system instructions — a
 common preamble followed by the context digest — so requests 2-6 of a run share a long identical
@@ -15,12 +15,12 @@ import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
-from memory_banker.digest.build import MEMORY_BANK_DIR, Digest
 from memory_banker.errors import UsageError
 
-BANK_DIR = MEMORY_BANK_DIR
-"""The folder, relative to the project, that holds the six files."""
+BANK_DIR = "memory-bank"
+"""The folder, relative to the project, that holds the six files (and the token reports)."""
 
 
 @dataclass(frozen=True)
@@ -209,7 +209,16 @@ def select_agents(names: str | None) -> tuple[AgentSpec, ...]:
     return tuple(spec for spec in AGENT_SPECS if spec.name in chosen)
 
 
-def system_instructions(digest: Digest) -> str:
+class RenderedDigest(Protocol):
+    """What the prompts need of a project digest: its rendered text."""
+
+    @property
+    def text(self) -> str:
+        """The rendered digest (markdown)."""
+        ...
+
+
+def system_instructions(digest: RenderedDigest) -> str:
     """Return the system instructions shared by all six agents: the preamble, then the digest."""
     return PREAMBLE + digest.text
 

@@ -5,7 +5,8 @@ each named by the SHA-1 of its download URL. LiteLLM bundles exactly those cache
 (``fb374d41…`` is ``o200k_base``, ``9b5ad71b…`` is ``cl100k_base``) in
 ``litellm/litellm_core_utils/tokenizers/``. Pointing ``TIKTOKEN_CACHE_DIR`` there before tiktoken
 loads an encoding makes counting work with no network. The folder is found with
-``importlib.util.find_spec`` so that litellm itself is never imported (≈ 2.2 s, DESIGN §9).
+``importlib.util.find_spec`` so that litellm itself, which takes about 2 s to import, is never
+imported.
 
 The same counts serve the context-digest budget, the offline engine's usage figures and
 ``estimate``, so the three agree with one another exactly.
@@ -23,7 +24,7 @@ from typing import Any
 
 import tiktoken
 
-from memory_banker.errors import MemoryBankerError
+from memory_banker.errors import TokenizerUnavailableError
 
 ENCODING_NAME = "o200k_base"
 """The encoding of the GPT-4o family, used for every model (an estimate for other providers)."""
@@ -35,10 +36,6 @@ MESSAGE_OVERHEAD = 4
 end marker of OpenAI's chat framing. A prompt of a system and a user message therefore counts
 ``count_tokens(system) + count_tokens(user) + 2 * MESSAGE_OVERHEAD``. Fixed and documented so that
 ``estimate`` and a test that tokenizes what a provider received arrive at the same number."""
-
-
-class TokenizerUnavailableError(MemoryBankerError):
-    """The bundled encoding file could not be found, so tokens cannot be counted offline."""
 
 
 def _bundled_tokenizer_dir() -> Path:

@@ -13,32 +13,40 @@ from urllib.parse import urlsplit, urlunsplit
 
 from token_tracking.records import GitInfo
 
-_GIT_TIMEOUT_SECONDS = 10.0
+GIT_TIMEOUT_SECONDS = 10.0
+"""How long one git command may run before it counts as failed (a hung credential helper, a
+network filesystem)."""
 
 
-def _git(path: Path, *args: str) -> str | None:
-    """Run ``git -C path args`` and return its stdout, or None when git fails or is missing."""
+def run_git(path: Path, *args: str, timeout: float = GIT_TIMEOUT_SECONDS) -> str | None:
+    """Run ``git -C path args`` and return its stdout, decoded as UTF-8 (bad bytes replaced).
+
+    Returns None when git is not installed, exits non-zero (``path`` is not in a work tree, a
+    ref is missing …) or runs longer than ``timeout`` seconds; never raises for those.
+    """
     env = {
         **os.environ,
-        # Never wait for a credential prompt or a pager; parse stable, untranslated output.
+        # Never wait for a credential prompt or a pager, never take the index lock for a read;
+        # parse stable, untranslated output.
         "GIT_TERMINAL_PROMPT": "0",
         "GIT_PAGER": "cat",
+        "GIT_OPTIONAL_LOCKS": "0",
         "LC_ALL": "C",
     }
     try:
         completed = subprocess.run(
-            ["git", "-C", str(path), *args],
+            # core.quotePath=false: paths come back as written (UTF-8), not as octal escapes.
+            ["git", "-c", "core.quotePath=false", "-C", str(path), *args],
             capture_output=True,
-            text=True,
             env=env,
-            timeout=_GIT_TIMEOUT_SECONDS,
+            timeout=timeout,
             check=False,
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
     if completed.returncode != 0:
         return None
-    return completed.stdout
+    return completed.stdout.decode("utf-8", errors="replace")
 
 
 def strip_credentials(url: str) -> str:
@@ -57,7 +65,7 @@ def strip_credentials(url: str) -> str:
 def project_root(path: Path) -> Path:
     """Return the resolved git top-level directory containing ``path``, else ``path`` resolved."""
     resolved = path.resolve()
-    top = _git(resolved, "rev-parse", "--show-toplevel")
+    top = run_git(resolved, "rev-parse", "--show-toplevel")
     if top is None or top.strip() == "":
         return resolved
     return Path(top.strip()).resolve()
@@ -69,7 +77,7 @@ def git_info(path: Path) -> GitInfo | None:
     Returns None when ``path`` is not inside a git work tree or git is not installed. A field git
     cannot tell (a detached HEAD's branch, an empty repository's commit) is None.
     """
-    status = _git(path, "status", "--porcelain=v2", "--branch", "--untracked-files=normal")
+    status = run_git(path, "status", "--porcelain=v2", "--branch", "--untracked-files=normal")
     if status is None:
         return None
     branch: str | None = None
@@ -84,8 +92,8 @@ def git_info(path: Path) -> GitInfo | None:
             branch = None if head == "(detached)" else head
         elif line and not line.startswith("#"):
             dirty = True
-    remote = _git(path, "config", "--get", "remote.origin.url")
-    email = _git(path, "config", "--get", "user.email")
+    remote = run_git(path, "config", "--get", "remote.origin.url")
+    email = run_git(path, "config", "--get", "user.email")
     return GitInfo(
         branch=branch,
         commit=commit,

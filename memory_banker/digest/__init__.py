@@ -1,0 +1,1 @@
+"""The context digest: what every agent knows about the project (see :mod:`.build`)."""

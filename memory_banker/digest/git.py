@@ -1,0 +1,93 @@
+"""Git facts for the digest: branch, recent commits, commit counts by author, working tree status.
+
+Commits that touch only the bank folder are invisible (committing a generated bank does not change
+the next digest), and the bank folder and withheld files are left out of commit paths and status
+lines. Author names, subjects and status lines are redacted.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from memory_banker.digest.facts import MAX_COMMITS, Commit, GitFacts
+from memory_banker.digest.files import keep_path
+from memory_banker.digest.secrets import redact
+from memory_banker.specs import BANK_DIR
+from token_tracking.git import run_git
+
+_LOG_TIMEOUT_SECONDS = 120.0
+"""The author count walks the whole history, which takes longer than one quick git question in
+a large repository."""
+
+_PROJECT_PATHSPEC = (".", f":(exclude){BANK_DIR}")
+
+
+def git_prefix(project: Path) -> str | None:
+    """Return the path of ``project`` inside its repository (``""`` at the top, else ``a/b/``), or
+    None when ``project`` is not in a git work tree or git is missing."""
+    prefix = run_git(project, "rev-parse", "--show-prefix")
+    return prefix.strip() if prefix is not None else None
+
+
+def git_facts(project: Path, prefix: str) -> GitFacts:
+    """Return the git facts of ``project``, whose path inside its repository is ``prefix``
+    (``""`` or ``a/``, as :func:`git_prefix` returns it)."""
+    branch = run_git(project, "symbolic-ref", "--quiet", "--short", "HEAD")
+    branch = branch.strip() if branch is not None else "HEAD"
+    has_head = run_git(project, "rev-parse", "--verify", "--quiet", "HEAD") is not None
+    commits: list[Commit] = []
+    authors: list[tuple[str, int]] = []
+    total = 0
+    if has_head:
+        log = run_git(
+            project,
+            "log",
+            f"-n{MAX_COMMITS}",
+            "--no-renames",
+            "--date=short",
+            "--format=%x1e%h%x1f%an%x1f%ad%x1f%s",
+            "--name-only",
+            "--",
+            *_PROJECT_PATHSPEC,
+            timeout=_LOG_TIMEOUT_SECONDS,
+        )
+        for record in (log or "").split("\x1e")[1:]:
+            header, _, names = record.partition("\n")
+            sha, author, date, subject = [*header.split("\x1f"), "", "", "", ""][:4]
+            paths = tuple(
+                sorted(
+                    _project_relative(name, prefix)
+                    for name in names.splitlines()
+                    if name.strip() and keep_path(_project_relative(name, prefix))
+                )
+            )
+            commits.append(Commit(sha, redact(author), date, redact(subject), paths))
+        author_log = run_git(
+            project, "log", "--format=%an", "--", *_PROJECT_PATHSPEC, timeout=_LOG_TIMEOUT_SECONDS
+        )
+        counts = Counter(redact(author) for author in (author_log or "").split("\n") if author)
+        authors = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+        total = sum(counts.values())
+    status_out = run_git(
+        project, "status", "--porcelain=v1", "-z", "--untracked-files=normal", "--",
+        *_PROJECT_PATHSPEC,
+    )  # fmt: skip
+    status: list[str] = []
+    entries = (status_out or "").split("\0")
+    index = 0
+    while index < len(entries):
+        entry = entries[index]
+        index += 1
+        if len(entry) < 4:
+            continue
+        code, path = entry[:2], _project_relative(entry[3:], prefix)
+        if code[0] in "RC":  # a rename's source path follows as its own field
+            index += 1
+        if keep_path(path.rstrip("/")):
+            status.append(redact(f"{code} {path}"))
+    return GitFacts(branch, tuple(commits), total, tuple(authors), tuple(sorted(status)))
+
+
+def _project_relative(repo_path: str, prefix: str) -> str:
+    return repo_path[len(prefix) :] if prefix and repo_path.startswith(prefix) else repo_path
