@@ -6,10 +6,12 @@
   because OpenAI-compatible servers (Ollama, vLLM, proxies) rarely speak the Responses API.
 - Every other LiteLLM model string runs through the SDK's ``LitellmModel``; LiteLLM reads the
   provider's own environment variables, ``--api-key``/``--api-base`` override them.
-- ``--offline`` runs ``memory_banker.offline.engine``'s in-process model through the same pipeline.
+- ``--offline`` runs the offline engine (``memory_banker.offline.engine``) in-process, behind the
+  same :class:`AgentRunner` interface; that path imports no LLM SDK.
 
 Choosing (``choose_backend``) imports nothing heavy, so ``--dry-run`` can describe the backend;
-building (``build_model``) imports the SDKs, lazily, after the key check has passed.
+``open_runner`` imports the Agents SDK (and openai or litellm) only for a backend that calls a
+model, after every up-front check has passed.
 """
 
 from __future__ import annotations
@@ -19,16 +21,19 @@ import dataclasses
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from memory_banker.errors import UsageError
 from memory_banker.keys import OFFLINE_MODEL, env_base_url, is_openai_model, provider_of
+from memory_banker.offline.engine import OfflineRunner
+from memory_banker.specs import AgentSpec
 
 if TYPE_CHECKING:
     from agents import Model, ModelSettings
 
-    from memory_banker.digest.build import Digest
+    from memory_banker.digest.facts import Digest
+    from token_tracking import TokenTracker
 
 ApiKind = Literal["responses", "chat"]
 BackendKind = Literal["openai-responses", "openai-chat", "litellm", "offline"]
@@ -129,7 +134,7 @@ def _check_base_url(url: str) -> None:
 def configure_tracing(trace: bool) -> None:
     """Turn the Agents SDK's trace export off unless ``--trace`` asked for it.
 
-    Left on without a real OpenAI key, the exporter slows process exit by ~3 s (DESIGN §9).
+    Left on without a real OpenAI key, the exporter slows process exit by ~3 s.
     """
     # Lazy: the Agents SDK costs ~1.6 s to import, paid only by runs that use it.
     from agents import set_tracing_disabled
@@ -159,7 +164,7 @@ def agent_settings(backend: Backend, settings: ModelSettings, agent_name: str) -
 
     On LiteLLM the request metadata names the agent, so the tracker's LiteLLM callback can file
     each request's own usage (cache writes included, which the SDK's LiteLLM model drops) under
-    the right agent (DESIGN §3).
+    the right agent.
     """
     if backend.kind != "litellm":
         return settings
@@ -191,29 +196,23 @@ def build_model(
     *,
     api_key: str | None = None,
     max_retries: int | None = None,
-    digest: Digest | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Model:
-    """Return the Agents SDK ``Model`` for ``backend``.
+    """Return the Agents SDK ``Model`` for ``backend``, one that calls a model.
 
-    ``max_retries`` sets the OpenAI client's retries (its default, 2, when ``None``); ``digest`` is
-    required by the offline engine. Raises ``UsageError`` when the offline engine gets no digest.
+    ``max_retries`` sets the OpenAI client's retries (its default, 2, when ``None``). Raises
+    ``ValueError`` for the offline backend, which runs no SDK model (see ``open_runner``).
     """
     env = os.environ if environ is None else environ
     if backend.kind == "offline":
-        if digest is None:
-            raise UsageError("the offline engine needs the project digest")
-        # Lazy: the offline engine subclasses the Agents SDK's Model.
-        from memory_banker.offline.engine import offline_model
-
-        return offline_model(digest)
+        raise ValueError("the offline engine runs no SDK model: use open_runner")
     if backend.kind == "litellm":
-        # Lazy: the SDK's LiteLLM model costs ~3.4 s to import (DESIGN §9).
+        # Lazy: the SDK's LiteLLM model costs ~3.4 s to import.
         import litellm
         from agents.extensions.models.litellm_model import LitellmModel
 
         # Without these, LiteLLM prints "Provider List" noise on unknown names and spends ~23 s
-        # retrying a Hugging Face tokenizer download for llama-family names (DESIGN §9).
+        # retrying a Hugging Face tokenizer download for llama-family names.
         litellm.suppress_debug_info = True
         litellm.disable_hf_tokenizer_download = True
         return LitellmModel(model=backend.api_model, base_url=backend.base_url, api_key=api_key)
@@ -229,3 +228,90 @@ def build_model(
     if backend.kind == "openai-chat":
         return OpenAIChatCompletionsModel(model=backend.api_model, openai_client=client)
     return OpenAIResponsesModel(model=backend.api_model, openai_client=client)
+
+
+# --- running agents ------------------------------------------------------------------------------
+
+
+class AgentRunner(Protocol):
+    """What the pipeline calls to run one agent, whichever backend runs it.
+
+    The pipeline starts and ends the agent in the run's tracker; the runner records the agent's
+    requests into it, under ``spec.name``.
+    """
+
+    async def run_agent(self, spec: AgentSpec, instructions: str, message: str) -> str:
+        """Run ``spec``'s agent on ``instructions`` and ``message``; return its raw output.
+
+        Raises whatever the agent's run raised (the pipeline records it as the agent's failure).
+        """
+        ...
+
+
+class SdkRunner:
+    """Runs agents through the OpenAI Agents SDK's ``Runner`` on a model that calls a provider;
+    the tracker's hooks record each response's usage."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        tracker: TokenTracker,
+        *,
+        api_key: str | None = None,
+        max_retries: int | None = None,
+        trace: bool = False,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        """Build ``backend``'s model (importing the SDKs) with tracing off unless ``trace``."""
+        configure_tracing(trace)
+        self.backend = backend
+        self.tracker = tracker
+        self.trace = trace
+        self.model = build_model(backend, api_key=api_key, max_retries=max_retries, environ=environ)
+        self.settings = model_settings(backend)
+
+    async def run_agent(self, spec: AgentSpec, instructions: str, message: str) -> str:
+        """Run ``spec``'s agent to its end with the tracker's hooks; return its final output."""
+        # Lazy: see configure_tracing (already imported by __init__ on this path).
+        from agents import Agent, RunConfig, Runner
+
+        agent = Agent(
+            name=spec.name,
+            instructions=instructions,
+            model=self.model,
+            model_settings=agent_settings(self.backend, self.settings, spec.name),
+        )
+        result = await Runner.run(
+            agent,
+            message,
+            hooks=self.tracker.agents_hooks(),
+            run_config=RunConfig(tracing_disabled=not self.trace),
+        )
+        return str(result.final_output or "")
+
+
+def open_runner(
+    backend: Backend,
+    tracker: TokenTracker,
+    digest: Digest,
+    *,
+    api_key: str | None = None,
+    max_retries: int | None = None,
+    trace: bool = False,
+    environ: Mapping[str, str] | None = None,
+) -> AgentRunner:
+    """Return the runner of ``backend``'s agents, recording their usage into ``tracker``.
+
+    The offline backend gets the offline engine over ``digest`` and imports no SDK; the others
+    get an :class:`SdkRunner` (see its parameters).
+    """
+    if backend.kind == "offline":
+        return OfflineRunner(digest, tracker)
+    return SdkRunner(
+        backend,
+        tracker,
+        api_key=api_key,
+        max_retries=max_retries,
+        trace=trace,
+        environ=environ,
+    )

@@ -1,7 +1,8 @@
 """Writing the memory bank without ever damaging a good file.
 
-- Every file is written atomically: a temporary file in the same folder, flushed and synced, then
-  ``os.replace`` — a crash leaves the old file or the new one, never half of either.
+- Every file is written atomically (``token_tracking.files.atomic_write``): a crash leaves the old
+  file or the new one, never half of either; a replaced file keeps its mode, a new one gets
+  ``0o666`` less the umask.
 - ``init`` refuses (exit 2) when any of the six files exists, unless ``--force``.
 - ``refresh`` first copies the current files to ``memory-bank/.history/<timestamp>/``; it never
   touches ``memory-bank/token-reports/``.
@@ -11,32 +12,24 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import stat
-import tempfile
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from memory_banker.errors import UsageError
+from memory_banker.errors import BankExistsError, UsageError
 from memory_banker.specs import AGENT_SPECS, BANK_DIR
+from token_tracking.files import atomic_write
 
-BANK_DIRNAME = BANK_DIR
-"""The folder under the project that holds the bank."""
 HISTORY_DIRNAME = ".history"
 """The folder under the bank that keeps the copies ``refresh`` makes."""
 REPORTS_DIRNAME = "token-reports"
 """The folder under the bank that holds the token reports."""
 
 
-class BankExistsError(UsageError):
-    """``init`` found memory-bank files and ``--force`` was not given."""
-
-
 def bank_dir(project: Path) -> Path:
     """Return ``<project>/memory-bank``."""
-    return project / BANK_DIRNAME
+    return project / BANK_DIR
 
 
 def reports_dir(project: Path) -> Path:
@@ -87,9 +80,9 @@ def check_init(project: Path, *, force: bool) -> None:
         return
     names = ", ".join(path.name for path in found)
     raise BankExistsError(
-        f"{BANK_DIRNAME}/ already has {names}: run `memory-banker update` to regenerate it "
+        f"{BANK_DIR}/ already has {names}: run `memory-banker update` to regenerate it "
         "(a file is replaced only when its agent succeeds), `memory-banker refresh` to keep a copy "
-        f"under {BANK_DIRNAME}/{HISTORY_DIRNAME}/ first, or `init --force` to overwrite"
+        f"under {BANK_DIR}/{HISTORY_DIRNAME}/ first, or `init --force` to overwrite"
     )
 
 
@@ -109,53 +102,20 @@ def read_bank_file(project: Path, file: str) -> str | None:
     except OSError as error:
         problem = f"cannot be read ({error.strerror})"
     raise UsageError(
-        f"{BANK_DIRNAME}/{file} {problem}: fix or remove it, or regenerate it too "
+        f"{BANK_DIR}/{file} {problem}: fix or remove it, or regenerate it too "
         f"(add {file.removesuffix('.md')} to --agents)"
     )
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (temp file in the same folder, fsync, ``os.replace``).
-
-    The file gets the old file's permissions, or a new file's usual ones (``0o666`` less the
-    umask). Creates the parent folder. Raises ``OSError`` when the file cannot be written; the old
-    file, if any, is then left as it was.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = _mode_for(path)
-    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        # mkstemp creates the file 0o600; a bank file is a file like any other in the repository.
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-
-
-def _mode_for(path: Path) -> int:
-    """The permissions ``path`` should get: its current ones, else ``0o666`` less the umask."""
-    try:
-        return stat.S_IMODE(path.stat().st_mode)
-    except FileNotFoundError:
-        return 0o666 & ~_umask()
-
-
-def _umask() -> int:
-    """The process umask (reading it means setting it: 0o022 stands in for that instant)."""
-    umask = os.umask(0o022)
-    os.umask(umask)
-    return umask
-
-
 def write_bank_file(project: Path, file: str, text: str) -> Path:
-    """Write one bank file atomically and return its path. Raises ``OSError`` on failure."""
+    """Write one bank file atomically (creating the bank folder) and return its path.
+
+    A replaced file keeps its mode; a new one gets ``0o666`` less the umask. Raises ``OSError``
+    when the file cannot be written; the old file, if any, is then unchanged.
+    """
     path = bank_dir(project) / file
-    write_atomic(path, text)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, text)
     return path
 
 
