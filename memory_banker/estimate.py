@@ -1,4 +1,4 @@
-"""Project what a generation run will cost, per model, before any request is made (DESIGN §6).
+"""Project what a generation run will cost, per model, before any request is made.
 
 How the numbers are made:
 
@@ -35,15 +35,17 @@ from pydantic import BaseModel, Field
 from rich.console import Console
 from rich.table import Table
 
-from memory_banker.digest.build import Digest, build_digest
+from memory_banker.digest.build import build_digest
+from memory_banker.digest.facts import Digest
 from memory_banker.errors import UsageError
 from memory_banker.specs import AGENT_SPECS, AgentSpec, system_instructions, user_message
 from memory_banker.tokenizer import MESSAGE_OVERHEAD, count_prompt_tokens, count_tokens
 from memory_banker.writer import read_bank_file
 from pricing import PriceBook, Usage
+from token_tracking import display
 from token_tracking.errors import TrackingError
-from token_tracking.records import TokenUsageReport
-from token_tracking.reports.listing import list_reports, load_report, reports_folder
+from token_tracking.reports.file import TokenUsageReport, load_report
+from token_tracking.reports.listing import list_reports, reports_folder
 
 OUTPUT_RANGE = (0.5, 1.5)
 """Low and high factors applied to each agent's expected output length."""
@@ -300,10 +302,6 @@ def estimate(
     )
 
 
-def _usd(value: float | None) -> str:
-    return "unknown" if value is None else f"${value:.4f}"
-
-
 def render_estimate(result: EstimateResult, console: Console) -> None:
     """Print the estimate: one row per model, then the per-agent prompts it is built from."""
     table = Table(title="Estimated cost per model (no request made)")
@@ -316,9 +314,9 @@ def render_estimate(result: EstimateResult, console: Console) -> None:
         cost = (
             "unknown"
             if model.cost_low_usd is None or model.cost_high_usd is None
-            else f"{_usd(model.cost_low_usd)} - {_usd(model.cost_high_usd)}"
+            else f"{display.usd(model.cost_low_usd)} - {display.usd(model.cost_high_usd)}"
         )
-        saving = "-" if model.cache_saving_usd is None else _usd(model.cache_saving_usd)
+        saving = "-" if model.cache_saving_usd is None else display.usd(model.cache_saving_usd)
         table.add_row(
             model.model,
             f"{model.prompt_tokens:,}",

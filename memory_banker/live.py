@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from memory_banker.pipeline import AgentOutcome, RunProgress
-from token_tracking import TokenTracker
+from token_tracking import TokenTracker, display
 from token_tracking.records import AgentUsage
 
 _STATE_STYLES = {
@@ -34,10 +34,6 @@ _STATE_STYLES = {
 def live_enabled(console: Console, *, quiet: bool) -> bool:
     """Return True when the live view should show: ``console`` is a terminal and not ``quiet``."""
     return console.is_terminal and not quiet
-
-
-def _money(value: float | None) -> str:
-    return "unknown" if value is None else f"${value:.4f}"
 
 
 def render_progress(
@@ -69,9 +65,9 @@ def render_progress(
         table.add_row(
             outcome.name,
             Text(outcome.state, style=_STATE_STYLES[outcome.state]),
-            "-" if tokens is None else f"{tokens:,}",
-            "-" if agent is None else _money(cost),
-            "-" if seconds is None else f"{seconds:.1f}s",
+            display.tokens(tokens, unknown="-"),
+            "-" if agent is None else display.usd(cost),
+            display.seconds(seconds),
         )
     if spent is None:
         burn = "unknown"
@@ -79,7 +75,7 @@ def render_progress(
         burn = "$0.00/hour"
     else:
         burn = f"${spent * 3600 / elapsed:.2f}/hour"
-    footer = Text(f"Spent {_money(spent)} in {elapsed:.1f}s · burn rate {burn}")
+    footer = Text(f"Spent {display.usd(spent)} in {display.seconds(elapsed)} · burn rate {burn}")
     return Group(table, footer)
 
 

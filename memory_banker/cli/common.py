@@ -1,20 +1,27 @@
-"""What every command module of the CLI shares: the global options' object and output helpers.
+"""What every command module of the CLI shares: the global options' object, the lazy command
+group, option checks and output helpers.
 
-Command modules (``cli_*.py``) import only light modules at their top, so that
-``memory-banker tokens …`` never pays for ``agents``, ``litellm``, ``openai`` or ``anthropic``.
+Command modules import only light modules at their top, so that ``memory-banker tokens …`` never
+pays for ``agents``, ``litellm``, ``openai`` or ``anthropic``.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import click
 from pydantic import BaseModel
 from rich.console import Console
+
+from memory_banker.errors import UsageError
+from pricing import PriceBook, load_pricebook
 
 
 @dataclass(frozen=True)
@@ -30,6 +37,64 @@ class AppContext:
 
 
 pass_app = click.make_pass_decorator(AppContext)
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are named in a table and imported when first needed.
+
+    ``lazy_commands`` maps each command name to ``"module:attribute"``, the click command that
+    runs it. A module is imported when its command runs, or when ``--help`` lists the commands
+    (click needs their help texts); running one command never imports the others' modules.
+    """
+
+    def __init__(
+        self, *args: Any, lazy_commands: Mapping[str, str] | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_commands: dict[str, str] = dict(lazy_commands or {})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = self.lazy_commands.get(cmd_name)
+        if target is not None and cmd_name not in self.commands:
+            self.add_command(load_command(target), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self.lazy_commands})
+
+
+def load_command(target: str) -> click.Command:
+    """Import ``"module:attribute"`` and return that click command; ``TypeError`` if it is not."""
+    module_name, attribute = target.split(":")
+    command = getattr(importlib.import_module(module_name), attribute)
+    if not isinstance(command, click.Command):
+        raise TypeError(f"{target} is not a click command")
+    return command
+
+
+def pricebook_loader(app: AppContext) -> Callable[[], PriceBook]:
+    """A loader that reads the price table (and the custom file) once, on first use."""
+
+    @cache
+    def load() -> PriceBook:
+        return load_pricebook(app.pricing_file)
+
+    return load
+
+
+MAX_DAYS = 36_500
+"""The widest history window in days (100 years): beyond it a date computation overflows."""
+
+
+def days_in_range(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
+    """Check a ``--days`` / ``--since`` value: 0 (all time) to :data:`MAX_DAYS`, else one line
+    naming the option (click's own range error prints three)."""
+    if value is not None and not 0 <= value <= MAX_DAYS:
+        option = param.opts[0] if param.opts else str(param.name)
+        raise UsageError(
+            f"{option} must be between 0 and {MAX_DAYS:,} days (0 = all time), not {value:,}"
+        )
+    return value
 
 
 def stdout_console() -> Console:

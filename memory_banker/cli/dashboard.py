@@ -12,17 +12,12 @@ from pathlib import Path
 import click
 
 from memory_banker.cli.common import AppContext, emit_json, pass_app
-from memory_banker.cli.tokens import tokens
-from token_tracking.history.dashboard.page import (
-    check_days,
-    collect_dashboard_data,
-    render_dashboard,
-    write_dashboard,
-)
+from token_tracking.history.dashboard.data import check_days, collect_dashboard_data
+from token_tracking.history.dashboard.page import render_dashboard, write_dashboard
 from token_tracking.history.ledger import Ledger, project_key
 
 
-@tokens.command("dashboard")
+@click.command("dashboard")
 @click.option(
     "--days",
     type=int,

@@ -1,6 +1,6 @@
-"""The generation commands: ``init``, ``update``, ``refresh`` (DESIGN §5, §6) and ``estimate``.
+"""The generation commands ``init``, ``update`` and ``refresh``, and ``estimate``.
 
-Thin: each command turns its options into ``GenerateOptions``, lets ``pipeline.prepare`` refuse
+Thin: each command turns its options into ``GenerateOptions``, lets ``plan.prepare`` refuse
 what must be refused (exit 2 for bad input and a missing key, exit 1 for ``--max-cost``), then runs
 the plan, renders the report to stdout (or prints it as the only JSON document with ``--json``)
 and exits 0 only when every agent succeeded. The Agents SDK is imported only once a run launches.
@@ -19,21 +19,24 @@ from rich.console import Console
 from memory_banker import pipeline
 from memory_banker.cli.common import AppContext, emit_json, pass_app, stderr_console
 from memory_banker.digest.build import MIN_CONTEXT_TOKENS
-from memory_banker.errors import UsageError
+from memory_banker.errors import BudgetRefusedError, LimitsRefusedError, UsageError
 from memory_banker.estimate import estimate as project_cost
 from memory_banker.estimate import latest_real_report, render_estimate
 from memory_banker.live import LiveView, live_enabled
-from memory_banker.pipeline import (
-    BudgetRefusedError,
+from memory_banker.pipeline import GenerationResult
+from memory_banker.plan import (
     Command,
     GenerateOptions,
-    GenerationResult,
-    LimitsRefusedError,
     Plan,
+    check_usage_limits,
+    plan_summary,
+    prepare,
 )
-from memory_banker.specs import AGENT_NAMES, select_agents
+from memory_banker.specs import AGENT_NAMES, BANK_DIR, select_agents
+from memory_banker.writer import HISTORY_DIRNAME, REPORTS_DIRNAME
 from pricing import load_pricebook
-from token_tracking.history.limits import load_settings
+from token_tracking.display import usd
+from token_tracking.settings import load_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -71,7 +74,7 @@ _CONTEXT_TOKENS = click.option(
 
 
 def _generation_options(function: F) -> F:
-    """Add the options ``init``, ``update`` and ``refresh`` share (DESIGN §5)."""
+    """Add the options ``init``, ``update`` and ``refresh`` share."""
     decorators = [
         click.option(
             "--model",
@@ -188,7 +191,7 @@ def _options(
 
 
 def _render_plan(plan: Plan, console: Console) -> None:
-    summary = pipeline.plan_summary(plan)
+    summary = plan_summary(plan)
     console.print(f"Plan: memory-banker {summary.command} on {summary.project}")
     console.print(f"  Model:   {summary.model}")
     console.print(f"  Backend: {summary.backend}")
@@ -203,7 +206,8 @@ def _render_plan(plan: Plan, console: Console) -> None:
     if summary.cost_low_usd is None or summary.cost_high_usd is None:
         console.print(f"  Estimate: unknown (no price known for {summary.model})")
     else:
-        console.print(f"  Estimate: ${summary.cost_low_usd:.4f}-${summary.cost_high_usd:.4f} USD")
+        low, high = usd(summary.cost_low_usd), usd(summary.cost_high_usd)
+        console.print(f"  Estimate: {low}-{high} USD")
     console.print("Dry run: no model was called and no file was written.")
 
 
@@ -215,15 +219,15 @@ def _run_command(app: AppContext, command: Command, force: bool, raw: dict[str, 
     err = stderr_console()
     pricebook = load_pricebook(app.pricing_file)
     if raw["dry_run"]:
-        plan = pipeline.prepare(options, pricebook, with_estimate=True, check_key=False)
+        plan = prepare(options, pricebook, with_estimate=True, check_key=False)
         if raw["as_json"]:
-            emit_json(pipeline.plan_summary(plan))
+            emit_json(plan_summary(plan))
         else:
             _render_plan(plan, _stdout())
         return
     try:
-        plan = pipeline.prepare(options, pricebook)
-        warnings = pipeline.check_usage_limits(options, ignore_limits=raw["ignore_limits"])
+        plan = prepare(options, pricebook)
+        warnings = check_usage_limits(options, ignore_limits=raw["ignore_limits"])
     except (BudgetRefusedError, LimitsRefusedError) as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(1)
@@ -236,7 +240,8 @@ def _run_command(app: AppContext, command: Command, force: bool, raw: dict[str, 
             err=True,
         )
     live = live_enabled(err, quiet=raw["quiet"])
-    # Interval lines are progress: on the live view's terminal, or nowhere (DESIGN §5).
+    # Interval lines are progress: they go to the live view's terminal, or nowhere, never to
+    # stdout, which holds the report.
     intervals = err if live else Console(file=sys.stderr, quiet=True)
     tracker = pipeline.make_tracker(plan, pricebook, interval_console=intervals)
     progress = pipeline.new_progress(plan)
@@ -274,16 +279,9 @@ def _finish(result: GenerationResult, *, as_json: bool, quiet: bool) -> None:
     sys.exit(result.exit_code)
 
 
-@click.command("init")
-@click.option(
-    "--force",
-    is_flag=True,
-    help="Run even when bank files exist (a file is still replaced only when its agent succeeds).",
-)
-@_generation_options
-@pass_app
-def init(app: AppContext, /, force: bool, **raw: Any) -> None:
-    """Create the memory bank: six files under memory-bank/, one agent each.
+@click.command(
+    "init",
+    help=f"""Create the memory bank: six files under {BANK_DIR}/, one agent each.
 
     Exits 2 when any of the six files exists (use update or refresh, or --force); exits 1 when any
     agent failed, naming it and why; a failed agent never writes its file.
@@ -292,7 +290,16 @@ def init(app: AppContext, /, force: bool, **raw: Any) -> None:
     Examples:
       memory-banker init --model gpt-4o-mini
       memory-banker --project-path ../app init --offline
-    """
+    """,
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Run even when bank files exist (a file is still replaced only when its agent succeeds).",
+)
+@_generation_options
+@pass_app
+def init(app: AppContext, /, force: bool, **raw: Any) -> None:
     _run_command(app, "init", force, raw)
 
 
@@ -310,19 +317,22 @@ def update(app: AppContext, /, **raw: Any) -> None:
     _run_command(app, "update", False, raw)
 
 
-@click.command("refresh")
-@_generation_options
-@pass_app
-def refresh(app: AppContext, /, **raw: Any) -> None:
-    """Copy the current files to memory-bank/.history/<timestamp>/, then regenerate like update.
+@click.command(
+    "refresh",
+    help=f"""Copy the current files to {BANK_DIR}/{HISTORY_DIRNAME}/<timestamp>/, then regenerate
+    like update.
 
-    Reports under memory-bank/token-reports/ are never touched.
+    Reports under {BANK_DIR}/{REPORTS_DIRNAME}/ are never touched.
 
     \b
     Examples:
       memory-banker refresh --model anthropic/claude-haiku-4-5
       memory-banker refresh --offline --quiet
-    """
+    """,
+)
+@_generation_options
+@pass_app
+def refresh(app: AppContext, /, **raw: Any) -> None:
     _run_command(app, "refresh", False, raw)
 
 

@@ -1,4 +1,5 @@
-"""The ``memory-banker`` command line: global options, the error convention, command registration.
+"""The ``memory-banker`` command line: global options, the error convention, and the table of
+commands (:data:`COMMANDS`; the ``tokens`` subcommands are in ``memory_banker.cli.tokens``).
 
 Commands are thin: they parse options, call one library function, render, and return an exit code.
 Any package error (``MemoryBankerError``, ``TrackingError``, ``PricingError``) becomes one line on
@@ -10,10 +11,9 @@ from __future__ import annotations
 import os
 
 # Before anything can import litellm: without this each LiteLLM run waits ~5 s on a remote fetch
-# of the price map (DESIGN §9). setdefault, so a user can still opt in to the remote map.
+# of the price map. setdefault, so a user can still opt in to the remote map.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-import importlib
 import logging
 import sys
 import traceback
@@ -22,7 +22,7 @@ from typing import Any
 
 import click
 
-from memory_banker.cli.common import AppContext
+from memory_banker.cli.common import AppContext, LazyGroup
 from memory_banker.errors import MemoryBankerError
 from pricing.errors import PricingError
 from token_tracking.errors import TrackingError
@@ -30,34 +30,24 @@ from token_tracking.errors import TrackingError
 PACKAGE_ERRORS = (MemoryBankerError, TrackingError, PricingError)
 
 
-# Commands whose modules are imported only when they run, so that `memory-banker tokens` does
-# not pay for the generation and pricing modules (start-up is measured in
-# benchmarks/bench_tokens_cli.py). name -> "module:attribute".
-LAZY_COMMANDS = {
+COMMANDS = {
     "init": "memory_banker.cli.generate:init",
     "update": "memory_banker.cli.generate:update",
     "refresh": "memory_banker.cli.generate:refresh",
     "estimate": "memory_banker.cli.generate:estimate",
+    "tokens": "memory_banker.cli.tokens:tokens",
     "pricing": "memory_banker.cli.pricing:pricing",
 }
+"""Every top-level command: its name -> ``"module:attribute"`` of the click command.
+
+A command's module is imported only when it runs (or ``--help`` lists it), so that
+``memory-banker tokens`` does not pay for the generation and pricing modules (start-up is measured
+in benchmarks/bench_tokens_cli.py)."""
 
 
-class _MemoryBankerGroup(click.Group):
-    """A click group that loads commands on demand and turns package errors into one line on
-    stderr and exit code 2."""
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        target = LAZY_COMMANDS.get(cmd_name)
-        if target is not None and cmd_name not in self.commands:
-            module_name, attribute = target.split(":")
-            command = getattr(importlib.import_module(module_name), attribute)
-            if not isinstance(command, click.Command):
-                raise TypeError(f"{target} is not a click command")
-            self.add_command(command, cmd_name)
-        return super().get_command(ctx, cmd_name)
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*self.commands, *LAZY_COMMANDS})
+class _MemoryBankerGroup(LazyGroup):
+    """The root group: loads commands from :data:`COMMANDS` and turns package errors into one line
+    on stderr and exit code 2."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -74,6 +64,7 @@ class _MemoryBankerGroup(click.Group):
 @click.group(
     "memory-banker",
     cls=_MemoryBankerGroup,
+    lazy_commands=COMMANDS,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 @click.option(
@@ -121,12 +112,3 @@ def _configure_logging(verbose: bool) -> None:
 def main() -> None:
     """Console-script entry point."""
     sys.exit(cli.main(prog_name="memory-banker"))
-
-
-# Command registration: each module keeps its heavy imports inside its functions.
-from memory_banker.cli.tokens import attach_lazily, tokens  # noqa: E402
-
-cli.add_command(tokens)
-# Imported when one of their commands (or `tokens check`, which --since extends) runs.
-attach_lazily("memory_banker.cli.history")
-attach_lazily("memory_banker.cli.dashboard")

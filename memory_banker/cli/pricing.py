@@ -27,6 +27,7 @@ from pricing.views import (
     show_model,
     split_models,
 )
+from token_tracking.display import usd
 
 NONE = "—"
 
@@ -42,15 +43,6 @@ def rate_text(per_1m: float | None) -> str:
     text = f"{per_1m:,.6f}".rstrip("0")
     whole, _, decimals = text.partition(".")
     return f"${whole}.{decimals.ljust(2, '0')}"
-
-
-def money(usd: float | None) -> str:
-    """USD for display: 4 decimals (6 below $0.0001), ``unknown`` when there is no price."""
-    if usd is None:
-        return "unknown"
-    if 0 < abs(usd) < 0.0001:
-        return f"${usd:,.6f}"
-    return f"${usd:,.4f}"
 
 
 def _source_text(custom_source: str | None, version: str) -> str:
@@ -184,7 +176,7 @@ def render_comparison(comparison: Comparison, console: Console) -> None:
         if line.total_cost is None:
             table.add_row(line.model, *([""] * (len(columns) - 1)), "unknown")
         else:
-            table.add_row(line.model, *(money(getattr(line, field)) for _, field in columns))
+            table.add_row(line.model, *(usd(getattr(line, field)) for _, field in columns))
     console.print(table)
     for line in comparison.lines:
         if line.status == "unknown":
@@ -232,9 +224,9 @@ def render_estimate(estimate: RunEstimate, console: Console) -> None:
     costs = Table.grid(padding=(0, 2))
     costs.add_column()
     costs.add_column(justify="right")
-    costs.add_row("Input", money(estimate.input_cost))
-    costs.add_row("Output", money(estimate.output_cost))
-    costs.add_row("Total", money(estimate.total_cost))
+    costs.add_row("Input", usd(estimate.input_cost))
+    costs.add_row("Output", usd(estimate.output_cost))
+    costs.add_row("Total", usd(estimate.total_cost))
     console.print(costs)
     saving = estimate.savings
     if saving is not None:
@@ -249,7 +241,7 @@ def render_estimate(estimate: RunEstimate, console: Console) -> None:
         if saving.cost_low is None or saving.cost_high is None:
             after.add_row("Cost", "unknown")
         else:
-            after.add_row("Cost", f"{money(saving.cost_low)} - {money(saving.cost_high)}")
+            after.add_row("Cost", f"{usd(saving.cost_low)} - {usd(saving.cost_high)}")
         console.print(after)
 
 
