@@ -1,4 +1,5 @@
-"""Test isolation shared by every test: no test touches the user's home, keys or the network."""
+"""Test isolation shared by every test: no test touches the user's home, keys, git configuration
+or the network."""
 
 from __future__ import annotations
 
@@ -9,66 +10,29 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.environment import (
+    PROVIDER_KEY_VARIABLES,
+    SETTING_VARIABLES,
+    isolated_variables,
+)
 from tests.support.fake_provider import FakeProvider
 
-# Set before anything imports litellm (DESIGN §9): a remote price-map fetch would reach the network.
+# Set before anything imports litellm: a remote price-map fetch would reach the network.
 os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
 os.environ["OPENAI_AGENTS_DISABLE_TRACING"] = "1"
-
-PROVIDER_KEY_VARIABLES = (
-    "OPENAI_API_KEY",
-    "OPENAI_BASE_URL",
-    "OPENAI_API_BASE",
-    "OPENAI_ORG_ID",
-    "ANTHROPIC_API_KEY",
-    "ANTHROPIC_BASE_URL",
-    "GEMINI_API_KEY",
-    "GOOGLE_API_KEY",
-    "MISTRAL_API_KEY",
-    "GROQ_API_KEY",
-    "DEEPSEEK_API_KEY",
-    "OPENROUTER_API_KEY",
-    "AZURE_API_KEY",
-    "AZURE_OPENAI_API_KEY",
-    "XAI_API_KEY",
-    "COHERE_API_KEY",
-    "TOGETHERAI_API_KEY",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-)
-
-SETTING_VARIABLES = (
-    "MEMORY_BANKER_PRICING_FILE",
-    "CLAUDE_COST_PER_1M_INPUT",
-    "CLAUDE_COST_PER_1M_OUTPUT",
-    "CLAUDE_HOURLY_LIMIT",
-    "CLAUDE_DAILY_LIMIT",
-    "TOKEN_HOURLY_LIMIT",
-    "TOKEN_DAILY_LIMIT",
-    "TOKEN_DAILY_BUDGET_USD",
-    "TOKEN_MONTHLY_BUDGET_USD",
-    "TOKEN_WARNING_THRESHOLD",
-    "TOKEN_CRITICAL_THRESHOLD",
-    "TOKEN_TRACKING_ENABLED",
-    "TOKEN_INTERVAL_MINUTES",
-    "TOKEN_HISTORY_DAYS",
-    "TOKEN_TRACKING_DB_URL",
-)
 
 
 @pytest.fixture(autouse=True)
 def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Point the ledger and config at ``tmp_path`` and remove provider keys and settings.
+    """Give the test an empty ``HOME``, no git configuration, and no provider keys or settings.
 
-    Yields the per-test home directory that holds the ledger file.
+    The variables are those of :func:`tests.support.environment.isolated_variables`. Yields the
+    test's home directory (empty at the start), which also holds the ledger file.
     """
     home = tmp_path / "home"
     home.mkdir()
-    monkeypatch.setenv("TOKEN_TRACKING_DB_PATH", str(home / "ledger.sqlite3"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
-    monkeypatch.setenv("OPENAI_AGENTS_DISABLE_TRACING", "1")
-    monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    for name, value in isolated_variables(home).items():
+        monkeypatch.setenv(name, value)
     for name in PROVIDER_KEY_VARIABLES + SETTING_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     yield home

@@ -1,7 +1,8 @@
 """The README's first command, exactly as written, in a fresh virtual environment on a fresh clone.
 
 Slow (it installs the package and its dependencies from the package index into a new virtual
-environment): marked ``slow``; ``.ci/run`` runs it with the rest of the suite.
+environment): marked ``slow``, so a plain ``pytest`` leaves it out; ``.ci/run`` runs it with
+``pytest -m slow`` after the rest of the suite.
 """
 
 from __future__ import annotations

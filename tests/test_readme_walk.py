@@ -1,4 +1,5 @@
-"""Gaps found by following the README as a new user: Anthropic agent names, whole interval lines."""
+"""docs/library.md and docs/accounting.md followed as a new user would: the Anthropic wrapper
+records under the agent it is given, and interval lines are never wrapped."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from typing import Any
 import pytest
 from anthropic import Anthropic
 
+from tests.support.clock import StepClock
 from tests.support.fake_provider import FakeProvider, Reply
-from tests.support.tracking import StepClock, counts, usage
+from tests.support.records import counts, usage
 from token_tracking import TokenTracker
 
 MODEL = "claude-haiku-4-5"
@@ -21,12 +23,12 @@ def test_wrap_anthropic_records_under_the_agent_it_is_given(fake_provider: FakeP
     fake_provider.add(Reply(prompt_tokens=400, completion_tokens=80, cache_read_tokens=40), times=2)
     client = Anthropic(base_url=fake_provider.base_url, api_key="test", max_retries=0)
     wrapped = tracker.wrap_anthropic(client, agent_name="summarizer")
-    assert wrapped is client  # changed in place, as the README says
+    assert wrapped is client  # changed in place, as docs/library.md says
     client.messages.create(model=MODEL, max_tokens=100, messages=MESSAGES)
     # Wrapping again re-targets the client; each request is still recorded once.
     tracker.wrap_anthropic(client)
     client.messages.create(model=MODEL, max_tokens=100, messages=MESSAGES)
-    # prompt = 400 uncached + 40 cache reads (DESIGN §3).
+    # prompt_tokens counts every input token: 400 uncached + 40 cache reads.
     assert [counts(request) for request in tracker.requests()] == [
         ("summarizer", MODEL, 440, 80, 40, None, None, 1),
         (None, MODEL, 440, 80, 40, None, None, 1),

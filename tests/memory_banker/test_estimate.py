@@ -30,7 +30,8 @@ from memory_banker.specs import (
 from memory_banker.tokenizer import MESSAGE_OVERHEAD, count_prompt_tokens, count_tokens
 from pricing import default_pricebook
 from tests.support.sample_project import make_sample_project
-from token_tracking.records import AgentUsage, TokenUsageReport
+from token_tracking.records import AgentUsage
+from token_tracking.reports.file import TokenUsageReport
 
 # gpt-4o-mini in LiteLLM 1.83.0's table, USD per token.
 INPUT, OUTPUT, CACHED = 0.15e-6, 0.6e-6, 0.075e-6

@@ -23,7 +23,7 @@ from memory_banker.specs import (
 )
 from tests.support.sample_project import make_sample_project
 
-DESIGN_TABLE = {
+REQUIRED_SECTIONS = {
     "projectbrief.md": ("Overview", "Core Requirements", "Goals", "Scope"),
     "productContext.md": (
         "Why This Project Exists",
@@ -48,8 +48,8 @@ DESIGN_TABLE = {
 }
 
 
-def test_specs_match_the_design_table() -> None:
-    assert {spec.file: spec.sections for spec in AGENT_SPECS} == DESIGN_TABLE
+def test_each_file_requires_its_four_sections_in_order() -> None:
+    assert {spec.file: spec.sections for spec in AGENT_SPECS} == REQUIRED_SECTIONS
     assert AGENT_NAMES == (
         "projectbrief",
         "productContext",

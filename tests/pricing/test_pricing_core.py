@@ -22,7 +22,7 @@ from pricing import (
     default_pricebook,
     load_table,
 )
-from pricing.resolve import SEED_ALIASES, undated
+from pricing.resolve import CLAUDE_3_ALIASES, undated
 from pricing.table import litellm_version, read_table
 
 SEED_MODELS = {
@@ -157,9 +157,9 @@ def test_prefix_step_only_strips_a_known_provider(book: PriceBook) -> None:
     assert book.lookup("grok-2") is None or load_table().get("grok-2") is not None
 
 
-def test_seed_aliases_have_fixed_targets_in_the_table() -> None:
+def test_claude_3_aliases_have_fixed_targets_in_the_table() -> None:
     table = load_table()
-    for alias, target in SEED_ALIASES.items():
+    for alias, target in CLAUDE_3_ALIASES.items():
         assert table.get(alias) is None, alias
         assert table.get(target) is not None, target
 

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from tests.support.ledger_factory import AgentSpec, make_session
-from token_tracking.history.dashboard.page import CACHE_DIR_VARIABLE
 from token_tracking.history.ledger import Ledger
-from token_tracking.records import RequestUsage, TokenUsageReport
+from token_tracking.records import RequestUsage
+from token_tracking.reports.file import TokenUsageReport
+from token_tracking.settings import CACHE_DIR_VARIABLE
 
 NOW = datetime(2026, 11, 20, 15, 0).astimezone()
 """The local time the tests read the ledger at."""
@@ -27,8 +28,9 @@ XSS_BRANCH = "<script>alert(1)</script>"
 def isolate_cache(monkeypatch: pytest.MonkeyPatch, root: Path) -> Path:
     """Point the platform cache directory (where the Vega bundle is cached) under ``root``.
 
-    The shared isolation fixture sets ``XDG_DATA_HOME`` and ``XDG_CONFIG_HOME`` only; without this
-    a test would write the bundle into the user's ``~/.cache``. Returns ``XDG_CACHE_HOME``.
+    The shared isolation fixture already points ``XDG_CACHE_HOME`` into the test's home; this
+    names the folder and clears the cache-folder setting, so a test knows where the bundle goes.
+    Returns ``XDG_CACHE_HOME``.
     """
     cache_home = root / "xdg-cache"
     monkeypatch.setenv("XDG_CACHE_HOME", str(cache_home))
@@ -41,7 +43,7 @@ def local(day: int, hour: int, month: int = 11) -> datetime:
     return datetime(2026, month, day, hour, 0).astimezone()
 
 
-def make_report(
+def session_ending(
     project: Path,
     end: datetime,
     agents: list[AgentSpec],
@@ -78,7 +80,7 @@ def seed_ledger(ledger: Ledger, root: Path) -> Seeded:
     mini, haiku = "gpt-4o-mini", "claude-3-haiku"
     sessions = {
         # Recorded request by request (the collector's path).
-        "main": make_report(
+        "main": session_ending(
             project,
             local(20, 10),
             [
@@ -88,33 +90,33 @@ def seed_ledger(ledger: Ledger, root: Path) -> Seeded:
             branch="main",
         ),
         # Agent totals only (an imported report): the ledger derives one row per agent.
-        "xss": make_report(
+        "xss": session_ending(
             project,
             local(18, 9),
             [AgentSpec("progress", 5000, 1000, 0.0025, haiku, cached=0)],
             branch=XSS_BRANCH,
         ),
         # On the window's first day, so the averages count all 30 days of the window.
-        "unpriced": make_report(
+        "unpriced": session_ending(
             project,
             local(22, 16, month=10),
             [AgentSpec("systemPatterns", 3000, 500, None, "mystery-model")],
             branch="feature/x",
         ),
-        "offline": make_report(
+        "offline": session_ending(
             project,
             local(19, 11),
             [AgentSpec("projectbrief", 10000, 4000, 0.0, "offline")],
             branch="main",
             source="offline",
         ),
-        "old": make_report(
+        "old": session_ending(
             project,
             local(1, 12, month=10),
             [AgentSpec("projectbrief", 7000, 700, 0.01, mini, cached=0)],
             branch="main",
         ),
-        "elsewhere": make_report(
+        "elsewhere": session_ending(
             other,
             local(19, 14),
             [AgentSpec("progress", 1500, 150, 0.001, mini, cached=0)],

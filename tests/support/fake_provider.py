@@ -38,6 +38,9 @@ from typing import Any
 
 __all__ = ["FakeProvider", "RecordedRequest", "Reply"]
 
+POLL_SECONDS = 0.01
+"""How often the serving thread looks for a shutdown request: the bound on ``stop()``'s wait."""
+
 
 @dataclass
 class Reply:
@@ -125,8 +128,13 @@ class FakeProvider:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
+        # serve_forever checks for shutdown once per poll; the default 0.5 s poll made every
+        # stop() wait about half a second, so each test using the fake paid that in teardown.
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="fake-provider", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": POLL_SECONDS},
+            name="fake-provider",
+            daemon=True,
         )
         self._thread.start()
         return self

@@ -1,16 +1,13 @@
-"""Shared helpers of the generation tests: scripted bank replies, CLI invocation, report loading."""
+"""Shared helpers of the generation tests: scripted bank replies, saved reports, bank files."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from click.testing import CliRunner, Result
-
-from memory_banker.cli.main import cli
 from memory_banker.specs import AGENT_SPECS, AgentSpec
 from tests.support.fake_provider import FakeProvider, Reply
-from token_tracking.records import TokenUsageReport
+from token_tracking.reports.file import TokenUsageReport
 
 AGENT_NAMES = tuple(spec.name for spec in AGENT_SPECS)
 FIRST_ROUND = AGENT_NAMES[:4]
@@ -73,14 +70,6 @@ def script_bank(
         if overrides and name in overrides:
             reply = overrides[name]
         fake.add(reply, match=match_for(agent))
-
-
-def invoke(project: Path, *args: str, env: Mapping[str, str | None] | None = None) -> Result:
-    """Run ``memory-banker --project-path PROJECT ARGS`` in-process and return the result."""
-    runner = CliRunner()
-    return runner.invoke(
-        cli, ["--project-path", str(project), *args], env=env, catch_exceptions=False
-    )
 
 
 def reports(project: Path) -> list[TokenUsageReport]:

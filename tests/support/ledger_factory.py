@@ -1,4 +1,8 @@
-"""Builders of reports and request rows for the ledger tests (no I/O beyond the ledger file)."""
+"""The one ledger factory: sessions (a report and its request rows) and ledgers of older schemas.
+
+Reports come from :func:`tests.support.reports.make_report`; nothing here writes files beyond
+the ledger file.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from token_tracking.history.ledger import migrate
-from token_tracking.records import AgentUsage, GitInfo, RequestUsage, TokenUsageReport
+from tests.support.reports import make_report
+from token_tracking.history.migrations import migrate
+from token_tracking.records import AgentUsage, GitInfo, RequestUsage
+from token_tracking.reports.file import TokenUsageReport
 
 
 @dataclass(frozen=True)
@@ -92,30 +98,22 @@ def make_session(
                 cost_usd=agent.cost,
             )
         )
-    costs = [agent.cost for agent in agents]
-    known = [cost for cost in costs if cost is not None]
     prompt = sum(agent.prompt for agent in agents)
     completion = sum(agent.completion for agent in agents)
     priced = sum(a.prompt + a.completion for a in agents if a.cost is not None)
-    report = TokenUsageReport(
-        session_id=session_id or str(uuid.uuid4()),
+    report = make_report(
+        session_id or str(uuid.uuid4()),
+        start=start,
+        end=moment,
+        agents=usages,
         project_path=str(project),
-        model=agents[0].model if agents else None,
         command=command,
-        start_time=start,
-        end_time=moment,
-        total_duration_seconds=(moment - start).total_seconds(),
-        total_prompt_tokens=prompt,
-        total_completion_tokens=completion,
-        total_tokens=prompt + completion,
-        total_cost_usd=sum(known) if known else None,
-        successful_agents=len(agents),
-        agent_usage=usages,
-        schema_version=1,
-        total_requests=sum(agent.requests for agent in agents),
-        source=source,  # type: ignore[arg-type]
+        model=agents[0].model if agents else None,
+        source=source,
         git=GitInfo(branch=branch, user_email=user) if branch or user else None,
+        priced=False,
         priced_coverage=priced / (prompt + completion) if prompt + completion else None,
+        tool_version=None,
     )
     return report, requests if with_requests else []
 

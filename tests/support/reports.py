@@ -1,27 +1,27 @@
-"""Report files and CLI helpers shared by the ``tokens`` command tests.
+"""The one report factory: token usage reports built with the pydantic models, and report files.
 
 Reports are built with the pydantic models and written as JSON files, the way the tracker saves
-them, so the tests read exactly what users' folders hold.
+them, so the tests read exactly what users' folders hold. The ledger tests' sessions
+(``tests/support/ledger_factory.py``) are built with :func:`make_report` too.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from click.testing import CliRunner, Result
-
-from memory_banker.cli.main import cli
 from tests.support.paths import FIXTURES
-from token_tracking.records import AgentUsage, ModelPricing, PricingInfo, TokenUsageReport
+from token_tracking.records import AgentUsage, GitInfo, ModelPricing, PricingInfo
+from token_tracking.reports.file import TokenUsageReport
 
 V0_1_FIXTURE = FIXTURES / "report_v0_1.json"
-"""A report written by memory-banker 0.1 (seed 002's format; the tracking core's frozen fixture)."""
+"""A report written by memory-banker 0.1 (the tracking core's frozen fixture)."""
 
-# Seed 002's six-agent run on gpt-4o-mini: 12,450 prompt and 8,320 completion tokens.
+# memory-banker 0.1's six-agent run on gpt-4o-mini: 12,450 prompt and 8,320 completion tokens.
 _V0_1 = json.loads(V0_1_FIXTURE.read_text(encoding="utf-8"))
 V0_1_PROMPT, V0_1_COMPLETION = _V0_1["total_prompt_tokens"], _V0_1["total_completion_tokens"]
 V0_1_STORED_COST: float = _V0_1["total_cost_usd"]
@@ -53,43 +53,60 @@ def make_report(
     session_id: str,
     *,
     end: datetime,
-    agents: list[AgentUsage],
+    agents: Sequence[AgentUsage],
+    start: datetime | None = None,
+    project_path: str = "/home/dev/shop",
     command: str = "update",
-    model: str = "gpt-4o-mini",
+    model: str | None = "gpt-4o-mini",
     status: str = "success",
+    source: str = "llm",
+    git: GitInfo | None = None,
+    priced: bool = True,
     priced_coverage: float | None = 1.0,
     unknown_models: tuple[str, ...] = (),
+    tool_version: str | None = "0.2.0",
 ) -> TokenUsageReport:
-    """A schema-1 report whose totals are the sums of ``agents``."""
+    """A schema-1 report whose totals are the sums of ``agents``.
+
+    ``start`` defaults to 40 seconds before ``end``. With ``priced`` the report carries a
+    litellm 1.83.0 pricing block naming each agent's model (those in ``unknown_models`` as
+    unmatched); without it, no pricing block.
+    """
+    start = end - timedelta(seconds=40) if start is None else start
     prompt = sum(a.prompt_tokens or 0 for a in agents)
     completion = sum(a.completion_tokens or 0 for a in agents)
     costs = [a.cost_usd for a in agents if a.cost_usd is not None]
-    models = [ModelPricing(model=m, matched_key=m) for m in {a.model for a in agents} if m]
-    models = [
-        ModelPricing(model=p.model, matched_key=None if p.model in unknown_models else p.model)
-        for p in sorted(models, key=lambda p: p.model)
-    ]
+    models = sorted({a.model for a in agents if a.model})
+    pricing = PricingInfo(
+        source="litellm",
+        version="1.83.0",
+        models=[
+            ModelPricing(model=m, matched_key=None if m in unknown_models else m) for m in models
+        ],
+    )
     return TokenUsageReport(
         session_id=session_id,
-        project_path="/home/dev/shop",
+        project_path=project_path,
         model=model,
         command=command,
-        start_time=end - timedelta(seconds=40),
+        start_time=start,
         end_time=end,
-        total_duration_seconds=40.0,
+        total_duration_seconds=(end - start).total_seconds(),
         total_prompt_tokens=prompt,
         total_completion_tokens=completion,
         total_tokens=prompt + completion,
         total_cost_usd=sum(costs) if costs else None,
         successful_agents=sum(1 for a in agents if a.success),
         failed_agents=sum(1 for a in agents if not a.success),
-        agent_usage=agents,
+        agent_usage=list(agents),
         schema_version=1,
         total_requests=sum(a.requests or 0 for a in agents),
         status=status,  # type: ignore[arg-type]
-        pricing=PricingInfo(source="litellm", version="1.83.0", models=models),
+        source=source,  # type: ignore[arg-type]
+        git=git,
+        pricing=pricing if priced else None,
         priced_coverage=priced_coverage,
-        tool_version="0.2.0",
+        tool_version=tool_version,
     )
 
 
@@ -145,8 +162,3 @@ def three_reports(project: Path) -> dict[str, TokenUsageReport]:
     for name, report in reports.items():
         write_report(project, name, report)
     return reports
-
-
-def invoke(project: Path, *args: str) -> Result:
-    """Run ``memory-banker --project-path PROJECT ARGS…`` in-process."""
-    return CliRunner().invoke(cli, ["--project-path", str(project), *args], catch_exceptions=False)

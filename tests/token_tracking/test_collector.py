@@ -15,7 +15,8 @@ from rich.console import Console
 
 import memory_banker.token_tracking as reexport
 import token_tracking
-from tests.support.tracking import StepClock, usage
+from tests.support.clock import StepClock
+from tests.support.records import usage
 from token_tracking import (
     OFFLINE_MODEL,
     SettingError,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from token_tracking import TokenTracker
-from token_tracking.git import git_info, project_root, strip_credentials
+from token_tracking.git import git_info, project_root, run_git, strip_credentials
 
 
 def git(repo: Path, *args: str) -> str:
@@ -86,3 +86,15 @@ def test_the_report_carries_the_git_state_and_never_the_token(repo: Path) -> Non
     assert report.project_path == str(repo.resolve())
     assert tracker.report_path is not None
     assert "ghp_secret123" not in tracker.report_path.read_text()
+
+
+def test_run_git_returns_stdout_or_none_and_never_raises(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert run_git(repo, "rev-parse", "--abbrev-ref", "HEAD") == "feature/tokens\n"
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    assert run_git(plain, "rev-parse", "HEAD") is None
+    assert run_git(repo, "log", "-n1", timeout=0.0) is None
+    monkeypatch.setenv("PATH", str(tmp_path / "no-such-folder"))
+    assert run_git(repo, "status") is None

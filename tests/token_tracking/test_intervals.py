@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from tests.support.tracking import START, StepClock, usage
+from tests.support.clock import START, StepClock
+from tests.support.records import usage
 from token_tracking import SettingError, TokenTracker, interval_minutes, tracking_enabled
 from token_tracking.intervals import IntervalTracker, format_interval_line
 from token_tracking.records import IntervalUsage
@@ -78,7 +79,7 @@ def test_a_quiet_boundary_is_announced_when_checked(tmp_path: Path) -> None:
     tracker.record(usage("a", 10, 5, model="gpt-4o-mini", timestamp=clock.now))
     clock.advance(31)
     assert tracker.check_intervals() == [
-        "[+0.5min] Interval 1: 15 tokens (10 in, 5 out) | Cost: $0.0000 | 1 request"
+        "[+0.5min] Interval 1: 15 tokens (10 in, 5 out) | Cost: $0.000005 | 1 request"
     ]
     assert tracker.check_intervals() == []
     assert stderr.getvalue().count("Interval 1") == 1

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from memory_banker.cli.main import cli
+from tests.support.cli import invoke
 from token_tracking import recover_journals
 from token_tracking.reports.journal import journal_dir
 from token_tracking.rundirs.log import read_usage
@@ -29,11 +29,6 @@ PLAIN_SECRET = "plainSECRETvalue42"
 
 BINARY = bytes(range(128, 256)) * 8
 """Bytes that are not UTF-8 (every byte is a continuation or invalid start byte)."""
-
-
-def run(project: Path, *args: str) -> Result:
-    """Run ``memory-banker --project-path PROJECT ARGS`` in-process."""
-    return CliRunner().invoke(cli, ["--project-path", str(project), *args], catch_exceptions=False)
 
 
 def one_line_error(result: Result, message: str) -> None:
@@ -60,7 +55,7 @@ def project(tmp_path: Path) -> Path:
 @pytest.fixture
 def reports_dir(project: Path) -> Path:
     """The project's reports folder, holding the report of one offline run."""
-    assert run(project, "update", "--offline", "--quiet").exit_code == 0
+    assert invoke(project, "update", "--offline", "--quiet").exit_code == 0
     return project / "memory-bank" / "token-reports"
 
 
@@ -73,7 +68,7 @@ def test_a_symlink_loop_among_the_reports_is_skipped_not_a_traceback(reports_dir
     (reports_dir / "token_usage_loop.json").symlink_to("token_usage_loop.json")
     (reports_dir / "token_usage_20991231_000001.json").mkdir()
 
-    result = run(reports_dir.parent.parent, "tokens", "--list-all", "--json")
+    result = invoke(reports_dir.parent.parent, "tokens", "--list-all", "--json")
 
     assert result.exit_code == 0, result.stderr
     session = json.loads(real.read_text(encoding="utf-8"))["session_id"]
@@ -86,7 +81,8 @@ def test_a_report_file_of_binary_bytes_is_one_line_exit_2(project: Path) -> None
     path.write_bytes(BINARY)
 
     one_line_error(
-        run(project, "tokens", "--report-file", str(path)), f"{path} is not JSON: not UTF-8 text"
+        invoke(project, "tokens", "--report-file", str(path)),
+        f"{path} is not valid JSON (not UTF-8 text)",
     )
 
 
@@ -96,7 +92,7 @@ def test_a_deeply_nested_report_file_is_one_line_exit_2(project: Path) -> None:
     path.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
 
     one_line_error(
-        run(project, "tokens", "compare", str(path), str(path)),
+        invoke(project, "tokens", "compare", str(path), str(path)),
         f"{path} is not a token usage report (nested too deeply)",
     )
 
@@ -114,7 +110,7 @@ def test_a_ledger_path_under_a_regular_file_names_that_file(
     monkeypatch.setenv("TOKEN_TRACKING_DB_PATH", str(ledger))
 
     one_line_error(
-        run(project, "tokens", "sessions"),
+        invoke(project, "tokens", "sessions"),
         f"cannot open the ledger {ledger}: a file stands where its folder {blocker} should be; "
         "set TOKEN_TRACKING_DB_PATH to a path inside a folder",
     )
@@ -130,7 +126,7 @@ def test_a_ledger_path_that_is_a_folder_says_so(
     monkeypatch.setenv("TOKEN_TRACKING_DB_PATH", str(folder))
 
     one_line_error(
-        run(project, "tokens", "stats"),
+        invoke(project, "tokens", "stats"),
         f"cannot open the ledger {folder}: it is a folder; set TOKEN_TRACKING_DB_PATH to a "
         "file path",
     )
@@ -159,7 +155,7 @@ def test_tokens_add_refuses_values_the_ledger_cannot_hold(
         counts[name] = value
     argv = [item for pair in counts.items() for item in pair]
 
-    one_line_error(run(project, "tokens", "add", *argv), message)
+    one_line_error(invoke(project, "tokens", "add", *argv), message)
 
     assert not (isolated_environment / "ledger.sqlite3").exists()
 
@@ -174,7 +170,7 @@ def test_an_api_base_that_is_not_an_http_url_is_refused_before_launch(
     project: Path, base: str
 ) -> None:
     """Six agents each failed with "Connection error." and the run exited 1."""
-    result = run(project, "update", "--api-key", SECRET_KEY, "--api-base", base)
+    result = invoke(project, "update", "--api-key", SECRET_KEY, "--api-base", base)
 
     one_line_error(
         result,
@@ -185,7 +181,7 @@ def test_an_api_base_that_is_not_an_http_url_is_refused_before_launch(
 
 
 def test_an_api_base_with_credentials_is_refused_without_repeating_them(project: Path) -> None:
-    result = run(project, "update", "--api-key", "k", "--api-base", f"http://u:{SECRET_KEY}@:9")
+    result = invoke(project, "update", "--api-key", "k", "--api-base", f"http://u:{SECRET_KEY}@:9")
 
     one_line_error(
         result,
@@ -198,7 +194,7 @@ def test_an_api_base_with_credentials_is_refused_without_repeating_them(project:
 def test_an_empty_model_is_refused_before_launch(project: Path, model: str) -> None:
     """Six agents each failed with LiteLLM's "LLM Provider NOT provided" and the run exited 1."""
     one_line_error(
-        run(project, "update", "--api-key", "k", "--model", model),
+        invoke(project, "update", "--api-key", "k", "--model", model),
         "--model is empty: give a model such as gpt-4o-mini, or use --offline",
     )
     assert not (project / "memory-bank").exists()
@@ -211,7 +207,7 @@ def test_an_empty_agents_value_is_refused(
 ) -> None:
     """`--agents ''` regenerated all six files, where `--agents ,,` was refused."""
     one_line_error(
-        run(project, *command, "--agents", value),
+        invoke(project, *command, "--agents", value),
         "--agents is empty; name one or more of: projectbrief, productContext, systemPatterns, "
         "techContext, activeContext, progress",
     )
@@ -224,7 +220,7 @@ def test_a_non_finite_timeout_or_budget_is_refused(project: Path, option: str, v
     """NaN passed FloatRange (every comparison is false): `--max-cost nan` was no budget at all
     and `--timeout nan` failed all six agents with "timed out after nan s"."""
     usage_error(
-        run(project, "update", "--offline", option, value),
+        invoke(project, "update", "--offline", option, value),
         f"Invalid value for '{option}': {value} is not a finite number.",
     )
     assert not (project / "memory-bank").exists()
@@ -232,14 +228,14 @@ def test_a_non_finite_timeout_or_budget_is_refused(project: Path, option: str, v
 
 def test_a_binary_bank_file_the_agents_read_is_refused_before_the_run(project: Path) -> None:
     """`update --agents activeContext` died with UnicodeDecodeError midway, leaving a journal."""
-    assert run(project, "update", "--offline", "--quiet").exit_code == 0
+    assert invoke(project, "update", "--offline", "--quiet").exit_code == 0
     bank = project / "memory-bank"
     (bank / "projectbrief.md").write_bytes(BINARY)
     before = {path: path.read_bytes() for path in bank.rglob("*") if path.is_file()}
 
     for args in (("update", "--offline"), ("estimate",)):
         one_line_error(
-            run(project, *args, "--agents", "activeContext"),
+            invoke(project, *args, "--agents", "activeContext"),
             "memory-bank/projectbrief.md is not UTF-8 text: fix or remove it, or regenerate it "
             "too (add projectbrief to --agents)",
         )
@@ -258,7 +254,7 @@ def test_a_failed_export_leaves_no_temporary_file(project: Path, tmp_path: Path)
     listing = sorted(tmp_path.iterdir())
 
     one_line_error(
-        run(project, "tokens", "export", "--output", str(target)),
+        invoke(project, "tokens", "export", "--output", str(target)),
         f"cannot write {target}: Is a directory",
     )
     assert sorted(tmp_path.iterdir()) == listing
@@ -268,7 +264,7 @@ def test_a_failed_export_leaves_no_temporary_file(project: Path, tmp_path: Path)
 def test_an_export_to_an_empty_path_is_refused(project: Path) -> None:
     """`--output ''` tried to rename a temp file onto the current folder ("Device busy")."""
     one_line_error(
-        run(project, "tokens", "export", "--output", ""),
+        invoke(project, "tokens", "export", "--output", ""),
         "--output '.' names no file: give a file name, or - for stdout",
     )
     assert sorted(path.name for path in project.iterdir()) == ["app.py"]
@@ -301,7 +297,7 @@ def test_a_binary_tokens_jsonl_is_one_error_line_exit_2(project: Path, tmp_path:
     run_dir.mkdir()
     (run_dir / "tokens.jsonl").write_bytes(BINARY)
 
-    result = run(project, "tokens", "summary", str(run_dir))
+    result = invoke(project, "tokens", "summary", str(run_dir))
 
     assert result.exit_code == 2
     assert "Traceback" not in result.stderr
@@ -364,7 +360,7 @@ def test_a_key_echoed_by_the_server_reaches_no_output_report_or_ledger(
     verbose: tuple[str, ...],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    result = run(
+    result = invoke(
         project,
         *verbose,
         "update",
@@ -384,7 +380,7 @@ def test_a_key_echoed_by_the_server_reaches_no_output_report_or_ledger(
     report = json.loads(result.stdout)
     [agent] = report["agent_usage"]
     assert agent["error"].startswith("AuthenticationError: Error code: 401")
-    assert agent["error"].endswith("Incorrect API key provided: [redacted]")
+    assert agent["error"].endswith("Incorrect API key provided: [REDACTED]")
     assert key not in result.stdout + result.stderr + caplog.text
     written = [path for path in (project / "memory-bank").rglob("*") if path.is_file()]
     written += [path for path in isolated_environment.rglob("*") if path.is_file()]
@@ -421,7 +417,7 @@ def test_a_damaged_report_fails_the_gate_instead_of_passing_it(
 
     for gate in (("--max-cost", "1"), ("--max-tokens", "100000")):
         one_line_error(
-            run(project, "tokens", "check", *gate, "--report-file", str(damaged)),
+            invoke(project, "tokens", "check", *gate, "--report-file", str(damaged)),
             f"cannot check damaged.json: {message}; the report or ledger is damaged",
         )
 
@@ -457,7 +453,7 @@ def test_foreign_files_in_the_journal_folder_never_block_a_run(
         "journal left in place: cannot open J/loop.jsonl: Too many levels of symbolic links",
         "journal left in place: cannot read J/folder.jsonl: Is a directory",
     ]
-    result = run(project, "update", "--offline", "--quiet")
+    result = invoke(project, "update", "--offline", "--quiet")
     assert result.exit_code == 0, result.stderr
     assert "Traceback" not in result.stderr
 
@@ -471,7 +467,7 @@ def test_a_deeply_nested_price_file_is_one_line_exit_2(project: Path) -> None:
         path = project / name
         path.write_text(text, encoding="utf-8")
         one_line_error(
-            run(project, "--pricing-file", str(path), "pricing", "show", "gpt-4o"),
+            invoke(project, "--pricing-file", str(path), "pricing", "show", "gpt-4o"),
             f"pricing file {path}: nested too deeply to be a price table",
         )
 
@@ -496,7 +492,7 @@ def test_a_readme_that_is_not_a_regular_file_does_not_stop_the_scan(
     (project / "outside").symlink_to("/")
     (project / bytes.fromhex("fffe").decode("utf-8", "surrogateescape")).write_text("x = 1\n")
 
-    result = run(project, "update", "--offline", "--quiet")
+    result = invoke(project, "update", "--offline", "--quiet")
 
     assert result.exit_code == 0, result.stderr
     assert sorted(path.name for path in (project / "memory-bank").glob("*.md")) == sorted(
@@ -526,7 +522,7 @@ def test_a_file_where_the_bank_folder_belongs_is_named_and_kept(
     path.write_text("precious", encoding="utf-8")
 
     one_line_error(
-        run(project, *command),
+        invoke(project, *command),
         f"{blocked} is not a folder: move or rename it, then run again (nothing was written)",
     )
     assert path.read_text(encoding="utf-8") == "precious"
@@ -539,13 +535,13 @@ def test_a_file_where_the_history_folder_belongs_stops_refresh_before_anything(
     project: Path,
 ) -> None:
     """refresh said "[Errno 17] File exists: '…/.history'"."""
-    assert run(project, "update", "--offline", "--quiet").exit_code == 0
+    assert invoke(project, "update", "--offline", "--quiet").exit_code == 0
     bank = project / "memory-bank"
     (bank / ".history").write_text("precious", encoding="utf-8")
     before = {path: path.read_bytes() for path in bank.rglob("*") if path.is_file()}
 
     one_line_error(
-        run(project, "refresh", "--offline"),
+        invoke(project, "refresh", "--offline"),
         "memory-bank/.history is not a folder: move or rename it, then run again "
         "(nothing was written)",
     )

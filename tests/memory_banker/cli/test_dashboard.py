@@ -14,11 +14,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from memory_banker.cli.main import cli
+from tests.support.cli import invoke, run_installed
 from tests.support.dashboard_seed import EXPECTED_TOKENS, Seeded, isolate_cache, seed_ledger
-from token_tracking.history.dashboard.page import DashboardData, cached_text, vega_bundle_path
+from token_tracking.history.dashboard.charts import cached_text, vega_bundle_path
+from token_tracking.history.dashboard.data import DashboardData
 from token_tracking.history.ledger import Ledger
 
 # All history of the project, offline excluded: the 30-day sessions plus the October one.
@@ -40,10 +41,8 @@ def seeded(tmp_path: Path) -> Iterator[Seeded]:
 
 
 def run(project: Path, *args: str) -> Result:
-    runner = CliRunner()
-    return runner.invoke(
-        cli, ["--project-path", str(project), "tokens", "dashboard", *args], catch_exceptions=False
-    )
+    """``memory-banker --project-path PROJECT tokens dashboard ARGS…`` in-process."""
+    return invoke(project, "tokens", "dashboard", *args)
 
 
 def test_writes_the_page_and_prints_its_path(seeded: Seeded, tmp_path: Path) -> None:
@@ -154,7 +153,6 @@ def test_smoke_open_hands_the_page_to_the_browser_without_sdk_imports(
         "    sdks = ('agents', 'litellm', 'openai', 'anthropic')\n"
         "    print('heavy imports:', [m for m in sdks if m in sys.modules], file=sys.stderr)\n"
     )
-    executable = Path(sys.executable).parent / "memory-banker"
     env = {**os.environ, "BROWSER": str(recorder)}
 
     done = subprocess.run(
@@ -178,12 +176,8 @@ def test_smoke_open_hands_the_page_to_the_browser_without_sdk_imports(
         timeout=120,
         check=False,
     )
-    installed = subprocess.run(
-        [str(executable), "--project-path", str(seeded.project), "tokens", "dashboard", "--help"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    installed = run_installed(
+        "--project-path", str(seeded.project), "tokens", "dashboard", "--help"
     )
 
     assert done.returncode == 0, done.stderr

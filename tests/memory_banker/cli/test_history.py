@@ -14,10 +14,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from memory_banker.cli import history as cli_history
-from memory_banker.cli.main import cli
+from memory_banker.cli import ledger_entries
+from tests.support.cli import invoke, run_installed
 from tests.support.ledger_factory import (
     AgentSpec,
     make_first_form_ledger,
@@ -31,13 +31,6 @@ from token_tracking.reports.build import SessionMeta
 from token_tracking.reports.journal import Journal
 
 COMMANDS = ("sessions", "stats", "limits", "trends", "export", "add", "prune", "reindex")
-
-
-def run(project: Path, *args: str, stdin: str | None = None) -> Result:
-    """``memory-banker --project-path PROJECT ARGS…`` in-process."""
-    return CliRunner().invoke(
-        cli, ["--project-path", str(project), *args], input=stdin, catch_exceptions=False
-    )
 
 
 @pytest.fixture
@@ -70,7 +63,7 @@ def one_line_error(result: Result, message: str) -> None:
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_has_help_with_an_example(project: Path, command: str) -> None:
-    result = run(project, "tokens", command, "--help")
+    result = invoke(project, "tokens", command, "--help")
     assert result.exit_code == 0
     assert "Examples:" in result.stdout
     assert f"memory-banker tokens {command}" in result.stdout or "memory-banker --project-path" in (
@@ -88,18 +81,18 @@ def test_sessions_lists_this_project_unless_all_projects(project: Path, tmp_path
     other.mkdir()
     seed(other, minutes_ago=10)
 
-    mine = run(project, "tokens", "sessions", "--json")
+    mine = invoke(project, "tokens", "sessions", "--json")
     assert mine.exit_code == 0
     listed = json.loads(mine.stdout)
     assert [s["session_id"] for s in listed] == [newer, older]
     assert [s["total_tokens"] for s in listed] == [5700, 5700]
     assert listed[0]["cost_usd"] == pytest.approx(0.0043, rel=1e-9)
-    everyone = json.loads(run(project, "tokens", "sessions", "--all-projects", "--json").stdout)
+    everyone = json.loads(invoke(project, "tokens", "sessions", "--all-projects", "--json").stdout)
     assert len(everyone) == 3
-    limited = json.loads(run(project, "tokens", "sessions", "--limit", "1", "--json").stdout)
+    limited = json.loads(invoke(project, "tokens", "sessions", "--limit", "1", "--json").stdout)
     assert [s["session_id"] for s in limited] == [newer]
 
-    text = run(project, "tokens", "sessions")
+    text = invoke(project, "tokens", "sessions")
     assert text.exit_code == 0
     assert "Recent Token Tracking Sessions" in text.stdout
     assert newer[:8] in text.stdout
@@ -109,7 +102,7 @@ def test_sessions_lists_this_project_unless_all_projects(project: Path, tmp_path
 
 def test_sessions_with_an_id_shows_intervals(project: Path) -> None:
     session_id = seed(project)
-    result = run(project, "tokens", "sessions", "--session-id", session_id[:6], "--json")
+    result = invoke(project, "tokens", "sessions", "--session-id", session_id[:6], "--json")
     assert result.exit_code == 0
     detail = json.loads(result.stdout)
     assert detail["session"]["session_id"] == session_id
@@ -119,7 +112,7 @@ def test_sessions_with_an_id_shows_intervals(project: Path) -> None:
         (1, 5700, 5)
     ]
     assert detail["total"]["total_tokens"] == 5700
-    text = run(project, "tokens", "sessions", "--session-id", session_id)
+    text = invoke(project, "tokens", "sessions", "--session-id", session_id)
     assert "Token Usage by 5-Minute Intervals" in text.stdout
     assert "TOTAL" in text.stdout
 
@@ -129,7 +122,7 @@ def test_sessions_interval_length_follows_the_setting(
 ) -> None:
     session_id = seed(project)
     monkeypatch.setenv("TOKEN_INTERVAL_MINUTES", "0.25")
-    result = run(project, "tokens", "sessions", "--session-id", session_id, "--json")
+    result = invoke(project, "tokens", "sessions", "--session-id", session_id, "--json")
     intervals = json.loads(result.stdout)["intervals"]
     # 15-second intervals over 50 s: requests at +10 s | +20 s | +30 s, +40 s | +50 s.
     assert [(i["index"], i["requests"], i["duration_seconds"]) for i in intervals] == [
@@ -139,7 +132,7 @@ def test_sessions_interval_length_follows_the_setting(
         (4, 1, 5.0),
     ]
     monkeypatch.setenv("TOKEN_INTERVAL_MINUTES", "soon")
-    bad = run(project, "tokens", "sessions", "--session-id", session_id)
+    bad = invoke(project, "tokens", "sessions", "--session-id", session_id)
     assert bad.exit_code == 2
     assert bad.stderr.startswith("Error: TOKEN_INTERVAL_MINUTES")
 
@@ -147,7 +140,7 @@ def test_sessions_interval_length_follows_the_setting(
 def test_sessions_unknown_id_is_exit_2(project: Path) -> None:
     seed(project)
     one_line_error(
-        run(project, "tokens", "sessions", "--session-id", "nope"), "Session nope not found"
+        invoke(project, "tokens", "sessions", "--session-id", "nope"), "Session nope not found"
     )
 
 
@@ -158,21 +151,21 @@ def test_an_empty_session_id_is_a_usage_error_naming_the_option(
 ) -> None:
     seed(project)
     one_line_error(
-        run(project, "tokens", command, "--session-id", given), "--session-id must not be empty"
+        invoke(project, "tokens", command, "--session-id", given), "--session-id must not be empty"
     )
 
 
 def test_a_manual_entry_shows_its_unknown_request_count_as_a_dash(project: Path) -> None:
     entry = json.loads(
-        run(project, "tokens", "add", "--input", "1200", "--output", "300", "--json").stdout
+        invoke(project, "tokens", "add", "--input", "1200", "--output", "300", "--json").stdout
     )
     session_id = entry["session_id"]
 
-    text = run(project, "tokens", "sessions", "--session-id", session_id).stdout
+    text = invoke(project, "tokens", "sessions", "--session-id", session_id).stdout
     detail = json.loads(
-        run(project, "tokens", "sessions", "--session-id", session_id, "--json").stdout
+        invoke(project, "tokens", "sessions", "--session-id", session_id, "--json").stdout
     )
-    stats = run(project, "tokens", "stats", "--session-id", session_id).stdout
+    stats = invoke(project, "tokens", "stats", "--session-id", session_id).stdout
 
     rows = [line for line in text.splitlines() if line.startswith(("│ 1 ", "│ TOTAL "))]
     assert [[cell.strip() for cell in row.split("│")[1:-1]] for row in rows] == [
@@ -199,7 +192,7 @@ def test_a_manual_entry_shows_its_unknown_request_count_as_a_dash(project: Path)
 def test_known_request_counts_are_not_listed_as_unknown(project: Path) -> None:
     session_id = seed(project)
     detail = json.loads(
-        run(project, "tokens", "sessions", "--session-id", session_id, "--json").stdout
+        invoke(project, "tokens", "sessions", "--session-id", session_id, "--json").stdout
     )
     assert detail["unknown_requests"] == []
 
@@ -208,25 +201,25 @@ def test_sessions_ambiguous_prefix_is_exit_2(project: Path) -> None:
     seed(project, session_id="abc12345-0000", minutes_ago=90)
     seed(project, session_id="abc67890-0000", minutes_ago=30)
     one_line_error(  # the latest first
-        run(project, "tokens", "sessions", "--session-id", "abc"),
+        invoke(project, "tokens", "sessions", "--session-id", "abc"),
         "Session id prefix abc matches several sessions (abc67890-000, abc12345-000); "
         "give more of it",
     )
-    chosen = run(project, "tokens", "sessions", "--session-id", "abc6", "--json")
+    chosen = invoke(project, "tokens", "sessions", "--session-id", "abc6", "--json")
     assert json.loads(chosen.stdout)["session"]["session_id"] == "abc67890-0000"
 
 
 def test_sessions_bad_limit_is_exit_2(project: Path) -> None:
-    result = run(project, "tokens", "sessions", "--limit", "0")
+    result = invoke(project, "tokens", "sessions", "--limit", "0")
     assert result.exit_code == 2
     assert "--limit" in result.stderr
 
 
 def test_sessions_on_an_empty_ledger(project: Path) -> None:
-    result = run(project, "tokens", "sessions")
+    result = invoke(project, "tokens", "sessions")
     assert result.exit_code == 0
     assert result.stdout.startswith("No sessions in the ledger for project ")
-    assert json.loads(run(project, "tokens", "sessions", "--json").stdout) == []
+    assert json.loads(invoke(project, "tokens", "sessions", "--json").stdout) == []
 
 
 # --- stats ----------------------------------------------------------------------------------------
@@ -235,23 +228,25 @@ def test_sessions_on_an_empty_ledger(project: Path) -> None:
 def test_stats_hourly_daily_and_session(project: Path) -> None:
     recent = seed(project, minutes_ago=20)
     seed(project, minutes_ago=180)
-    hourly = json.loads(run(project, "tokens", "stats", "--period", "hourly", "--json").stdout)
+    hourly = json.loads(invoke(project, "tokens", "stats", "--period", "hourly", "--json").stdout)
     assert (hourly["requests"], hourly["total_tokens"], hourly["sessions"]) == (5, 5700, 1)
-    daily = json.loads(run(project, "tokens", "stats", "--json").stdout)
+    daily = json.loads(invoke(project, "tokens", "stats", "--json").stdout)
     assert (daily["period"], daily["requests"], daily["total_tokens"]) == ("daily", 10, 11400)
     assert daily["cost_usd"] == pytest.approx(0.0086, rel=1e-9)
-    session = json.loads(run(project, "tokens", "stats", "--period", "session", "--json").stdout)
+    session = json.loads(invoke(project, "tokens", "stats", "--period", "session", "--json").stdout)
     assert session["session_id"] == recent
-    text = run(project, "tokens", "stats", "--period", "hourly")
+    text = invoke(project, "tokens", "stats", "--period", "hourly")
     assert "Token Usage Statistics: Last 60 minutes" in text.stdout
     assert "Avg Tokens/Request" in text.stdout
 
 
 def test_stats_bad_input(project: Path) -> None:
-    result = run(project, "tokens", "stats", "--period", "weekly")
+    result = invoke(project, "tokens", "stats", "--period", "weekly")
     assert result.exit_code == 2
     assert "--period" in result.stderr
-    one_line_error(run(project, "tokens", "stats", "--session-id", "zzz"), "Session zzz not found")
+    one_line_error(
+        invoke(project, "tokens", "stats", "--session-id", "zzz"), "Session zzz not found"
+    )
 
 
 # --- limits ---------------------------------------------------------------------------------------
@@ -260,7 +255,7 @@ def test_stats_bad_input(project: Path) -> None:
 def test_limits_json_and_panel(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     seed(project)
     monkeypatch.setenv("TOKEN_HOURLY_LIMIT", "10000")
-    result = run(project, "tokens", "limits", "--json")
+    result = invoke(project, "tokens", "limits", "--json")
     assert result.exit_code == 0
     report = json.loads(result.stdout)
     got = {limit["variable"]: limit for limit in report["limits"]}
@@ -269,7 +264,7 @@ def test_limits_json_and_panel(project: Path, monkeypatch: pytest.MonkeyPatch) -
     assert got["TOKEN_HOURLY_LIMIT"]["percent"] == pytest.approx(57.0, rel=1e-9)
     assert got["TOKEN_HOURLY_LIMIT"]["level"] == "warning"
     assert got["CLAUDE_HOURLY_LIMIT"]["used"] == 5
-    text = run(project, "tokens", "limits")
+    text = invoke(project, "tokens", "limits")
     assert "Usage Limits" in text.stdout
     assert "TOKEN_HOURLY_LIMIT" in text.stdout
 
@@ -287,7 +282,7 @@ def test_limits_invalid_settings_are_one_line_exit_2(
 ) -> None:
     monkeypatch.setenv(variable, value)
     message = f"{variable} must be {expected}, got {value!r}"
-    one_line_error(run(project, "tokens", "limits"), message)
+    one_line_error(invoke(project, "tokens", "limits"), message)
 
 
 def test_limits_warning_above_critical_is_exit_2(
@@ -296,7 +291,7 @@ def test_limits_warning_above_critical_is_exit_2(
     monkeypatch.setenv("TOKEN_WARNING_THRESHOLD", "90")
     monkeypatch.setenv("TOKEN_CRITICAL_THRESHOLD", "80")
     one_line_error(
-        run(project, "tokens", "limits", "--json"),
+        invoke(project, "tokens", "limits", "--json"),
         "TOKEN_WARNING_THRESHOLD must be at most TOKEN_CRITICAL_THRESHOLD (80), got '90'",
     )
 
@@ -308,7 +303,7 @@ def test_trends_json_and_text(project: Path) -> None:
     seed(project, branch="feature/a")
     seed(project, branch="main")
     seed(project, branch="feature/a", source="offline")
-    result = run(project, "tokens", "trends", "--by", "branch", "--json")
+    result = invoke(project, "tokens", "trends", "--by", "branch", "--json")
     assert result.exit_code == 0
     data = json.loads(result.stdout)
     assert [(r["key"], r["sessions"], r["total_tokens"]) for r in data["rows"]] == [
@@ -318,10 +313,10 @@ def test_trends_json_and_text(project: Path) -> None:
     assert data["totals"]["total_tokens"] == 11400
     assert data["insights"]["average_tokens_per_day"] == pytest.approx(11400, rel=1e-9)
     offline = json.loads(
-        run(project, "tokens", "trends", "--days", "0", "--include-offline", "--json").stdout
+        invoke(project, "tokens", "trends", "--days", "0", "--include-offline", "--json").stdout
     )
     assert offline["totals"]["total_tokens"] == 17100
-    text = run(project, "tokens", "trends")
+    text = invoke(project, "tokens", "trends")
     assert text.exit_code == 0
     assert "Daily Usage" in text.stdout
     assert "Insights" in text.stdout
@@ -344,27 +339,27 @@ def test_days_beyond_a_century_or_negative_are_one_line_exit_2(
 ) -> None:
     seed(project)
     one_line_error(
-        run(project, "tokens", *args),
+        invoke(project, "tokens", *args),
         f"{option} must be between 0 and 36,500 days (0 = all time), not {shown}",
     )
 
 
 def test_days_of_a_century_reads_all_the_history(project: Path) -> None:
     seed(project)
-    trends = json.loads(run(project, "tokens", "trends", "--days", "36500", "--json").stdout)
-    since = run(project, "tokens", "check", "--since", "36500", "--max-tokens", "5700")
+    trends = json.loads(invoke(project, "tokens", "trends", "--days", "36500", "--json").stdout)
+    since = invoke(project, "tokens", "check", "--since", "36500", "--max-tokens", "5700")
     assert trends["totals"]["total_tokens"] == 5700
     assert since.exit_code == 0
 
 
 def test_trends_bad_input(project: Path) -> None:
-    bad_by = run(project, "tokens", "trends", "--by", "year")
+    bad_by = invoke(project, "tokens", "trends", "--by", "year")
     assert bad_by.exit_code == 2
     assert "--by" in bad_by.stderr
 
 
 def test_trends_on_an_empty_ledger(project: Path) -> None:
-    result = run(project, "tokens", "trends", "--json")
+    result = invoke(project, "tokens", "trends", "--json")
     assert result.exit_code == 0
     assert json.loads(result.stdout)["rows"] == []
 
@@ -374,7 +369,7 @@ def test_trends_on_an_empty_ledger(project: Path) -> None:
 
 def test_export_csv_to_stdout_and_json_to_a_file(project: Path, tmp_path: Path) -> None:
     seed(project, branch="feature/a")
-    result = run(project, "tokens", "export", "--format", "csv")
+    result = invoke(project, "tokens", "export", "--format", "csv")
     assert result.exit_code == 0
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert [(r["agent"], r["tokens"], r["branch"]) for r in rows] == [
@@ -382,7 +377,7 @@ def test_export_csv_to_stdout_and_json_to_a_file(project: Path, tmp_path: Path) 
         ("techContext", "4200", "feature/a"),
     ]
     target = tmp_path / "usage.json"
-    written = run(project, "tokens", "export", "--format", "json", "--output", str(target))
+    written = invoke(project, "tokens", "export", "--format", "json", "--output", str(target))
     assert written.exit_code == 0
     assert written.stdout == ""
     assert written.stderr == f"Exported the ledger as JSON to {target}\n"
@@ -393,13 +388,13 @@ def test_export_csv_to_stdout_and_json_to_a_file(project: Path, tmp_path: Path) 
 
 
 def test_export_bad_input(project: Path, tmp_path: Path) -> None:
-    bad_format = run(project, "tokens", "export", "--format", "xml")
+    bad_format = invoke(project, "tokens", "export", "--format", "xml")
     assert bad_format.exit_code == 2
     assert "--format" in bad_format.stderr
     missing = tmp_path / "no" / "such" / "dir" / "x.csv"
-    result = run(project, "tokens", "export", "--output", str(missing))
+    result = invoke(project, "tokens", "export", "--output", str(missing))
     one_line_error(result, f"cannot write {missing}: No such file or directory")
-    assert run(project, "tokens", "export", "--days", "-3").exit_code == 2
+    assert invoke(project, "tokens", "export", "--days", "-3").exit_code == 2
 
 
 # --- add ------------------------------------------------------------------------------------------
@@ -411,7 +406,7 @@ def _git_repo(path: Path, branch: str) -> None:
 
 def test_add_prices_with_the_model_and_defaults_to_the_git_branch(project: Path) -> None:
     _git_repo(project, "feature/add")
-    result = run(
+    result = invoke(
         project, "tokens", "add", "--input", "10000", "--output", "5000", "--model", "gpt-4o-mini",
         "--note", "pairing session", "--json",
     )  # fmt: skip
@@ -430,22 +425,22 @@ def test_add_prices_with_the_model_and_defaults_to_the_git_branch(project: Path)
 
 
 def test_add_with_a_cost_and_a_branch_and_without_a_model(project: Path) -> None:
-    given = run(project, "tokens", "add", "--input", "1", "--output", "2", "--cost", "0.5",
+    given = invoke(project, "tokens", "add", "--input", "1", "--output", "2", "--cost", "0.5",
                 "--branch", "spike")  # fmt: skip
     assert given.exit_code == 0
     assert given.stdout.startswith("Recorded 3 tokens (1 in, 2 out) on spike, cost $0.5000")
     unknown = json.loads(
-        run(project, "tokens", "add", "--input", "7", "--output", "0", "--json").stdout
+        invoke(project, "tokens", "add", "--input", "7", "--output", "0", "--json").stdout
     )
     assert (unknown["cost_usd"], unknown["branch"], unknown["model"]) == (None, None, None)
 
 
 def test_add_help_example_uses_a_priced_model(project: Path) -> None:
-    help_text = run(project, "tokens", "add", "--help").stdout
+    help_text = invoke(project, "tokens", "add", "--help").stdout
     example = next(line for line in help_text.splitlines() if "--model" in line and "add " in line)
     args = example.split("memory-banker ", 1)[1].split()
 
-    result = run(project, *args, "--json")
+    result = invoke(project, *args, "--json")
 
     assert args == [
         "tokens", "add", "--input", "10000", "--output", "5000", "--model", "claude-sonnet-4-5"
@@ -458,7 +453,7 @@ def test_add_help_example_uses_a_priced_model(project: Path) -> None:
 
 
 def test_add_with_an_unknown_model_warns_and_keeps_the_cost_unknown(project: Path) -> None:
-    result = run(
+    result = invoke(
         project, "tokens", "add", "--input", "5", "--output", "5", "--model", "gpt-4o-mimi"
     )
     assert result.exit_code == 0
@@ -469,22 +464,22 @@ def test_add_with_an_unknown_model_warns_and_keeps_the_cost_unknown(project: Pat
 def test_add_asks_for_missing_counts_only_on_a_terminal(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    refused = run(project, "tokens", "add", "--output", "5")
+    refused = invoke(project, "tokens", "add", "--output", "5")
     one_line_error(refused, "give --input and --output (stdin is not a terminal to ask)")
-    monkeypatch.setattr(cli_history, "_stdin_is_terminal", lambda: True)
-    asked = run(project, "tokens", "add", "--json", stdin="1200\n-4\n300\n")
+    monkeypatch.setattr(ledger_entries, "_stdin_is_terminal", lambda: True)
+    asked = invoke(project, "tokens", "add", "--json", input="1200\n-4\n300\n")
     assert asked.exit_code == 0
     entry = json.loads(asked.stdout[asked.stdout.index("{") :])
     assert (entry["prompt_tokens"], entry["completion_tokens"]) == (1200, 300)
 
 
 def test_add_bad_counts_are_exit_2(project: Path) -> None:
-    result = run(project, "tokens", "add", "--input", "-5", "--output", "1")
+    result = invoke(project, "tokens", "add", "--input", "-5", "--output", "1")
     assert result.exit_code == 2
     assert "--input" in result.stderr
-    assert run(project, "tokens", "add", "--input", "x", "--output", "1").exit_code == 2
+    assert invoke(project, "tokens", "add", "--input", "x", "--output", "1").exit_code == 2
     assert (
-        run(project, "tokens", "add", "--input", "1", "--output", "1", "--cost", "-1").exit_code
+        invoke(project, "tokens", "add", "--input", "1", "--output", "1", "--cost", "-1").exit_code
         == 2
     )
 
@@ -495,20 +490,22 @@ def test_add_bad_counts_are_exit_2(project: Path) -> None:
 def test_prune_says_what_it_removes(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     seed(project, minutes_ago=60 * 24 * 100)
     kept = seed(project)
-    nothing = run(project, "tokens", "prune", "--dry-run")
+    nothing = invoke(project, "tokens", "prune", "--dry-run")
     assert nothing.stdout.startswith("Would remove 1 sessions (2 agent runs, 5 request rows)")
     assert "(TOKEN_HISTORY_DAYS=90)" in nothing.stdout
-    assert len(json.loads(run(project, "tokens", "sessions", "--json").stdout)) == 2
-    done = run(project, "tokens", "prune")
+    assert len(json.loads(invoke(project, "tokens", "sessions", "--json").stdout)) == 2
+    done = invoke(project, "tokens", "prune")
     assert done.stdout.startswith("Removed 1 sessions")
-    remaining = json.loads(run(project, "tokens", "sessions", "--json").stdout)
+    remaining = json.loads(invoke(project, "tokens", "sessions", "--json").stdout)
     assert [s["session_id"] for s in remaining] == [kept]
-    again = json.loads(run(project, "tokens", "prune", "--json").stdout)
+    again = json.loads(invoke(project, "tokens", "prune", "--json").stdout)
     assert (again["sessions"], again["dry_run"]) == (0, False)
-    assert run(project, "tokens", "prune").stdout.startswith("Nothing to prune: no session ended")
+    assert invoke(project, "tokens", "prune").stdout.startswith(
+        "Nothing to prune: no session ended"
+    )
     monkeypatch.setenv("TOKEN_HISTORY_DAYS", "forever")
     one_line_error(
-        run(project, "tokens", "prune"),
+        invoke(project, "tokens", "prune"),
         "TOKEN_HISTORY_DAYS must be a positive whole number, got 'forever'",
     )
 
@@ -529,13 +526,13 @@ def test_reindex_imports_once_and_skips_a_corrupt_file(project: Path) -> None:
     corrupt = folder / "token_usage_20261123_110000.json"
     corrupt.write_text('{"session_id": ', "utf-8")
 
-    dry = run(project, "tokens", "reindex", "--dry-run")
+    dry = invoke(project, "tokens", "reindex", "--dry-run")
     assert dry.stdout.startswith("Would import 2 reports into the ledger (0 already there)")
-    first = run(project, "tokens", "reindex")
+    first = invoke(project, "tokens", "reindex")
     assert first.exit_code == 0
     assert first.stdout == f"Imported 2 reports into the ledger (0 already there) from {folder}\n"
     assert first.stderr.startswith(f"Warning: skipped {corrupt}: ")
-    second = json.loads(run(project, "tokens", "reindex", "--json").stdout)
+    second = json.loads(invoke(project, "tokens", "reindex", "--json").stdout)
     assert (second["imported"], second["already_present"]) == ([], 2)
     with Ledger() as ledger:
         assert ledger.session_ids() == {
@@ -567,7 +564,7 @@ def test_reindex_recovers_an_orphaned_journal(project: Path) -> None:
     )
     journal.close(delete=False)  # released as a dead process's lock would be
 
-    result = run(project, "tokens", "reindex")
+    result = invoke(project, "tokens", "reindex")
     assert result.exit_code == 0
     assert "Recovered interrupted session orphan-1 from its orphaned journal" in result.stderr
     assert result.stdout.startswith("Imported 1 report into the ledger")
@@ -577,7 +574,7 @@ def test_reindex_recovers_an_orphaned_journal(project: Path) -> None:
 
 
 def test_reindex_without_a_reports_folder(project: Path) -> None:
-    result = run(project, "tokens", "reindex")
+    result = invoke(project, "tokens", "reindex")
     assert result.exit_code == 0
     assert result.stdout.startswith("Imported 0 reports")
 
@@ -588,20 +585,22 @@ def test_reindex_without_a_reports_folder(project: Path) -> None:
 def test_check_since_gates_on_ledger_totals(project: Path) -> None:
     seed(project)
     seed(project, minutes_ago=60 * 24 * 10)
-    passed = run(project, "tokens", "check", "--since", "7", "--max-cost", "0.005")
+    passed = invoke(project, "tokens", "check", "--since", "7", "--max-cost", "0.005")
     assert passed.exit_code == 0
-    failed = run(project, "tokens", "check", "--since", "30", "--max-cost", "0.005", "--json")
+    failed = invoke(project, "tokens", "check", "--since", "30", "--max-cost", "0.005", "--json")
     assert failed.exit_code == 1
     verdict = json.loads(failed.stdout)
     assert verdict["passed"] is False
-    tokens_gate = run(project, "tokens", "check", "--since", "0", "--max-tokens", "11400")
+    tokens_gate = invoke(project, "tokens", "check", "--since", "0", "--max-tokens", "11400")
     assert tokens_gate.exit_code == 0
-    both = run(project, "tokens", "check", "--since", "7", "--session-id", "x", "--max-cost", "1")
+    both = invoke(
+        project, "tokens", "check", "--since", "7", "--session-id", "x", "--max-cost", "1"
+    )
     assert both.exit_code == 2
 
 
 def test_check_since_bad_input_is_exit_2(project: Path) -> None:
-    result = run(project, "tokens", "check", "--since", "-1", "--max-cost", "1")
+    result = invoke(project, "tokens", "check", "--since", "-1", "--max-cost", "1")
     one_line_error(result, "--since must be between 0 and 36,500 days (0 = all time), not -1")
 
 
@@ -616,7 +615,7 @@ def test_a_file_that_is_not_a_ledger_is_one_line_exit_2(
     junk.write_bytes(b"not a database" * 100)
     monkeypatch.setenv("TOKEN_TRACKING_DB_PATH", str(junk))
     one_line_error(
-        run(project, "tokens", command), f"cannot use the ledger {junk}: file is not a database"
+        invoke(project, "tokens", command), f"cannot use the ledger {junk}: file is not a database"
     )
 
 
@@ -627,15 +626,15 @@ def test_a_ledger_of_the_first_committed_schema_works_after_an_upgrade(
     path = tmp_path / "first.sqlite3"
     make_first_form_ledger(path, version=2)
     monkeypatch.setenv("TOKEN_TRACKING_DB_PATH", str(path))
-    listed = json.loads(run(project, "tokens", "sessions", "--all-projects", "--json").stdout)
+    listed = json.loads(invoke(project, "tokens", "sessions", "--all-projects", "--json").stdout)
     assert [(s["session_id"], s["total_tokens"]) for s in listed] == [
         ("s-feature", 1200),
         ("s-main", 180),
     ]
-    trends = run(project, "tokens", "trends", "--days", "0", "--all-projects", "--by", "branch")
+    trends = invoke(project, "tokens", "trends", "--days", "0", "--all-projects", "--by", "branch")
     assert trends.exit_code == 0
     data = json.loads(
-        run(
+        invoke(
             project, "tokens", "trends", "--days", "0", "--all-projects", "--by", "branch", "--json"
         ).stdout
     )
@@ -653,15 +652,7 @@ def test_the_installed_command_prints_trends_json_without_sdk_imports(
 ) -> None:
     seed(project)
     env = {**os.environ, "TOKEN_TRACKING_DB_PATH": os.environ["TOKEN_TRACKING_DB_PATH"]}
-    executable = Path(sys.executable).parent / "memory-banker"
-    done = subprocess.run(
-        [str(executable), "--project-path", str(project), "tokens", "trends", "--json"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+    done = run_installed("--project-path", str(project), "tokens", "trends", "--json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["totals"]["total_tokens"] == 5700
     probe = (
@@ -684,7 +675,7 @@ def test_the_installed_command_prints_trends_json_without_sdk_imports(
 
 @pytest.mark.parametrize("command", ["limits", "prune", "reindex"])
 def test_unknown_options_are_exit_2(project: Path, command: str) -> None:
-    result = run(project, "tokens", command, "--bogus")
+    result = invoke(project, "tokens", command, "--bogus")
     assert result.exit_code == 2
     assert "Error: No such option '--bogus'" in result.stderr
 
@@ -693,7 +684,7 @@ def test_export_json_to_stdout_round_trips(project: Path) -> None:
     from token_tracking.history.export import ExportDocument
 
     seed(project)
-    result = run(project, "tokens", "export", "--format", "json", "--days", "7")
+    result = invoke(project, "tokens", "export", "--format", "json", "--days", "7")
     assert result.exit_code == 0
     document = ExportDocument.model_validate_json(result.stdout)
     assert document.summary.total_tokens == 5700
@@ -703,6 +694,6 @@ def test_export_json_to_stdout_round_trips(project: Path) -> None:
 
 def test_stats_of_the_latest_session_on_an_empty_ledger_is_exit_2(project: Path) -> None:
     one_line_error(
-        run(project, "tokens", "stats", "--period", "session"),
+        invoke(project, "tokens", "stats", "--period", "session"),
         f"no session in the ledger for project {project_key(project)} yet",
     )

@@ -7,45 +7,33 @@ import sys
 from importlib.metadata import version
 from pathlib import Path
 
-from click.testing import CliRunner
+import pytest
 
-from memory_banker.cli.main import LAZY_COMMANDS, cli
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    """Run the installed entry point in a fresh interpreter."""
-    return subprocess.run(
-        [sys.executable, "-m", "memory_banker", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+from memory_banker.cli.main import COMMANDS
+from tests.support.cli import invoke, run_installed
 
 
 def test_version_prints_the_installed_version() -> None:
-    result = CliRunner().invoke(cli, ["--version"], catch_exceptions=False)
+    result = invoke(None, "--version")
     assert result.exit_code == 0
     assert result.output == f"memory-banker, version {version('memory-banker')}\n"
 
 
 def test_an_unknown_option_exits_2_with_clicks_usage_line() -> None:
-    result = CliRunner().invoke(cli, ["--bogus"], catch_exceptions=False)
+    result = invoke(None, "--bogus")
     assert result.exit_code == 2
     assert result.stderr.splitlines()[0] == "Usage: memory-banker [OPTIONS] COMMAND [ARGS]..."
     assert "Error: No such option '--bogus'" in result.stderr
 
 
 def test_a_missing_project_path_exits_2() -> None:
-    result = CliRunner().invoke(
-        cli, ["--project-path", "/no/such/dir", "tokens"], catch_exceptions=False
-    )
+    result = invoke(Path("/no/such/dir"), "tokens")
     assert result.exit_code == 2
     assert "'/no/such/dir' does not exist" in result.stderr
 
 
 def test_a_package_error_is_one_line_on_stderr_with_exit_2_and_no_traceback() -> None:
-    done = run("pricing", "show", "gpt-4o-mni")
+    done = run_installed("pricing", "show", "gpt-4o-mni")
     assert done.returncode == 2
     assert done.stdout == ""
     lines = done.stderr.strip().splitlines()
@@ -55,7 +43,7 @@ def test_a_package_error_is_one_line_on_stderr_with_exit_2_and_no_traceback() ->
 
 
 def test_verbose_adds_the_traceback() -> None:
-    done = run("-v", "pricing", "show", "gpt-4o-mni")
+    done = run_installed("-v", "pricing", "show", "gpt-4o-mni")
     assert done.returncode == 2
     assert "Traceback (most recent call last)" in done.stderr
     assert done.stderr.strip().splitlines()[-1].startswith("Error: unknown model 'gpt-4o-mni'")
@@ -74,10 +62,10 @@ def test_help_lists_every_command_without_importing_the_lazy_ones(tmp_path: Path
     done = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
     )
-    for name in (*LAZY_COMMANDS, "tokens"):
+    for name in COMMANDS:
         assert f"  {name} " in done.stdout
     # Listing commands for --help loads their modules (click needs their help text); running
-    # `tokens` alone does not (tests/memory_banker/cli/test_tokens_cli_smoke.py).
+    # `tokens` alone does not (tests/memory_banker/cli/test_tokens_installed.py).
     assert done.stdout.strip().splitlines()[-1] == (
         "['memory_banker.cli.generate', 'memory_banker.cli.pricing']"
     )
@@ -86,10 +74,45 @@ def test_help_lists_every_command_without_importing_the_lazy_ones(tmp_path: Path
 def test_a_directory_as_the_pricing_file_is_one_error_line(tmp_path: Path) -> None:
     folder = tmp_path / "prices.toml"
     folder.mkdir()
-    result = CliRunner().invoke(
-        cli, ["--pricing-file", str(folder), "pricing", "list"], catch_exceptions=False
-    )
+    result = invoke(None, "--pricing-file", str(folder), "pricing", "list")
     assert (result.exit_code, result.stderr) == (
         2,
         f"Error: pricing file {folder}: cannot be read: Is a directory\n",
     )
+
+
+IMPORT_PROBE = """
+import sys
+from memory_banker.cli.main import cli
+try:
+    cli.main(sys.argv[1:], prog_name="memory-banker")
+except SystemExit:
+    pass
+shared = {"memory_banker.cli.main", "memory_banker.cli.common"}
+print(sorted(m for m in sys.modules if m.startswith("memory_banker.cli.") and m not in shared))
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "modules"),
+    [
+        (["--version"], []),
+        (["tokens", "--list-all"], ["memory_banker.cli.tokens"]),
+        (
+            ["tokens", "check", "--max-tokens", "1"],
+            ["memory_banker.cli.check", "memory_banker.cli.tokens"],
+        ),
+        (["pricing", "show", "gpt-4o-mini"], ["memory_banker.cli.pricing"]),
+    ],
+)
+def test_a_command_imports_only_the_module_its_table_names(
+    args: list[str], modules: list[str], tmp_path: Path
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORT_PROBE, "--project-path", str(tmp_path), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert done.stdout.strip().splitlines()[-1] == repr(modules)

@@ -9,13 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 from inline_snapshot import snapshot
 from rich.console import Console
 
-from memory_banker.cli.main import cli
 from memory_banker.cli.pricing import (
-    money,
     rate_text,
     render_comparison,
     render_estimate,
@@ -24,10 +21,8 @@ from memory_banker.cli.pricing import (
 )
 from pricing import Usage, default_pricebook
 from pricing.views import compare_models, estimate_run, list_models, show_model
-
-
-def invoke(*args: str) -> Result:
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+from tests.support.cli import invoke, run_installed
+from token_tracking.display import usd
 
 
 def rendered(render: object, value: object) -> str:
@@ -57,11 +52,11 @@ def test_rate_and_money_formatting() -> None:
     assert rate_text(2.5) == "$2.50"
     assert rate_text(1234.0) == "$1,234.00"
     assert rate_text(0.0) == "$0.00"
-    assert money(None) == "unknown"
-    assert money(0.0024) == "$0.0024"
-    assert money(0.0) == "$0.0000"
-    assert money(0.0000015) == "$0.000002"
-    assert money(1234.5) == "$1,234.5000"
+    assert usd(None) == "unknown"
+    assert usd(0.0024) == "$0.0024"
+    assert usd(0.0) == "$0.0000"
+    assert usd(0.0000015) == "$0.000002"
+    assert usd(1234.5) == "$1234.5000"
 
 
 # -- show -----------------------------------------------------------------------------------------
@@ -111,7 +106,7 @@ Note: priority-tier rates exist but are not applied (usage has no service tier)
 
 
 def test_show_command_prints_the_resolved_model() -> None:
-    result = invoke("pricing", "show", "claude-3-sonnet")
+    result = invoke(None, "pricing", "show", "claude-3-sonnet")
     assert result.exit_code == 0
     assert result.stdout.splitlines()[0] == (
         "vertex_ai/claude-3-sonnet@20240229  (resolved from 'claude-3-sonnet': alias)"
@@ -122,7 +117,7 @@ def test_show_command_prints_the_resolved_model() -> None:
 
 
 def test_show_json_is_one_document() -> None:
-    result = invoke("pricing", "show", "gpt-4o-2024-05-13", "--json")
+    result = invoke(None, "pricing", "show", "gpt-4o-2024-05-13", "--json")
     assert result.exit_code == 0
     document = json.loads(result.stdout)
     assert document["model"] == "gpt-4o-2024-05-13"
@@ -141,7 +136,7 @@ def test_show_json_is_one_document() -> None:
 
 
 def test_show_unknown_model_exits_2_with_suggestions() -> None:
-    result = invoke("pricing", "show", "gpt-4o-mni")
+    result = invoke(None, "pricing", "show", "gpt-4o-mni")
     assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr == (
@@ -152,7 +147,7 @@ def test_show_unknown_model_exits_2_with_suggestions() -> None:
 
 def test_show_custom_model_from_pricing_file(tmp_path: Path) -> None:
     path = prices_file(tmp_path)
-    result = invoke("--pricing-file", str(path), "pricing", "show", "house-model", "--json")
+    result = invoke(None, "--pricing-file", str(path), "pricing", "show", "house-model", "--json")
     assert result.exit_code == 0
     document = json.loads(result.stdout)
     assert document["source"] == f"litellm+custom:{path}"
@@ -160,19 +155,19 @@ def test_show_custom_model_from_pricing_file(tmp_path: Path) -> None:
     assert document["prices"]["custom_source"] == str(path)
     assert document["prices"]["input_per_1m"] == 1.0
     assert document["prices"]["cached_input_per_1m"] == 0.5
-    text = invoke("--pricing-file", str(path), "pricing", "show", "house-model").stdout
+    text = invoke(None, "--pricing-file", str(path), "pricing", "show", "house-model").stdout
     assert f"Source          custom: {path}" in text
 
 
 def test_pricing_file_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MEMORY_BANKER_PRICING_FILE", str(prices_file(tmp_path)))
-    assert invoke("pricing", "show", "house-model").exit_code == 0
+    assert invoke(None, "pricing", "show", "house-model").exit_code == 0
 
 
 def test_bad_pricing_file_exits_2_naming_file_model_and_field(tmp_path: Path) -> None:
     path = tmp_path / "prices.toml"
     path.write_text('[models.m]\ninput_per_1m = "x"\noutput_per_1m = 1\n', encoding="utf-8")
-    result = invoke("--pricing-file", str(path), "pricing", "show", "gpt-4o")
+    result = invoke(None, "--pricing-file", str(path), "pricing", "show", "gpt-4o")
     assert result.exit_code == 2
     assert result.stderr == (
         f"Error: pricing file {path}: model 'm': field 'input_per_1m' must be a number, got 'x'\n"
@@ -181,7 +176,7 @@ def test_bad_pricing_file_exits_2_naming_file_model_and_field(tmp_path: Path) ->
 
 def test_bad_claude_environment_exits_2(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CLAUDE_COST_PER_1M_INPUT", "three")
-    result = invoke("pricing", "show", "claude-3-haiku")
+    result = invoke(None, "pricing", "show", "claude-3-haiku")
     assert result.exit_code == 2
     assert result.stderr == (
         "Error: CLAUDE_COST_PER_1M_INPUT='three' is not a non-negative number of USD per 1M "
@@ -192,7 +187,7 @@ def test_bad_claude_environment_exits_2(monkeypatch: pytest.MonkeyPatch) -> None
 def test_claude_environment_shows_as_custom(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CLAUDE_COST_PER_1M_INPUT", "3")
     monkeypatch.setenv("CLAUDE_COST_PER_1M_OUTPUT", "15")
-    document = json.loads(invoke("pricing", "show", "claude-3-haiku", "--json").stdout)
+    document = json.loads(invoke(None, "pricing", "show", "claude-3-haiku", "--json").stdout)
     assert document["prices"]["custom_source"] == "env"
     assert (document["prices"]["input_per_1m"], document["prices"]["output_per_1m"]) == (3.0, 15.0)
 
@@ -211,7 +206,9 @@ def test_list_renders_a_filtered_table() -> None:
 
 
 def test_list_command_filters_by_provider_search_and_mode() -> None:
-    result = invoke("pricing", "list", "--provider", "OpenAI", "--search", "GPT-4O-MINI", "--json")
+    result = invoke(
+        None, "pricing", "list", "--provider", "OpenAI", "--search", "GPT-4O-MINI", "--json"
+    )
     assert result.exit_code == 0
     document = json.loads(result.stdout)
     keys = [model["key"] for model in document["models"]]
@@ -219,22 +216,22 @@ def test_list_command_filters_by_provider_search_and_mode() -> None:
     assert "gpt-4o-mini" in keys
     assert all("gpt-4o-mini" in key.lower() for key in keys)
     assert {model["provider"] for model in document["models"]} == {"openai"}
-    embedding = json.loads(invoke("pricing", "list", "--mode", "embedding", "--json").stdout)
+    embedding = json.loads(invoke(None, "pricing", "list", "--mode", "embedding", "--json").stdout)
     assert {model["mode"] for model in embedding["models"]} == {"embedding"}
 
 
 def test_list_without_matches_says_so_on_stderr() -> None:
-    result = invoke("pricing", "list", "--search", "no-such-model-anywhere")
+    result = invoke(None, "pricing", "list", "--search", "no-such-model-anywhere")
     assert result.exit_code == 0
     assert result.stdout == ""
     assert result.stderr == "No model matches.\n"
-    document = json.loads(invoke("pricing", "list", "--search", "nothing-x", "--json").stdout)
+    document = json.loads(invoke(None, "pricing", "list", "--search", "nothing-x", "--json").stdout)
     assert (document["count"], document["models"]) == (0, [])
 
 
 def test_list_marks_custom_models(tmp_path: Path) -> None:
     path = prices_file(tmp_path)
-    result = invoke("--pricing-file", str(path), "pricing", "list", "--search", "house-model")
+    result = invoke(None, "--pricing-file", str(path), "pricing", "list", "--search", "house-model")
     assert result.exit_code == 0
     assert "house-model *" in result.stdout
     assert "* custom prices" in result.stdout
@@ -266,6 +263,7 @@ Prices: LiteLLM 1.83.0 price table
 
 def test_compare_json_prices_unknown_as_null_never_zero() -> None:
     result = invoke(
+        None,
         "pricing",
         "compare",
         "--input",
@@ -293,6 +291,7 @@ def test_compare_json_prices_unknown_as_null_never_zero() -> None:
 
 def test_compare_with_reasoning_and_cache_writes() -> None:
     result = invoke(
+        None,
         "pricing",
         "compare",
         "--input",
@@ -344,7 +343,7 @@ def test_compare_with_reasoning_and_cache_writes() -> None:
     ],
 )
 def test_compare_bad_input_exits_2_with_one_line(args: list[str], message: str) -> None:
-    result = invoke("pricing", "compare", *args)
+    result = invoke(None, "pricing", "compare", *args)
     assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr == message
@@ -360,7 +359,7 @@ def test_compare_bad_input_exits_2_with_one_line(args: list[str], message: str) 
     ],
 )
 def test_compare_malformed_options_are_usage_errors(args: list[str]) -> None:
-    result = invoke("pricing", "compare", *args)
+    result = invoke(None, "pricing", "compare", *args)
     assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr.splitlines()[-1].startswith("Error: ")
@@ -389,7 +388,16 @@ Cost    $0.8400 - $0.9600
 
 def test_estimate_json_matches_the_studio_arithmetic() -> None:
     result = invoke(
-        "pricing", "estimate", "--iterations", "5", "--roles", "2", "--model", "gpt-4", "--json"
+        None,
+        "pricing",
+        "estimate",
+        "--iterations",
+        "5",
+        "--roles",
+        "2",
+        "--model",
+        "gpt-4",
+        "--json",
     )
     assert result.exit_code == 0
     document = json.loads(result.stdout)
@@ -408,7 +416,7 @@ def test_estimate_json_matches_the_studio_arithmetic() -> None:
 
 
 def test_estimate_defaults_and_no_savings() -> None:
-    result = invoke("pricing", "estimate", "--iterations", "3", "--savings", "0", "--json")
+    result = invoke(None, "pricing", "estimate", "--iterations", "3", "--savings", "0", "--json")
     document = json.loads(result.stdout)
     assert document["model"] == "gpt-4o-mini"
     assert (document["avg_input_tokens"], document["avg_output_tokens"], document["roles"]) == (
@@ -419,20 +427,24 @@ def test_estimate_defaults_and_no_savings() -> None:
     assert document["total_cost"] == pytest.approx(3 * (2000 * 0.15e-6 + 1000 * 0.6e-6), rel=1e-9)
     assert document["savings"] is None
     single = json.loads(
-        invoke("pricing", "estimate", "--iterations", "1", "--savings", "25%", "--json").stdout
+        invoke(
+            None, "pricing", "estimate", "--iterations", "1", "--savings", "25%", "--json"
+        ).stdout
     )
     assert (single["savings"]["low_percent"], single["savings"]["high_percent"]) == (25.0, 25.0)
 
 
 def test_estimate_model_without_token_price_is_unknown_not_zero() -> None:
-    result = invoke("pricing", "estimate", "--iterations", "2", "--model", "github_copilot/gpt-4o")
+    result = invoke(
+        None, "pricing", "estimate", "--iterations", "2", "--model", "github_copilot/gpt-4o"
+    )
     assert result.exit_code == 0
     assert "Total   unknown" in result.stdout
     assert "$0.0000" not in result.stdout
 
 
 def test_estimate_unknown_model_exits_2_with_suggestions() -> None:
-    result = invoke("pricing", "estimate", "--iterations", "5", "--model", "claude-3-sonet")
+    result = invoke(None, "pricing", "estimate", "--iterations", "5", "--model", "claude-3-sonet")
     assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr == (
@@ -459,7 +471,7 @@ def test_estimate_unknown_model_exits_2_with_suggestions() -> None:
     ],
 )
 def test_estimate_bad_savings_exit_2(args: list[str], message: str) -> None:
-    result = invoke("pricing", "estimate", "--iterations", "5", *args)
+    result = invoke(None, "pricing", "estimate", "--iterations", "5", *args)
     assert result.exit_code == 2
     assert result.stderr == message
 
@@ -468,7 +480,7 @@ def test_estimate_bad_savings_exit_2(args: list[str], message: str) -> None:
     "args", [["--iterations", "0"], ["--iterations", "2", "--roles", "0"], ["--avg-input", "5"]]
 )
 def test_estimate_malformed_options_are_usage_errors(args: list[str]) -> None:
-    result = invoke("pricing", "estimate", *args)
+    result = invoke(None, "pricing", "estimate", *args)
     assert result.exit_code == 2
     assert result.stderr.splitlines()[-1].startswith("Error: ")
 
@@ -478,7 +490,7 @@ def test_estimate_malformed_options_are_usage_errors(args: list[str]) -> None:
 
 @pytest.mark.parametrize("command", ["show", "list", "compare", "estimate"])
 def test_every_command_has_help_with_an_example(command: str) -> None:
-    result = invoke("pricing", command, "--help")
+    result = invoke(None, "pricing", command, "--help")
     assert result.exit_code == 0
     assert "Example" in result.stdout
     assert f"memory-banker pricing {command}" in result.stdout
@@ -504,20 +516,9 @@ def test_pricing_commands_never_import_the_sdks() -> None:
 
 
 def test_installed_executable_shows_a_model() -> None:
-    executable = Path(sys.executable).with_name("memory-banker")
-    result = subprocess.run(
-        [str(executable), "pricing", "show", "gpt-4o-mini", "--json"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_installed("pricing", "show", "gpt-4o-mini", "--json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["prices"]["input_per_1m"] == 0.15
-    unknown = subprocess.run(
-        [str(executable), "pricing", "show", "gpt-4o-mni"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    unknown = run_installed("pricing", "show", "gpt-4o-mni")
     assert unknown.returncode == 2
     assert unknown.stderr.startswith("Error: unknown model 'gpt-4o-mni'")

@@ -8,12 +8,11 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from memory_banker.cli.main import cli
 from tests.pricing.test_pricing_custom import BAD_FILES
+from tests.support.cli import invoke
+from tests.support.reports import START, agent, make_report, write_report
 from tests.support.sample_project import make_sample_project
-from tests.support.tokens_cli import START, agent, make_report, write_report
 
 PRICES = """\
 # house-model is new; gpt-4o is overridden in the per-1K form of the earlier docs.
@@ -26,10 +25,6 @@ cached_input_per_1m = 0.5
 prompt_per_1k = 0.001
 completion_per_1k = 0.002
 """
-
-
-def invoke(*args: str) -> Result:
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
 @pytest.fixture(params=["--pricing-file", "MEMORY_BANKER_PRICING_FILE"])
@@ -46,7 +41,7 @@ def custom(
 
 
 def test_show_uses_the_custom_file(custom: list[str]) -> None:
-    result = invoke(*custom, "pricing", "show", "gpt-4o", "--json")
+    result = invoke(None, *custom, "pricing", "show", "gpt-4o", "--json")
     assert (result.exit_code, result.stderr) == (0, "")
     prices = json.loads(result.stdout)["prices"]
     assert (prices["custom"], prices["input_per_1m"], prices["output_per_1m"]) == (True, 1.0, 2.0)
@@ -56,7 +51,7 @@ def test_show_uses_the_custom_file(custom: list[str]) -> None:
 
 def test_compare_uses_the_custom_file(custom: list[str]) -> None:
     compare = "pricing compare --input 10000 --cached 4000 --output 2000 --json --models"
-    result = invoke(*custom, *compare.split(), "house-model,gpt-4o,gpt-4o-mini")
+    result = invoke(None, *custom, *compare.split(), "house-model,gpt-4o,gpt-4o-mini")
     assert (result.exit_code, result.stderr) == (0, "")
     lines = {line["model"]: line for line in json.loads(result.stdout)["lines"]}
     # 6,000 uncached x $1 + 4,000 cached x $0.50 + 2,000 output x $4, per 1M.
@@ -73,6 +68,7 @@ def test_compare_uses_the_custom_file(custom: list[str]) -> None:
 
 def test_pricing_estimate_uses_the_custom_file(custom: list[str]) -> None:
     result = invoke(
+        None,
         *custom,
         "pricing",
         "estimate",
@@ -101,7 +97,7 @@ def test_tokens_price_as_uses_the_custom_file(custom: list[str], tmp_path: Path)
     )
     write_report(project, "token_usage_20261120_090000.json", report)
     result = invoke(
-        *custom, "--project-path", str(project), "tokens", "--price-as", "house-model,gpt-4o"
+        None, *custom, "--project-path", str(project), "tokens", "--price-as", "house-model,gpt-4o"
     )
     assert result.exit_code == 0
     # 20,000 x $1 + 10,000 x $4 per 1M = $0.06; gpt-4o at the file's $1/$2 per 1M = $0.04.
@@ -114,7 +110,14 @@ def test_tokens_price_as_uses_the_custom_file(custom: list[str], tmp_path: Path)
 def test_generation_estimate_uses_the_custom_file(custom: list[str], tmp_path: Path) -> None:
     project = make_sample_project(tmp_path)
     result = invoke(
-        *custom, "--project-path", str(project), "estimate", "--models", "house-model", "--json"
+        None,
+        *custom,
+        "--project-path",
+        str(project),
+        "estimate",
+        "--models",
+        "house-model",
+        "--json",
     )
     assert result.exit_code == 0
     (estimate,) = json.loads(result.stdout)["models"]
@@ -137,7 +140,7 @@ def test_each_bad_file_is_one_error_line(
 ) -> None:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
-    result = invoke("--pricing-file", str(path), "pricing", "show", "gpt-4o")
+    result = invoke(None, "--pricing-file", str(path), "pricing", "show", "gpt-4o")
     assert (result.exit_code, result.stdout) == (2, "")
     expected = "Error: " + message.format(path=path)
     if expected.endswith(": "):
@@ -150,11 +153,11 @@ def test_each_bad_file_is_one_error_line(
 
 def test_a_missing_or_non_utf8_file_is_one_error_line(tmp_path: Path) -> None:
     absent = tmp_path / "absent.toml"
-    result = invoke("--pricing-file", str(absent), "pricing", "list")
+    result = invoke(None, "--pricing-file", str(absent), "pricing", "list")
     assert (result.exit_code, result.stderr) == (2, f"Error: pricing file {absent}: not found\n")
     binary = tmp_path / "prices.toml"
     binary.write_bytes(b"\xff\xfe[models]")
-    result = invoke("--pricing-file", str(binary), "pricing", "list")
+    result = invoke(None, "--pricing-file", str(binary), "pricing", "list")
     assert (result.exit_code, result.stderr) == (
         2,
         f"Error: pricing file {binary}: not UTF-8 text: invalid start byte\n",
@@ -188,7 +191,7 @@ def test_every_pricing_command_refuses_a_bad_file_from_the_environment(
             agents=[agent("projectbrief", 20_000, 10_000, cost=0.009)],
         ),
     )
-    result = invoke("--project-path", str(project), *command)
+    result = invoke(None, "--project-path", str(project), *command)
     assert (result.exit_code, result.stdout) == (2, "")
     assert result.stderr == (
         f"Error: pricing file {path}: model 'm': field 'input_per_1m' must be a number, got 'x'\n"

@@ -12,19 +12,19 @@ from pathlib import Path
 import pytest
 from inline_snapshot import snapshot
 
-from memory_banker.cli.tokens import attach_lazily, tokens
+from memory_banker.cli.tokens import tokens
+from tests.support.cli import invoke
 from tests.support.ledger_factory import use_timezone
-from tests.support.tokens_cli import (
+from tests.support.reports import (
     START,
     agent,
     copy_v0_1,
-    invoke,
     make_report,
     reports_dir,
     three_reports,
     write_report,
 )
-from token_tracking.records import TokenUsageReport
+from token_tracking.reports.file import TokenUsageReport
 from token_tracking.reports.listing import INDEX_NAME, list_reports
 
 
@@ -235,7 +235,7 @@ def test_an_unreadable_report_file_is_exit_2_with_one_line(project: Path) -> Non
 
     assert result.exit_code == 2
     assert len(result.stderr.splitlines()) == 1
-    assert result.stderr.startswith(f"Error: {path} is not JSON")
+    assert result.stderr.startswith(f"Error: {path} is not valid JSON (")
 
 
 @pytest.mark.parametrize(
@@ -408,26 +408,25 @@ def test_writes_a_report_and_lists_it_with_json_it_wrote(project: Path) -> None:
     assert json.loads(result.stdout) == [json.loads(report.model_dump_json())]
 
 
-# --- subcommands attached lazily -------------------------------------------------------------
+# --- subcommands loaded from the command table -----------------------------------------------
 
 LAZY_MODULE = '''
 import click
-from memory_banker.cli.tokens import tokens
 
-@tokens.command("lazy-hello")
+@click.command("lazy-hello")
 def lazy_hello() -> None:
     """Say hello."""
     click.echo("hello")
 '''
 
 
-def test_a_lazily_attached_module_loads_only_when_needed(
+def test_a_subcommand_in_the_table_loads_only_when_needed(
     project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (tmp_path / "lazy_tokens_extension.py").write_text(LAZY_MODULE, "utf-8")
     monkeypatch.syspath_prepend(str(tmp_path))
     three_reports(project)
-    attach_lazily("lazy_tokens_extension")
+    monkeypatch.setitem(tokens.lazy_commands, "lazy-hello", "lazy_tokens_extension:lazy_hello")
     try:
         assert invoke(project, "tokens", "--list-all").exit_code == 0
         assert "lazy_tokens_extension" not in sys.modules
@@ -438,6 +437,4 @@ def test_a_lazily_attached_module_loads_only_when_needed(
         assert "lazy_tokens_extension" in sys.modules
     finally:
         tokens.commands.pop("lazy-hello", None)
-        if "lazy_tokens_extension" in tokens.lazy_modules:
-            tokens.lazy_modules.remove("lazy_tokens_extension")
         sys.modules.pop("lazy_tokens_extension", None)

@@ -9,13 +9,13 @@ import pytest
 from inline_snapshot import snapshot
 
 from pricing import Unpriced, Usage, load_pricebook
-from tests.support.tokens_cli import (
+from tests.support.cli import invoke
+from tests.support.reports import (
     START,
     V0_1_STORED_COST,
     V0_1_TODAY_COST,
     agent,
     copy_v0_1,
-    invoke,
     make_report,
     reports_dir,
     three_reports,
@@ -52,7 +52,7 @@ def test_a_cost_above_the_threshold_fails_with_one_line(project: Path) -> None:
     result = invoke(project, "tokens", "check", "--max-cost", "1.00")
 
     assert result.exit_code == 1
-    assert result.stderr == "Cost $1.2345 exceeds threshold $1.00\n"
+    assert result.stderr == "Cost $1.2345 exceeds threshold $1.0000\n"
     assert result.stdout == ""
 
 
@@ -63,7 +63,7 @@ def test_a_cost_within_the_threshold_passes_with_one_line(project: Path) -> None
 
     assert result.exit_code == 0
     assert result.stdout == (
-        "OK: cost $0.0531 within threshold $1.00 (token_usage_20261120_090000.json)\n"
+        "OK: cost $0.0531 within threshold $1.0000 (token_usage_20261120_090000.json)\n"
     )
     assert result.stderr == ""
 
@@ -80,7 +80,7 @@ def test_a_cost_just_above_shows_enough_decimals(project: Path) -> None:
     result = invoke(project, "tokens", "check", "--max-cost", "1")
 
     assert result.exit_code == 1
-    assert result.stderr == "Cost $1.00001 exceeds threshold $1.00\n"
+    assert result.stderr == "Cost $1.00001 exceeds threshold $1.00000\n"
 
 
 def test_token_threshold(project: Path) -> None:
@@ -93,7 +93,7 @@ def test_token_threshold(project: Path) -> None:
     assert over.stderr == "Tokens 30,000 exceed threshold 29,999\n"
     assert within.exit_code == 0
     assert within.stdout == (
-        "OK: cost $0.0100 within threshold $0.02; tokens 30,000 within threshold 30,000 "
+        "OK: cost $0.0100 within threshold $0.0200; tokens 30,000 within threshold 30,000 "
         "(token_usage_20261120_090000.json)\n"
     )
 
@@ -118,7 +118,7 @@ def test_a_known_model_without_a_per_token_price_says_why_not_no_price(project: 
     assert result.exit_code == 1
     assert result.stderr == (
         "Cost unknown ('whisper-1' (whisper-1) has no per-token price in LiteLLM's table; it is "
-        "priced per second, image, character or query); cannot verify threshold $1.00 "
+        "priced per second, image, character or query); cannot verify threshold $1.0000 "
         "(use --allow-unknown to accept)\n"
     )
 
@@ -162,7 +162,7 @@ def test_both_thresholds_crossed_is_still_one_line(project: Path) -> None:
 
     assert result.exit_code == 1
     assert result.stderr == (
-        "Cost $2.5000 exceeds threshold $1.00; Tokens 30,000 exceed threshold 1,000\n"
+        "Cost $2.5000 exceeds threshold $1.0000; Tokens 30,000 exceed threshold 1,000\n"
     )
 
 
@@ -178,7 +178,7 @@ def test_an_unknown_cost_fails_a_cost_gate_unless_allowed(project: Path) -> None
 
     assert refused.exit_code == 1
     assert refused.stderr == (
-        "Cost unknown (no price for gpt-4o-mini); cannot verify threshold $1.00 "
+        "Cost unknown (no price for gpt-4o-mini); cannot verify threshold $1.0000 "
         "(use --allow-unknown to accept)\n"
     )
     assert allowed.exit_code == 0
@@ -199,12 +199,12 @@ def test_a_lower_bound_cost_fails_unless_allowed_and_fails_anyway_when_above(
 
     assert refused.exit_code == 1
     assert refused.stderr == (
-        "Cost at least $0.0027 (62% of tokens priced) may exceed threshold $1.00 "
+        "Cost at least $0.0027 (62% of tokens priced) may exceed threshold $1.0000 "
         "(use --allow-unknown to accept)\n"
     )
     assert allowed.exit_code == 0
     assert above.exit_code == 1
-    assert above.stderr == "Cost at least $0.0027 exceeds threshold $0.001\n"
+    assert above.stderr == "Cost at least $0.0027 exceeds threshold $0.0010\n"
 
 
 # --- which report ----------------------------------------------------------------------------
@@ -250,10 +250,10 @@ def test_report_file_and_session_id_pick_the_report(project: Path) -> None:
     by_session = invoke(project, "tokens", "check", "--max-cost", "0.05", "--session-id", "aaaa")
 
     assert by_file.exit_code == 1
-    assert by_file.stderr == "Cost $0.0900 exceeds threshold $0.05\n"
+    assert by_file.stderr == "Cost $0.0900 exceeds threshold $0.0500\n"
     assert by_session.exit_code == 0
     assert by_session.stdout == (
-        "OK: cost $0.0010 within threshold $0.05 (token_usage_20261120_090000.json)\n"
+        "OK: cost $0.0010 within threshold $0.0500 (token_usage_20261120_090000.json)\n"
     )
 
 
@@ -364,8 +364,11 @@ def test_a_corrupt_report_file_is_exit_2(project: Path) -> None:
     result = invoke(project, "tokens", "check", "--max-cost", "1", "--report-file", str(path))
 
     assert result.exit_code == 2
-    assert len(result.stderr.splitlines()) == 1
-    assert result.stderr.startswith(f"Error: {path} is not a token usage report")
+    # The same reason `tokens --list-all` gives when it skips the file.
+    assert result.stderr == (
+        f"Error: {path} is not a token usage report "
+        "(missing project_path, command, start_time, end_time)\n"
+    )
 
 
 def test_json_verdict_keeps_the_exit_code(project: Path) -> None:
@@ -377,7 +380,7 @@ def test_json_verdict_keeps_the_exit_code(project: Path) -> None:
     assert json.loads(result.stdout) == {
         "passed": False,
         "exit_code": 1,
-        "message": "Cost $1.2345 exceeds threshold $1.00",
+        "message": "Cost $1.2345 exceeds threshold $1.0000",
         "target": "token_usage_20261120_090000.json",
         "session_id": "eeee5555-0000-4000-8000-000000000005",
         "cost_usd": 1.2345,
@@ -388,9 +391,9 @@ def test_json_verdict_keeps_the_exit_code(project: Path) -> None:
         "max_cost_usd": 1.0,
         "max_tokens": None,
         "allow_unknown": False,
-        "failures": ["Cost $1.2345 exceeds threshold $1.00"],
+        "failures": ["Cost $1.2345 exceeds threshold $1.0000"],
     }
-    assert result.stderr == "Cost $1.2345 exceeds threshold $1.00\n"
+    assert result.stderr == "Cost $1.2345 exceeds threshold $1.0000\n"
 
 
 def test_evaluate_tolerates_float_noise_at_the_threshold() -> None:
@@ -464,7 +467,7 @@ Same usage on other models (today's table):
   this run (gpt-4o-mini)                           $0.0090
   gpt-4o                  gpt-4o                   $0.1500  +$0.1410 (16.7x)
   claude-3-haiku          claude-3-haiku-20240307  $0.0175  +$0.0085 (1.9x)
-  gpt-4o-mini             gpt-4o-mini              $0.0090  +$0.0000 (1.0x)
+  gpt-4o-mini             gpt-4o-mini              $0.0090  $0.0000 (1.0x)
   gpt-9                   unknown                  unknown  did you mean gpt-5, gpt-4, gpt-4o?
 """)
 

@@ -9,17 +9,16 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.support.cli import clean_environment, executable, run_installed
 from tests.support.paths import README
-from tests.support.tokens_cli import (
+from tests.support.reports import (
     START,
     V0_1_STORED_COST,
     agent,
@@ -29,9 +28,6 @@ from tests.support.tokens_cli import (
     three_reports,
     write_report,
 )
-
-BIN = Path(sys.executable).parent
-EXECUTABLE = shutil.which("memory-banker", path=str(BIN)) or "/work/venv/bin/memory-banker"
 
 EXTRACTION = (
     """memory-banker tokens --report-file "$1" | grep "Estimated Cost" | grep -o '\\$[0-9.]*'"""
@@ -55,11 +51,11 @@ SDKS = ("agents", "litellm", "openai", "anthropic")
 
 
 def run_bash(script: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    """Run ``script`` in bash with the installed ``memory-banker`` first on ``PATH``."""
     return subprocess.run(
         ["bash", "-c", script, "script", *args],
         cwd=cwd,
-        env=env,
+        env=clean_environment(),
         capture_output=True,
         text=True,
         check=False,
@@ -85,17 +81,21 @@ def report_costing(project: Path, cost: float | None) -> Path:
 
 
 def test_the_executable_is_installed() -> None:
-    assert Path(EXECUTABLE).is_file()
+    assert executable().is_file()
 
 
-@pytest.mark.parametrize("cost", [0.0531, 1.2345, 0.00004])
-def test_the_extraction_line_prints_the_cost_with_4_decimals(project: Path, cost: float) -> None:
+@pytest.mark.parametrize(
+    ("cost", "figure"), [(0.0531, "$0.0531"), (1.2345, "$1.2345"), (0.00004, "$0.000040")]
+)
+def test_the_extraction_line_prints_the_cost_as_shown(
+    project: Path, cost: float, figure: str
+) -> None:
     path = report_costing(project, cost)
 
     result = run_bash(EXTRACTION, project, str(path))
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout == f"${cost:.4f}\n"
+    assert result.stdout == f"{figure}\n"
 
 
 def test_the_extraction_line_on_a_0_1_report_prints_its_stored_cost_only(project: Path) -> None:
@@ -127,31 +127,24 @@ def test_the_readme_gate_script_fails_above_the_threshold(
     assert (result.returncode, result.stdout, result.stderr) == (code, stdout, stderr)
 
 
-def run_installed(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run the installed ``memory-banker`` executable in ``cwd``."""
-    return subprocess.run(
-        [EXECUTABLE, *args], cwd=cwd, capture_output=True, text=True, check=False, timeout=60
-    )
-
-
 def test_the_gate_command_exits_1_and_0_in_a_subprocess(project: Path) -> None:
     report_costing(project, 1.2345)
-    over = run_installed(project, "tokens", "check", "--max-cost", "1.00")
-    within = run_installed(project, "tokens", "check", "--max-cost", "2")
+    over = run_installed("tokens", "check", "--max-cost", "1.00", cwd=project)
+    within = run_installed("tokens", "check", "--max-cost", "2", cwd=project)
 
     assert (over.returncode, over.stdout, over.stderr) == (
         1,
         "",
-        "Cost $1.2345 exceeds threshold $1.00\n",
+        "Cost $1.2345 exceeds threshold $1.0000\n",
     )
     assert within.returncode == 0
 
 
 def test_bad_input_is_one_line_and_exit_2_in_a_subprocess(project: Path) -> None:
     missing = run_installed(
-        project, "tokens", "check", "--max-cost", "1", "--report-file", "x.json"
+        "tokens", "check", "--max-cost", "1", "--report-file", "x.json", cwd=project
     )
-    negative = run_installed(project, "tokens", "check", "--max-cost", "-1")
+    negative = run_installed("tokens", "check", "--max-cost", "-1", cwd=project)
 
     assert (missing.returncode, missing.stdout, missing.stderr) == (
         2,

@@ -10,18 +10,18 @@ from pathlib import Path
 import pytest
 from inline_snapshot import snapshot
 
-from tests.support.tokens_cli import (
+from tests.support.cli import invoke
+from tests.support.reports import (
     START,
     V0_1_TODAY_COST,
     agent,
     copy_v0_1,
-    invoke,
     make_report,
     write_report,
 )
 from token_tracking.compare import Comparison
-from token_tracking.rundirs.log import RunTokenStats
-from token_tracking.rundirs.summary import RunsReport
+from token_tracking.rundirs.recent import RunsReport
+from token_tracking.rundirs.summary import RunTokenStats
 
 # Seed 004's two example lines: the first with its actual cost, the second to be estimated at
 # gpt-4's $30 / $60 per 1M tokens: 3,000 * 30/1M + 800 * 60/1M = $0.138.
@@ -127,7 +127,7 @@ Optimized: run_tech_with_scopes
 
 Savings:
   Tokens: 6,500 (26.0%)
-  Cost:   $0.2250
+  Cost:   +$0.2250
 
 By operation:
   Operation   Baseline  Optimized  Change
@@ -247,7 +247,7 @@ def test_compare_reprices_a_0_1_report_and_says_so(tmp_path: Path) -> None:
     [
         ("missing", "Error: {path} does not exist (expected a report file or run directory)"),
         ("empty_dir", "Error: {path} is a directory without tokens.jsonl"),
-        ("bad.json", "Error: {path} is not JSON: Expecting value at line 1"),
+        ("bad.json", "Error: {path} is not valid JSON (expected ident at line 1 column 2)"),
     ],
 )
 def test_compare_bad_input_is_exit_2(tmp_path: Path, name: str, message: str) -> None:

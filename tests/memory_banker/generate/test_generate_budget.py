@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.cli import invoke
 from tests.support.fake_provider import FakeProvider, Reply
 from tests.support.generate import (
     AGENT_NAMES,
@@ -16,7 +17,6 @@ from tests.support.generate import (
     SECOND_ROUND,
     TEST_KEY,
     bank_markdown,
-    invoke,
     reports,
     script_bank,
     six_files,

@@ -7,8 +7,9 @@ from pathlib import Path
 
 from memory_banker.specs import spec_for_message
 from memory_banker.tokenizer import count_prompt_tokens
+from tests.support.cli import invoke
 from tests.support.fake_provider import FakeProvider
-from tests.support.generate import FIRST_ROUND, invoke, script_bank
+from tests.support.generate import FIRST_ROUND, script_bank
 from tests.support.sample_project import make_sample_project
 
 

@@ -1,4 +1,4 @@
-"""init/update/refresh check the usage limits before a run (DESIGN §7)."""
+"""init/update/refresh check the usage limits before a run (offline runs are never checked)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.cli import invoke
 from tests.support.fake_provider import FakeProvider
-from tests.support.generate import TEST_KEY, invoke, reports, script_bank, six_files
+from tests.support.generate import TEST_KEY, reports, script_bank, six_files
 from tests.support.ledger_factory import AgentSpec, make_session
 from tests.support.sample_project import make_sample_project
 from token_tracking.history.ledger import Ledger

@@ -7,7 +7,6 @@ import os
 import pty
 import select
 import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,8 +15,9 @@ from rich.console import Console
 
 from memory_banker.live import render_progress
 from memory_banker.pipeline import AgentOutcome
+from tests.support.cli import clean_environment, executable, invoke
 from tests.support.fake_provider import FakeProvider
-from tests.support.generate import TEST_KEY, invoke, script_bank
+from tests.support.generate import TEST_KEY, script_bank
 from tests.support.sample_project import make_sample_project
 from token_tracking.records import AgentUsage
 
@@ -88,9 +88,9 @@ def _run_with_stderr_on_a_pty(
 ) -> tuple[int, str, str]:
     """Run the CLI with stderr on a pseudo-terminal and stdout on a pipe; return (rc, out, tty)."""
     master, slave = pty.openpty()
-    env = {**os.environ, "COLUMNS": "120", "LINES": "40", "TERM": "xterm", **(extra_env or {})}
+    env = clean_environment({"COLUMNS": "120", "LINES": "40", "TERM": "xterm", **(extra_env or {})})
     process = subprocess.Popen(
-        [sys.executable, "-m", "memory_banker", *args],
+        [str(executable()), *args],
         stdout=subprocess.PIPE,
         stderr=slave,
         stdin=subprocess.DEVNULL,

@@ -9,7 +9,8 @@ from typing import Any, NoReturn
 import pytest
 
 from memory_banker.specs import AGENT_SPECS, missing_sections
-from tests.support.generate import AGENT_NAMES, invoke, reports, six_files
+from tests.support.cli import invoke
+from tests.support.generate import AGENT_NAMES, reports, six_files
 from tests.support.sample_project import SECRET_STRINGS, make_sample_project
 
 

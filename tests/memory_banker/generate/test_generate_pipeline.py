@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from memory_banker.digest.build import build_digest
+from tests.support.cli import invoke
 from tests.support.fake_provider import FakeProvider, Reply
 from tests.support.generate import (
     AGENT_NAMES,
@@ -17,7 +18,6 @@ from tests.support.generate import (
     TEST_KEY,
     bank_markdown,
     bank_snapshot,
-    invoke,
     reports,
     script_bank,
     six_files,
@@ -25,7 +25,7 @@ from tests.support.generate import (
     usage_of,
 )
 from tests.support.sample_project import SECRET_STRINGS, make_sample_project
-from token_tracking.records import TokenUsageReport
+from token_tracking.reports.file import TokenUsageReport
 
 
 @pytest.fixture

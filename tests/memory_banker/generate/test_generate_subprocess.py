@@ -1,8 +1,8 @@
-"""The generation commands as real processes: the missing-key path, Ctrl-C, orphaned journals."""
+"""The generation commands as real processes: the missing-key path, an offline run without any
+LLM SDK, Ctrl-C, orphaned journals."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -10,6 +10,9 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+
+from tests.support.cli import clean_environment, executable, run_installed
 from tests.support.fake_provider import FakeProvider, Reply
 from tests.support.generate import (
     FIRST_ROUND,
@@ -42,17 +45,6 @@ _PROBE = textwrap.dedent(
 ).format(heavy=HEAVY)
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "memory_banker", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
-
-
 def test_missing_key_is_one_line_before_any_sdk_import(tmp_path: Path) -> None:
     project = make_sample_project(tmp_path)
 
@@ -75,10 +67,36 @@ def test_missing_key_is_one_line_before_any_sdk_import(tmp_path: Path) -> None:
     assert not (project / "memory-bank").exists()
 
 
+@pytest.mark.parametrize(
+    ("command", "saved_reports"),
+    [(("init", "--offline"), 1), (("update", "--offline", "--dry-run"), 0)],
+)
+def test_an_offline_run_imports_no_llm_sdk(
+    tmp_path: Path, command: tuple[str, ...], saved_reports: int
+) -> None:
+    project = make_sample_project(tmp_path)
+
+    probe = subprocess.run(
+        [sys.executable, "-c", _PROBE, "--project-path", str(project), *command],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert probe.returncode == 0, probe.stderr
+    assert probe.stderr.splitlines()[-1] == "LOADED="
+    found = reports(project)
+    assert len(found) == saved_reports
+    for report in found:
+        assert (report.status, report.source, report.model) == ("success", "offline", "offline")
+        assert report.total_cost_usd == 0.0
+
+
 def test_missing_anthropic_key_through_the_console_entry_point(tmp_path: Path) -> None:
     project = make_sample_project(tmp_path)
 
-    result = run_cli(
+    result = run_installed(
         "--project-path", str(project), "update", "--model", "anthropic/claude-3-haiku-20240307"
     )
 
@@ -93,13 +111,11 @@ def test_ctrl_c_saves_an_interrupted_report_and_keeps_finished_files(
     project = make_sample_project(tmp_path)
     slow = {name: Reply(text=bank_markdown(spec(name)), delay=60.0) for name in FIRST_ROUND[1:]}
     script_bank(fake_provider, overrides=slow)
-    env = {
-        **os.environ,
-        "OPENAI_API_KEY": TEST_KEY,
-        "OPENAI_BASE_URL": fake_provider.openai_base_url,
-    }
+    env = clean_environment(
+        {"OPENAI_API_KEY": TEST_KEY, "OPENAI_BASE_URL": fake_provider.openai_base_url}
+    )
     process = subprocess.Popen(
-        [sys.executable, "-m", "memory_banker", "--project-path", str(project), "init"],
+        [str(executable()), "--project-path", str(project), "init"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -158,7 +174,7 @@ def test_an_orphaned_journal_is_recovered_at_the_start_of_a_run(tmp_path: Path) 
     subprocess.run([sys.executable, "-c", _ORPHAN, str(folder)], check=True, timeout=120)
     assert len(list((folder / ".journal").glob("*.jsonl"))) == 1
 
-    result = run_cli("--project-path", str(project), "init", "--offline")
+    result = run_installed("--project-path", str(project), "init", "--offline")
 
     assert result.returncode == 0, result.stderr
     assert "from its orphaned journal into a report" in result.stderr

@@ -1,4 +1,4 @@
-"""Tracing: the Agents SDK's traces are off unless ``--trace`` asks for them (DESIGN §6)."""
+"""Tracing: the Agents SDK's traces are off unless ``--trace`` asks for them."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from agents import set_trace_processors, set_tracing_disabled
 from agents.tracing import TracingProcessor
 from agents.tracing.processors import default_processor
 
-from tests.support.generate import invoke
+from tests.support.cli import invoke
+from tests.support.fake_provider import FakeProvider
+from tests.support.generate import TEST_KEY, script_bank
 from tests.support.sample_project import make_sample_project
 
 
@@ -53,17 +55,35 @@ def collector() -> Iterator[_Collector]:
 
 
 def test_no_trace_without_the_flag_and_one_per_agent_with_it(
-    tmp_path: Path, collector: _Collector
+    tmp_path: Path, collector: _Collector, fake_provider: FakeProvider
 ) -> None:
     project = make_sample_project(tmp_path)
+    env: dict[str, str | None] = {
+        "OPENAI_API_KEY": TEST_KEY,
+        "OPENAI_BASE_URL": fake_provider.openai_base_url,
+    }
     set_tracing_disabled(False)  # the run itself must turn tracing off, not the environment
+    script_bank(fake_provider)
 
-    plain = invoke(project, "init", "--offline", "--quiet")
+    plain = invoke(project, "init", "--quiet", env=env)
 
     assert plain.exit_code == 0, plain.stderr
     assert collector.traces == []
 
-    traced = invoke(project, "update", "--offline", "--quiet", "--trace")
+    script_bank(fake_provider, marker="v2")
+    traced = invoke(project, "update", "--quiet", "--trace", env=env)
 
     assert traced.exit_code == 0, traced.stderr
     assert collector.traces == ["Agent workflow"] * 6
+
+
+def test_an_offline_run_starts_no_trace_even_with_the_flag(
+    tmp_path: Path, collector: _Collector
+) -> None:
+    project = make_sample_project(tmp_path)
+    set_tracing_disabled(False)
+
+    traced = invoke(project, "init", "--offline", "--quiet", "--trace")
+
+    assert traced.exit_code == 0, traced.stderr
+    assert collector.traces == []

@@ -7,15 +7,10 @@ from pathlib import Path
 import pytest
 
 from memory_banker.backends import Backend, choose_backend
+from memory_banker.digest.secrets import redact
 from memory_banker.errors import UsageError
-from memory_banker.pipeline import (
-    GenerateOptions,
-    _secrets_of,
-    describe_error,
-    normalize_output,
-    plan_rounds,
-    redact,
-)
+from memory_banker.pipeline import _secrets_of, describe_error, normalize_output
+from memory_banker.plan import GenerateOptions, plan_rounds
 from memory_banker.specs import AGENT_SPECS, select_agents
 
 
@@ -109,10 +104,10 @@ def test_normalize_output_strips_a_wrapping_fence_and_ends_with_one_newline() ->
 def test_errors_never_carry_keys() -> None:
     error = RuntimeError("Error code: 401 - Incorrect API key provided: sk-proj-abcdef123456")
     assert describe_error(error) == (
-        "RuntimeError: Error code: 401 - Incorrect API key provided: [redacted]"
+        "RuntimeError: Error code: 401 - Incorrect API key provided: [REDACTED]"
     )
-    assert redact("token=my-own-secret-value", ["my-own-secret-value"]) == "token=[redacted]"
-    assert redact("Authorization: Bearer abc.def") == "Authorization: [redacted]"
+    assert redact("token=my-own-secret-value", ["my-own-secret-value"]) == "token=[REDACTED]"
+    assert redact("Authorization: Bearer abc.def") == "Authorization: [REDACTED]"
 
 
 def test_long_errors_are_cut_to_one_bounded_line() -> None:
@@ -140,4 +135,4 @@ def test_a_run_redacts_the_given_key_and_the_providers_variables(
     assert secrets == ("given-key-value", "plain-anthropic-value")
     assert "given-key-value" not in repr(options)
     error = RuntimeError("rejected given-key-value and plain-anthropic-value")
-    assert describe_error(error, secrets) == "RuntimeError: rejected [redacted] and [redacted]"
+    assert describe_error(error, secrets) == "RuntimeError: rejected [REDACTED] and [REDACTED]"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from memory_banker import writer
-from memory_banker.writer import BankExistsError
+from memory_banker.errors import BankExistsError
 
 SIX_FILES = (
     "projectbrief.md",
@@ -26,19 +26,18 @@ def test_bank_files_are_the_six_in_agent_order() -> None:
     assert writer.bank_files() == SIX_FILES
 
 
-def test_write_atomic_replaces_the_file_and_leaves_no_temp_file(tmp_path: Path) -> None:
-    path = tmp_path / "memory-bank" / "progress.md"
-    writer.write_atomic(path, "first\n")
-    writer.write_atomic(path, "second\n")
+def test_write_bank_file_replaces_the_file_and_leaves_no_temp_file(tmp_path: Path) -> None:
+    path = writer.write_bank_file(tmp_path, "progress.md", "first\n")
+    writer.write_bank_file(tmp_path, "progress.md", "second\n")
+    assert path == tmp_path / "memory-bank" / "progress.md"
     assert path.read_text(encoding="utf-8") == "second\n"
     assert os.listdir(path.parent) == ["progress.md"]
 
 
-def test_write_atomic_failure_keeps_the_old_file(tmp_path: Path) -> None:
-    path = tmp_path / "memory-bank" / "progress.md"
-    writer.write_atomic(path, "good\n")
+def test_write_bank_file_failure_keeps_the_old_file(tmp_path: Path) -> None:
+    path = writer.write_bank_file(tmp_path, "progress.md", "good\n")
     with pytest.raises(UnicodeEncodeError):
-        writer.write_atomic(path, "bad \udc80 surrogate\n")
+        writer.write_bank_file(tmp_path, "progress.md", "bad \udc80 surrogate\n")
     assert path.read_text(encoding="utf-8") == "good\n"
     assert os.listdir(path.parent) == ["progress.md"]
 
@@ -86,19 +85,18 @@ def test_read_bank_file_returns_none_when_missing(tmp_path: Path) -> None:
     assert writer.read_bank_file(tmp_path, "progress.md") == "p\n"
 
 
-def test_write_atomic_gives_a_new_file_the_umask_mode_and_keeps_an_old_files_mode(
+def test_write_bank_file_gives_a_new_file_the_umask_mode_and_keeps_an_old_files_mode(
     tmp_path: Path,
 ) -> None:
-    # mkstemp's temporary file is 0o600: a bank file must not end up unreadable to the group.
+    # A temporary file is created 0o600: a bank file must not end up unreadable to the group.
     umask = os.umask(0o022)
     try:
-        fresh = tmp_path / "memory-bank" / "projectbrief.md"
-        writer.write_atomic(fresh, "new\n")
+        fresh = writer.write_bank_file(tmp_path, "projectbrief.md", "new\n")
         assert stat.S_IMODE(fresh.stat().st_mode) == 0o644
         kept = tmp_path / "memory-bank" / "progress.md"
         kept.write_text("old\n", encoding="utf-8")
         kept.chmod(0o640)
-        writer.write_atomic(kept, "replaced\n")
+        writer.write_bank_file(tmp_path, "progress.md", "replaced\n")
         assert stat.S_IMODE(kept.stat().st_mode) == 0o640
     finally:
         os.umask(umask)

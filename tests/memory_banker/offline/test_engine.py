@@ -1,4 +1,4 @@
-"""The offline engine through the real Agents SDK Runner: sections, determinism, real usage."""
+"""The offline engine as the pipeline drives it: sections, determinism, real usage, no network."""
 
 from __future__ import annotations
 
@@ -8,18 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agents import Agent, Runner
 
-from memory_banker.digest.build import Digest, build_digest
-from memory_banker.offline.engine import (
-    OFFLINE_MODEL_NAME,
-    OfflineRequestError,
-    offline_model,
-    render_offline,
-)
+from memory_banker.digest.build import build_digest
+from memory_banker.digest.facts import Digest
+from memory_banker.offline.engine import OfflineRunner
+from memory_banker.offline.writers import render_offline
 from memory_banker.specs import (
     AGENT_SPECS,
-    FIRST_ROUND,
     missing_sections,
     spec_by_name,
     system_instructions,
@@ -27,6 +22,7 @@ from memory_banker.specs import (
 )
 from memory_banker.tokenizer import count_prompt_tokens, count_tokens
 from tests.support.sample_project import SECRET_STRINGS, make_sample_project
+from token_tracking import OFFLINE_MODEL, TokenTracker, TokenUsageReport
 
 
 @pytest.fixture
@@ -45,23 +41,25 @@ def digest(tmp_path: Path) -> Digest:
     return build_digest(make_sample_project(tmp_path))
 
 
-async def _run_all(digest: Digest) -> dict[str, tuple[str, Any]]:
-    """Run the six agents like the pipeline does: first round, then the second with inputs."""
-    model = offline_model(digest)
+async def _run_all(digest: Digest) -> tuple[dict[str, str], TokenUsageReport]:
+    """Run the six agents like the pipeline does (first round, then the second with the first
+    round's files as inputs), each started and ended in a tracker; return files and report."""
+    tracker = TokenTracker(command="init", model=OFFLINE_MODEL, source="offline", persist=False)
+    engine = OfflineRunner(digest, tracker)
     shared = system_instructions(digest)
-    outputs: dict[str, tuple[str, Any]] = {}
+    outputs: dict[str, str] = {}
     for spec in AGENT_SPECS:
-        inputs = {name: outputs[name][0] for name in spec.depends_on}
-        agent = Agent(name=spec.name, instructions=shared, model=model)
-        result = await Runner.run(agent, user_message(spec, inputs))
-        outputs[spec.name] = (result.final_output, result.context_wrapper.usage)
-    return outputs
+        inputs: dict[str, str | None] = {name: outputs[name] for name in spec.depends_on}
+        tracker.start_agent(spec.name, model=OFFLINE_MODEL)
+        outputs[spec.name] = await engine.run_agent(spec, shared, user_message(spec, inputs))
+        tracker.end_agent(spec.name, success=True)
+    return outputs, tracker.finish()
 
 
 async def test_offline_run_writes_every_required_section(digest: Digest, no_network: None) -> None:
-    outputs = await _run_all(digest)
+    outputs, _ = await _run_all(digest)
     for spec in AGENT_SPECS:
-        text, _ = outputs[spec.name]
+        text = outputs[spec.name]
         assert missing_sections(spec, text) == []
         assert text.splitlines()[0].endswith("(generated offline)")
         assert text == render_offline(spec, digest.facts)
@@ -70,51 +68,33 @@ async def test_offline_run_writes_every_required_section(digest: Digest, no_netw
 
 
 async def test_offline_usage_is_the_tokenizer_count_of_prompt_and_file(digest: Digest) -> None:
-    outputs = await _run_all(digest)
+    outputs, report = await _run_all(digest)
     shared = system_instructions(digest)
-    for spec in AGENT_SPECS:
-        text, usage = outputs[spec.name]
-        inputs = {name: outputs[name][0] for name in spec.depends_on}
+    assert [agent.agent_name for agent in report.agent_usage] == [s.name for s in AGENT_SPECS]
+    for spec, usage in zip(AGENT_SPECS, report.agent_usage, strict=True):
+        text = outputs[spec.name]
+        inputs: dict[str, str | None] = {name: outputs[name] for name in spec.depends_on}
         assert usage.requests == 1
-        assert usage.input_tokens == count_prompt_tokens(shared, user_message(spec, inputs))
-        assert usage.output_tokens == count_tokens(text)
-        assert usage.total_tokens == usage.input_tokens + usage.output_tokens
-        assert usage.input_tokens_details.cached_tokens == 0
-        assert usage.output_tokens_details.reasoning_tokens == 0
+        assert usage.prompt_tokens == count_prompt_tokens(shared, user_message(spec, inputs))
+        assert usage.completion_tokens == count_tokens(text)
+        assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
+        assert (usage.cached_tokens, usage.cache_write_tokens, usage.reasoning_tokens) == (0, 0, 0)
+        assert (usage.model, usage.cost_usd, usage.success) == (OFFLINE_MODEL, 0.0, True)
+    assert report.status == "success"
+    assert report.total_cost_usd == 0.0
+    assert report.total_requests == 6
 
 
 async def test_offline_output_is_byte_identical_for_the_same_repository_state(
     tmp_path: Path,
 ) -> None:
     project = make_sample_project(tmp_path / "a")
-    first = await _run_all(build_digest(project))
-    second = await _run_all(build_digest(project))
-    clone = await _run_all(build_digest(make_sample_project(tmp_path / "b")))
+    first, _ = await _run_all(build_digest(project))
+    second, _ = await _run_all(build_digest(project))
+    clone, _ = await _run_all(build_digest(make_sample_project(tmp_path / "b")))
     for spec in AGENT_SPECS:
-        assert first[spec.name][0].encode() == second[spec.name][0].encode()
-        assert first[spec.name][0].encode() == clone[spec.name][0].encode()
-
-
-async def test_streamed_run_gives_the_same_file_and_usage(digest: Digest) -> None:
-    spec = FIRST_ROUND[0]
-    agent = Agent(
-        name=spec.name, instructions=system_instructions(digest), model=offline_model(digest)
-    )
-    message = user_message(spec, {})
-    streamed = Runner.run_streamed(agent, message)
-    async for _ in streamed.stream_events():
-        pass
-    usage = streamed.context_wrapper.usage
-    assert streamed.final_output == render_offline(spec, digest.facts)
-    assert usage.requests == 1
-    assert usage.input_tokens == count_prompt_tokens(system_instructions(digest), message)
-    assert usage.output_tokens == count_tokens(render_offline(spec, digest.facts))
-
-
-async def test_a_prompt_naming_no_bank_file_is_refused(digest: Digest) -> None:
-    agent = Agent(name="chat", instructions="hi", model=offline_model(digest))
-    with pytest.raises(OfflineRequestError, match="memory-bank files only"):
-        await Runner.run(agent, "Tell me a joke.")
+        assert first[spec.name].encode() == second[spec.name].encode()
+        assert first[spec.name].encode() == clone[spec.name].encode()
 
 
 def test_offline_facts_reach_the_files(digest: Digest) -> None:
@@ -142,7 +122,6 @@ def test_offline_facts_reach_the_files(digest: Digest) -> None:
         "- 2 FIXME markers flag known problems; the files with the most TODO/FIXME markers:\n"
         "  - `widgets/inventory.py`: 2 TODO/FIXME markers\n"
     ) in progress
-    assert OFFLINE_MODEL_NAME == "offline"
 
 
 def test_auxiliary_scripts_are_not_ways_into_the_program(digest: Digest) -> None:

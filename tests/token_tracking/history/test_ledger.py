@@ -14,15 +14,12 @@ import pytest
 
 from tests.support.ledger_factory import AgentSpec, make_session, use_timezone
 from token_tracking.errors import AmbiguousSessionError, LedgerError, SessionNotFoundError
-from token_tracking.history.ledger import (
-    SCHEMA_VERSION,
-    Filters,
-    Ledger,
-    default_db_path,
-    migrate,
-    project_key,
-)
-from token_tracking.records import AgentUsage, RequestUsage, TokenUsageReport
+from token_tracking.history.ledger import Ledger, project_key
+from token_tracking.history.migrations import SCHEMA_VERSION, migrate
+from token_tracking.history.models import Filters
+from token_tracking.records import AgentUsage, RequestUsage
+from token_tracking.reports.file import TokenUsageReport
+from token_tracking.settings import default_db_path
 
 START = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 

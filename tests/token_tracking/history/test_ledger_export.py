@@ -19,7 +19,9 @@ from token_tracking.history.export import (
     export_csv,
     export_document,
 )
-from token_tracking.history.ledger import Filters, Ledger, manual_entry
+from token_tracking.history.ledger import Ledger
+from token_tracking.history.manual import manual_entry
+from token_tracking.history.models import Filters
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -50,7 +52,7 @@ def ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ledger]:
         yield opened
 
 
-def test_csv_has_seed_003_columns_first_and_sums_back_to_the_ledger(ledger: Ledger) -> None:
+def test_csv_has_the_summary_columns_first_and_sums_back_to_the_ledger(ledger: Ledger) -> None:
     text = export_csv(ledger, days=30, now=NOW)
     header = text.splitlines()[0]
     assert header == (
@@ -77,12 +79,12 @@ def test_csv_has_seed_003_columns_first_and_sums_back_to_the_ledger(ledger: Ledg
         "Debugged, the auth flow",
     )
     assert (manual["command"], manual["model"], manual["requests"]) == ("manual", "", "")
-    assert manual["timestamp"] == "2026-11-23 11:00:00"  # seed 003's format, local time (UTC)
+    assert manual["timestamp"] == "2026-11-23 11:00:00"  # the CSV time format, local time (UTC)
     assert rows[0]["timestamp"] == "2026-11-20 12:00:00"
     assert [row["branch"] for row in rows] == ["main"] + ["feature/pdf"] * 4
 
 
-def test_csv_timestamps_are_local_time_in_seed_003_format(
+def test_csv_timestamps_are_local_time_in_a_spreadsheet_format(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with use_timezone(monkeypatch, "Europe/Berlin"), Ledger(tmp_path / "l.sqlite3") as ledger:
@@ -99,7 +101,7 @@ def test_csv_days_zero_exports_everything(ledger: Ledger) -> None:
     assert sum(int(row["tokens"]) for row in rows) == 4700 + 2100 + 500 + 23000 + 10000
 
 
-def test_json_round_trips_and_keeps_the_seed_003_keys(ledger: Ledger) -> None:
+def test_json_round_trips_and_keeps_its_documented_keys(ledger: Ledger) -> None:
     document = export_document(ledger, days=30, now=NOW)
     text = document.model_dump_json(indent=2)
     assert ExportDocument.model_validate_json(text) == document
@@ -137,11 +139,11 @@ def test_json_round_trips_and_keeps_the_seed_003_keys(ledger: Ledger) -> None:
     assert {s["project"] for s in sessions} == {sessions[0]["project"]}
 
 
-def test_a_seed_003_style_script_reads_the_json(ledger: Ledger, tmp_path: Path) -> None:
+def test_a_user_script_reads_the_json_export(ledger: Ledger, tmp_path: Path) -> None:
     path = tmp_path / "usage_data.json"
     path.write_text(export_document(ledger, days=0, now=NOW).model_dump_json(), "utf-8")
 
-    # As in seed 003's "Find Expensive Features" and "Feature Cost Analysis" examples.
+    # A user's script: find the expensive features (branches) and analyse their cost.
     with open(path) as handle:
         data = json.load(handle)
     branches = data["by_branch"]

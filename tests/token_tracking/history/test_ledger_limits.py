@@ -11,8 +11,9 @@ import pytest
 from tests.support.ledger_factory import AgentSpec, make_session
 from token_tracking.errors import SettingError
 from token_tracking.history.ledger import Ledger
-from token_tracking.history.limits import check_limits_before_run, limits_status, load_settings
+from token_tracking.history.limits import check_limits_before_run, limits_status
 from token_tracking.records import RequestUsage
+from token_tracking.settings import load_settings
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -143,7 +144,7 @@ def test_refusal_only_above_a_limit_set_in_the_environment(tmp_path: Path) -> No
         ]
         budget = check_limits_before_run(ledger, {"TOKEN_DAILY_BUDGET_USD": "0.005"}, now=NOW)
         assert budget.refusals == [
-            "TOKEN_DAILY_BUDGET_USD: $0.01 of $0.01 in the last 24 hours (200%)"
+            "TOKEN_DAILY_BUDGET_USD: $0.0100 of $0.0050 in the last 24 hours (200%)"
         ]
 
 

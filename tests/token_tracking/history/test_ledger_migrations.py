@@ -11,13 +11,9 @@ from pathlib import Path
 import pytest
 
 from tests.support.ledger_factory import AgentSpec, make_first_form_ledger, make_session
-from token_tracking.history.ledger import (
-    MIGRATIONS,
-    SCHEMA_VERSION,
-    Filters,
-    Ledger,
-    Migration,
-)
+from token_tracking.history.ledger import Ledger
+from token_tracking.history.migrations import MIGRATIONS, SCHEMA_VERSION, Migration
+from token_tracking.history.models import Filters
 
 START = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 """A time after the rows of the first-form files."""

@@ -10,7 +10,7 @@ import pytest
 from inline_snapshot import snapshot
 from rich.console import Console
 
-from memory_banker.cli.history import (
+from memory_banker.cli.ledger import (
     render_limits,
     render_session_detail,
     render_sessions,
@@ -18,14 +18,14 @@ from memory_banker.cli.history import (
     render_trends,
 )
 from tests.support.ledger_factory import use_timezone
-from token_tracking.history.ledger import SessionDetail, SessionSummary
 from token_tracking.history.limits import LimitsReport, LimitStatus
+from token_tracking.history.models import SessionDetail, SessionSummary
+from token_tracking.history.stats import UsageStats
 from token_tracking.history.trends import (
     Insights,
     Recommendation,
     TrendRow,
     TrendsResult,
-    UsageStats,
     WeekOverWeek,
 )
 from token_tracking.records import IntervalUsage

@@ -10,14 +10,17 @@ import pytest
 
 from pricing import default_pricebook
 from tests.support.ledger_factory import AgentSpec, make_session, use_timezone
+from token_tracking.history.clock import window_start
 from token_tracking.history.export import export_document
-from token_tracking.history.ledger import Filters, Ledger, manual_entry, window_start
+from token_tracking.history.ledger import Ledger
+from token_tracking.history.manual import manual_entry
+from token_tracking.history.models import Filters
+from token_tracking.history.stats import usage_stats
 from token_tracking.history.trends import (
     compute_trends,
     daily_series,
     periods,
     pricebook_cost,
-    usage_stats,
 )
 from token_tracking.records import RequestUsage
 

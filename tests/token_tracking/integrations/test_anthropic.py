@@ -9,7 +9,7 @@ import pytest
 from anthropic import Anthropic, AsyncAnthropic
 
 from tests.support.fake_provider import FakeProvider, Reply
-from tests.support.tracking import counts
+from tests.support.records import counts
 from token_tracking import TokenTracker
 from token_tracking.integrations.anthropic import wrap
 

@@ -10,7 +10,7 @@ import pytest
 from litellm.exceptions import InternalServerError as LitellmServerError
 
 from tests.support.fake_provider import FakeProvider, Reply
-from tests.support.tracking import counts
+from tests.support.records import counts
 from token_tracking import TokenTracker
 from token_tracking.integrations.litellm import find_callback, make_callback, registered_callback
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.tracking import START, StepClock, usage
+from tests.support.clock import START, StepClock
+from tests.support.records import usage
 from token_tracking import TokenUsageReport, recover_journals
 from token_tracking.reports.build import SessionMeta
 from token_tracking.reports.journal import Journal

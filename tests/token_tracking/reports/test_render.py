@@ -12,8 +12,9 @@ from pathlib import Path
 from inline_snapshot import snapshot
 from rich.console import Console
 
+from tests.support.clock import StepClock
 from tests.support.paths import FIXTURES
-from tests.support.tracking import StepClock, usage
+from tests.support.records import usage
 from token_tracking import TokenTracker, TokenUsageReport
 from token_tracking.reports.render import cost_line, render_intervals
 

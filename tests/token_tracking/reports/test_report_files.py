@@ -115,7 +115,7 @@ def test_a_malformed_custom_price_is_a_pricing_error() -> None:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("{not json", "is not JSON"),
+        ("{not json", "is not valid JSON"),
         ("[1, 2]", "not a JSON object"),
         (json.dumps({"run_id": "run_tech_1", "total_tokens": 5}), "is not a token usage report"),
     ],

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.generate import AGENT_NAMES, invoke
+from tests.support.cli import invoke
+from tests.support.generate import AGENT_NAMES
 from tests.support.paths import FIXTURES
 from tests.support.sample_project import make_sample_project
 
@@ -81,6 +82,8 @@ def _git(project: Path, *args: str) -> str:
 def test_an_offline_init_writes_every_key_of_design_section_4(tmp_path: Path) -> None:
     project = make_sample_project(tmp_path)
     _git(project, "remote", "add", "origin", "https://example.com/acme/widget.git")
+    # The report records git's user.email setting; the tests run without a global one.
+    _git(project, "config", "user.email", "dev@example.com")
     result = invoke(project, "init", "--offline")
     assert result.exit_code == 0, result.output
 
@@ -100,7 +103,7 @@ def test_an_offline_init_writes_every_key_of_design_section_4(tmp_path: Path) ->
         "commit": _git(project, "rev-parse", "HEAD"),
         "dirty": True,  # the sample project has an uncommitted change
         "remote": "https://example.com/acme/widget.git",
-        "user_email": _git(project, "config", "user.email"),
+        "user_email": "dev@example.com",
     }
     assert data["pricing"] == {
         "source": "litellm",

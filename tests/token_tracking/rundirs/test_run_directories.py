@@ -12,7 +12,7 @@ from inline_snapshot import snapshot
 from rich.console import Console
 
 from token_tracking import TokenTracker, TrackingError
-from token_tracking.rundirs.log import RunTokenStats
+from token_tracking.rundirs.summary import RunTokenStats
 
 # The two example lines of seed 004: the first with its actual cost, the second without.
 SEED_LINES = (

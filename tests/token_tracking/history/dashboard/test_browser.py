@@ -1,4 +1,4 @@
-"""The dashboard in a real headless Chromium (Debian's chromium + chromium-driver, DESIGN §9).
+"""The dashboard in a real headless Chromium (Debian's chromium + chromium-driver).
 
 A missing browser or driver fails these tests: the dashboard's promise is that it renders, and
 only a browser can show that. ``.ci/run`` installs both.
@@ -30,12 +30,9 @@ from tests.support.dashboard_seed import (
     seed_ledger,
 )
 from tests.support.paths import ARTIFACTS
-from token_tracking.history.dashboard.page import (
-    collect_dashboard_data,
-    format_usd,
-    render_dashboard,
-    write_dashboard,
-)
+from token_tracking import display
+from token_tracking.history.dashboard.data import collect_dashboard_data
+from token_tracking.history.dashboard.page import render_dashboard, write_dashboard
 from token_tracking.history.ledger import Ledger, project_key
 
 MISSING_BROWSER = (
@@ -190,9 +187,9 @@ def test_seeded_dashboard_renders_every_chart_with_its_data(
 
     assert figure("sessions") == str(EXPECTED_SESSIONS)
     assert figure("tokens") == f"{EXPECTED_TOKENS:,}"
-    assert figure("cost") == format_usd(EXPECTED_COST, lower_bound=True)
-    assert figure("projected") == format_usd(EXPECTED_PROJECTED, lower_bound=True)
-    assert (figure("tokens"), figure("cost")) == ("13,000", "≥ $0.0033")
+    assert figure("cost") == display.usd(EXPECTED_COST, lower_bound=True)
+    assert figure("projected") == display.usd(EXPECTED_PROJECTED, lower_bound=True)
+    assert (figure("tokens"), figure("cost")) == ("13,000", "≥$0.0033")
 
 
 def test_script_tag_branch_shows_as_text_and_never_runs(

@@ -1,4 +1,4 @@
-"""The dashboard's data, page and file, without a browser (see test_dashboard_browser.py)."""
+"""The dashboard's data, page and file, without a browser (see test_browser.py)."""
 
 from __future__ import annotations
 
@@ -25,26 +25,22 @@ from tests.support.dashboard_seed import (
     Seeded,
     isolate_cache,
     local,
-    make_report,
     seed_ledger,
+    session_ending,
 )
 from tests.support.ledger_factory import AgentSpec
 from token_tracking.errors import DashboardError
-from token_tracking.history.dashboard.page import (
-    CACHE_DIR_VARIABLE,
-    DailyUsage,
-    DashboardData,
-    cache_dir,
+from token_tracking.history.dashboard.charts import (
     cached_text,
     chart_specs,
-    collect_dashboard_data,
-    render_dashboard,
-    script_json,
     vega_bundle_path,
     vega_javascript,
-    write_dashboard,
 )
-from token_tracking.history.ledger import Ledger, manual_entry, project_key
+from token_tracking.history.dashboard.data import DailyUsage, DashboardData, collect_dashboard_data
+from token_tracking.history.dashboard.page import render_dashboard, script_json, write_dashboard
+from token_tracking.history.ledger import Ledger, project_key
+from token_tracking.history.manual import manual_entry
+from token_tracking.settings import CACHE_DIR_VARIABLE, cache_dir
 
 
 @pytest.fixture(autouse=True)
@@ -228,7 +224,7 @@ def test_page_escapes_ledger_text_and_loads_nothing_remote(ledger: Ledger, seede
 def test_page_escapes_notes_models_and_project_paths(ledger: Ledger, tmp_path: Path) -> None:
     project = tmp_path / "<i>proj"
     project.mkdir()
-    report, _ = make_report(
+    report, _ = session_ending(
         project,
         local(20, 9),
         [AgentSpec("<s>agent</s>", 100, 20, 0.001, "<u>model</u>")],

@@ -9,12 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from memory_banker.digest.build import (
-    Dependency,
-    build_digest,
-    is_sensitive_path,
-    redact,
-)
+from memory_banker.digest.build import build_digest
+from memory_banker.digest.facts import Dependency
+from memory_banker.digest.secrets import is_sensitive_path, redact
 from memory_banker.errors import UsageError
 from memory_banker.tokenizer import MESSAGE_OVERHEAD, count_prompt_tokens, count_tokens
 from tests.support.sample_project import SECRET_STRINGS, make_sample_project
@@ -204,6 +201,27 @@ def test_redaction_patterns() -> None:
         "openai [REDACTED] aws [REDACTED] gh [REDACTED] slack [REDACTED]"
         " risk-averse task-sk-short\n[REDACTED]\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("key sk-abc123", "key [REDACTED]"),
+        ("id AKIAABCDEFGHIJKL.", "id [REDACTED]."),
+        ("token ghs_abcdefghijkl", "token [REDACTED]"),
+        ("Authorization: Bearer abc.def=", "Authorization: [REDACTED]"),
+        ('f"Bearer {token}"', 'f"Bearer {token}"'),
+        ("google AIza" + "B" * 35, "google [REDACTED]"),
+        ("pat github_pat_" + "a1" * 15, "pat [REDACTED]"),
+    ],
+)
+def test_redaction_covers_every_key_kind(text: str, expected: str) -> None:
+    assert redact(text) == expected
+
+
+def test_redaction_replaces_the_given_secrets_first() -> None:
+    assert redact("user=x pass=hunter2!", ["hunter2!", ""]) == "user=x pass=[REDACTED]"
+    assert redact("auth: Bearer key:with$odd chars", ["key:with$odd"]) == "auth: [REDACTED] chars"
 
 
 def test_prompt_token_count_is_texts_plus_fixed_overhead() -> None:
