@@ -1,4 +1,5 @@
-"""The import-direction contract of DESIGN §2 holds, and the check really catches a violation."""
+"""The import contracts hold (one direction between packages, layers inside each), and the check
+really catches a violation of each kind."""
 
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ def tree_copy(tmp_path: Path) -> Path:
 def test_the_repository_keeps_the_contracts(tree_copy: Path) -> None:
     result = run_lint_imports(tree_copy)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Contracts: 2 kept, 0 broken." in result.stdout
+    assert "Contracts: 11 kept, 0 broken." in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -53,12 +54,52 @@ def test_the_repository_keeps_the_contracts(tree_copy: Path) -> None:
         ("token_tracking/_violation.py", "import memory_banker\n", "One import direction"),
         ("pricing/_violation.py", "import litellm\n", "pricing reads the price JSON itself"),
         ("pricing/_violation.py", "from agents import Agent\n", "pricing reads the price JSON"),
+        # Inside each package, a lower layer importing a higher one (appended to a real module).
+        (
+            "token_tracking/records.py",
+            "import token_tracking.reports.file\n",
+            "token_tracking layers",
+        ),
+        (
+            "token_tracking/reports/pricer.py",
+            "import token_tracking.reports.listing\n",
+            "reports layers",
+        ),
+        (
+            "token_tracking/rundirs/log.py",
+            "import token_tracking.rundirs.recent\n",
+            "rundirs layers",
+        ),
+        (
+            "token_tracking/history/clock.py",
+            "import token_tracking.history.ledger\n",
+            "history layers",
+        ),
+        (
+            "token_tracking/history/dashboard/data.py",
+            "import token_tracking.history.dashboard.page\n",
+            "dashboard layers",
+        ),
+        (
+            "memory_banker/digest/build.py",
+            "import memory_banker.pipeline\n",
+            "memory_banker layers",
+        ),
+        ("memory_banker/digest/paths.py", "import memory_banker.digest.build\n", "digest layers"),
+        ("memory_banker/cli/common.py", "import memory_banker.cli.tokens\n", "cli layers"),
+        (
+            "memory_banker/offline/phrases.py",
+            "import memory_banker.offline.engine\n",
+            "offline layers",
+        ),
     ],
 )
 def test_a_forbidden_import_breaks_the_check(
     tree_copy: Path, module: str, line: str, contract: str
 ) -> None:
-    (tree_copy / module).write_text(line)
+    target = tree_copy / module
+    # A new module gets the line; an existing one gets it appended, after its own imports.
+    target.write_text((target.read_text() if target.exists() else "") + line)
     result = run_lint_imports(tree_copy)
     assert result.returncode == 1, result.stdout + result.stderr
     # pricing -> token_tracking also breaks the SDK contract: token_tracking reaches litellm
