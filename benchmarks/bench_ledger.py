@@ -25,10 +25,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from token_tracking.history.ledger import Filters, Ledger, project_key, window_start
-from token_tracking.history.limits import limits_status, load_settings
+from token_tracking.history.clock import window_start
+from token_tracking.history.ledger import Ledger, project_key
+from token_tracking.history.limits import limits_status
+from token_tracking.history.models import Filters
 from token_tracking.history.trends import breakdown, compute_trends, periods
-from token_tracking.records import AgentUsage, GitInfo, RequestUsage, TokenUsageReport
+from token_tracking.records import AgentUsage, GitInfo, RequestUsage
+from token_tracking.reports.file import TokenUsageReport
+from token_tracking.settings import load_settings
 
 AGENTS = (
     "projectbrief",

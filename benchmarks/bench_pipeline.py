@@ -36,6 +36,7 @@ os.environ["OPENAI_AGENTS_DISABLE_TRACING"] = "1"
 from benchmarks.bench_digest import make_repository  # noqa: E402
 from memory_banker import pipeline  # noqa: E402
 from memory_banker.digest.build import build_digest  # noqa: E402
+from memory_banker.plan import GenerateOptions, prepare  # noqa: E402
 from pricing import load_pricebook  # noqa: E402
 from tests.support.fake_provider import FakeProvider  # noqa: E402
 from tests.support.generate import script_bank  # noqa: E402
@@ -47,7 +48,7 @@ KEY = "sk-bench-not-a-real-key"
 def in_process_run(project: Path, fake: FakeProvider, delay: float, command: str) -> float:
     """Run the six agents once in-process and return the wall time in seconds."""
     script_bank(fake, delay=delay, marker=command)
-    options = pipeline.GenerateOptions(
+    options = GenerateOptions(
         command="init" if command == "init" else "update",
         project=project,
         api_base=fake.openai_base_url,
@@ -55,7 +56,7 @@ def in_process_run(project: Path, fake: FakeProvider, delay: float, command: str
         max_retries=0,
     )
     pricebook = load_pricebook()
-    plan = pipeline.prepare(options, pricebook)
+    plan = prepare(options, pricebook)
     tracker = pipeline.make_tracker(plan, pricebook)
     progress = pipeline.new_progress(plan)
     started = time.perf_counter()

@@ -33,7 +33,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from token_tracking.records import AgentUsage, ModelPricing, PricingInfo, TokenUsageReport
+from token_tracking.records import AgentUsage, ModelPricing, PricingInfo
+from token_tracking.reports.file import TokenUsageReport
 
 AGENTS = (
     "projectbrief",
