@@ -1,4 +1,4 @@
-"""The cost of one request's normalized usage under one price entry (DESIGN §3).
+"""The cost of one request's normalized usage under one price entry.
 
 Cost = uncached input * input rate + cached * cache-read rate + cache writes * cache-write rate
 + output * output rate, with reasoning tokens at their own rate where the table has one, and the
@@ -35,7 +35,7 @@ class NoTokenPriceError(PricingError):
 
 @dataclass(frozen=True, slots=True)
 class Usage:
-    """One request's normalized token counts (DESIGN §3); ``None`` means unknown.
+    """One request's normalized token counts; ``None`` means unknown.
 
     ``prompt_tokens`` includes the cached and cache-write tokens; ``completion_tokens`` includes
     the reasoning tokens. An unknown cached, cache-write or reasoning count is priced as none of

@@ -1,6 +1,6 @@
 """Custom prices: a TOML or JSON price file, a per-1K dict, and the Claude environment variables.
 
-A price file names models and gives their prices in one of two forms (DESIGN §3)::
+A price file names models and gives their prices in one of two forms, per 1M or per 1K tokens::
 
     # prices.toml — per 1M tokens
     [models."my-model"]
@@ -9,7 +9,7 @@ A price file names models and gives their prices in one of two forms (DESIGN §3
     cached_input_per_1m = 0.25      # optional; default: the input rate
     cache_write_per_1m = 1.25       # optional; default: the input rate
 
-    # per 1K tokens, the form of the earlier memory-banker docs
+    # per 1K tokens
     [models."gpt-4o"]
     prompt_per_1k = 0.0025
     completion_per_1k = 0.01
@@ -20,7 +20,7 @@ tables directly is read the same way, which is also the shape of the per-1K dict
 name or adds a new one. Unlike LiteLLM's table, a custom model without a cache rate prices cached
 and cache-write tokens at its input rate: a user who gives one input price means every input token.
 
-``CLAUDE_COST_PER_1M_INPUT`` / ``CLAUDE_COST_PER_1M_OUTPUT`` (seed 001), when set, override the
+``CLAUDE_COST_PER_1M_INPUT`` / ``CLAUDE_COST_PER_1M_OUTPUT``, when set, override the
 input and output rates of every model whose name starts with ``claude`` (its LiteLLM cache rates
 are kept, its long-context tiers dropped); a model named in a price file keeps the file's prices.
 """
@@ -48,9 +48,9 @@ PER_1M_OPTIONAL = ("cached_input_per_1m", "cache_write_per_1m")
 ALL_FIELDS = PER_1K_FIELDS + PER_1M_REQUIRED + PER_1M_OPTIONAL
 
 ENV_INPUT = "CLAUDE_COST_PER_1M_INPUT"
-"""USD per 1M input tokens for every ``claude*`` model (seed 001)."""
+"""USD per 1M input tokens for every ``claude*`` model."""
 ENV_OUTPUT = "CLAUDE_COST_PER_1M_OUTPUT"
-"""USD per 1M output tokens for every ``claude*`` model (seed 001)."""
+"""USD per 1M output tokens for every ``claude*`` model."""
 
 
 class PricingFileError(PricingError):

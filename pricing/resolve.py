@@ -1,4 +1,4 @@
-"""Model-name resolution and the price book every cost in the product comes from (DESIGN §3).
+"""Model-name resolution and the price book every cost in the product comes from.
 
 A name resolves in this order, and never by substring (``gpt-4o-mini`` is never ``gpt-4o``):
 
@@ -9,7 +9,7 @@ A name resolves in this order, and never by substring (``gpt-4o-mini`` is never 
    ``azure/``, ``openrouter/…``; any provider LiteLLM's table names) — a prefix is never added;
 4. only when none of those exists, the name without a date or ``-latest`` suffix
    (``-2024-07-18``, ``-20240307``, ``@20240229``, ``-latest``);
-5. the fixed seed aliases: ``claude-3-haiku`` → ``claude-3-haiku-20240307``, ``claude-3-opus`` →
+5. three fixed aliases: ``claude-3-haiku`` → ``claude-3-haiku-20240307``, ``claude-3-opus`` →
    ``claude-3-opus-20240229``, ``claude-3-sonnet`` → ``vertex_ai/claude-3-sonnet@20240229``
    (Anthropic's own entry has left the table; same $3/$15 per 1M).
 
@@ -51,14 +51,15 @@ from pricing.table import PriceEntry, PriceTable, load_table
 PRICING_FILE_ENV = "MEMORY_BANKER_PRICING_FILE"
 """The environment variable naming a custom price file (same as ``--pricing-file``)."""
 
-SEED_ALIASES: Mapping[str, str] = MappingProxyType(
+CLAUDE_3_ALIASES: Mapping[str, str] = MappingProxyType(
     {
         "claude-3-haiku": "claude-3-haiku-20240307",
         "claude-3-opus": "claude-3-opus-20240229",
         "claude-3-sonnet": "vertex_ai/claude-3-sonnet@20240229",
     }
 )
-"""Names from the earlier memory-banker docs whose undated key is not in LiteLLM's table."""
+"""Undated Claude 3 names users type whose undated key LiteLLM's table lacks, each mapped to a
+key the table prices."""
 
 _DATE_SUFFIX = re.compile(r"(?:-\d{4}-\d{2}-\d{2}|-\d{8}|@\d{8}|-latest)$", re.IGNORECASE)
 _EXTRA_PREFIXES = frozenset({"openai", "anthropic", "azure", "openrouter", "litellm_proxy"})
@@ -219,7 +220,7 @@ class PriceBook:
                 if entry is not None:
                     return entry, "undated"
         for form in forms:
-            target = SEED_ALIASES.get(undated(form).lower())
+            target = CLAUDE_3_ALIASES.get(undated(form).lower())
             if target is not None:
                 entry = self._exact(target)
                 if entry is not None:
@@ -266,7 +267,7 @@ class PriceBook:
         lower = model.strip().lower()
         candidates: dict[str, str] = dict(self.table.lower_keys())
         candidates.update(self._custom_lower)
-        candidates.update((alias, alias) for alias in SEED_ALIASES)
+        candidates.update((alias, alias) for alias in CLAUDE_3_ALIASES)
         found = difflib.get_close_matches(lower, list(candidates), n=3, cutoff=0.6)
         if len(found) < 3 and "/" in lower:
             # "someprovider/gpt-4o-mni": compare the bare name too.
@@ -342,7 +343,7 @@ class PriceBook:
                 yield entry
 
     def with_custom(self, per_1k: Mapping[str, Mapping[str, float]]) -> PriceBook:
-        """Return a new book with ``per_1k`` prices added or overriding (seed 002's dict).
+        """Return a new book with ``per_1k`` prices added or overriding the table's.
 
         ``per_1k`` maps model names to ``{"prompt_per_1k": …, "completion_per_1k": …}``; the
         per-1M form is accepted too.

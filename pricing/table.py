@@ -2,7 +2,7 @@
 
 The file is ``model_prices_and_context_window_backup.json`` inside the installed ``litellm``
 package. It is located with :func:`importlib.util.find_spec`, which reads the package's location
-without executing it: importing ``litellm`` costs about two seconds (DESIGN §9).
+without executing it, because importing ``litellm`` costs about two seconds.
 
 Loading is lazy where it matters: :func:`load_table` parses the JSON and builds the lower-case
 index once per process; a :class:`PriceEntry` is built the first time a key is asked for.
