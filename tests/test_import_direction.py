@@ -54,52 +54,12 @@ def test_the_repository_keeps_the_contracts(tree_copy: Path) -> None:
         ("token_tracking/_violation.py", "import memory_banker\n", "One import direction"),
         ("pricing/_violation.py", "import litellm\n", "pricing reads the price JSON itself"),
         ("pricing/_violation.py", "from agents import Agent\n", "pricing reads the price JSON"),
-        # Inside each package, a lower layer importing a higher one (appended to a real module).
-        (
-            "token_tracking/records.py",
-            "import token_tracking.reports.file\n",
-            "token_tracking layers",
-        ),
-        (
-            "token_tracking/reports/pricer.py",
-            "import token_tracking.reports.listing\n",
-            "reports layers",
-        ),
-        (
-            "token_tracking/rundirs/log.py",
-            "import token_tracking.rundirs.recent\n",
-            "rundirs layers",
-        ),
-        (
-            "token_tracking/history/clock.py",
-            "import token_tracking.history.ledger\n",
-            "history layers",
-        ),
-        (
-            "token_tracking/history/dashboard/data.py",
-            "import token_tracking.history.dashboard.page\n",
-            "dashboard layers",
-        ),
-        (
-            "memory_banker/digest/build.py",
-            "import memory_banker.pipeline\n",
-            "memory_banker layers",
-        ),
-        ("memory_banker/digest/paths.py", "import memory_banker.digest.build\n", "digest layers"),
-        ("memory_banker/cli/common.py", "import memory_banker.cli.tokens\n", "cli layers"),
-        (
-            "memory_banker/offline/phrases.py",
-            "import memory_banker.offline.engine\n",
-            "offline layers",
-        ),
     ],
 )
 def test_a_forbidden_import_breaks_the_check(
     tree_copy: Path, module: str, line: str, contract: str
 ) -> None:
-    target = tree_copy / module
-    # A new module gets the line; an existing one gets it appended, after its own imports.
-    target.write_text((target.read_text() if target.exists() else "") + line)
+    (tree_copy / module).write_text(line)
     result = run_lint_imports(tree_copy)
     assert result.returncode == 1, result.stdout + result.stderr
     # pricing -> token_tracking also breaks the SDK contract: token_tracking reaches litellm
@@ -107,3 +67,58 @@ def test_a_forbidden_import_breaks_the_check(
     assert "0 broken" not in result.stdout
     broken_section = result.stdout.split("Broken contracts")[1]
     assert contract in broken_section
+
+
+# In each layers contract, a lower layer importing a higher one (appended to a real module).
+UPWARD_IMPORTS = [
+    (
+        "token_tracking/records.py",
+        "import token_tracking.reports.file\n",
+        "token_tracking layers",
+    ),
+    (
+        "token_tracking/reports/pricer.py",
+        "import token_tracking.reports.listing\n",
+        "reports layers",
+    ),
+    (
+        "token_tracking/rundirs/log.py",
+        "import token_tracking.rundirs.recent\n",
+        "rundirs layers",
+    ),
+    (
+        "token_tracking/history/clock.py",
+        "import token_tracking.history.ledger\n",
+        "history layers",
+    ),
+    (
+        "token_tracking/history/dashboard/data.py",
+        "import token_tracking.history.dashboard.page\n",
+        "dashboard layers",
+    ),
+    (
+        "memory_banker/digest/build.py",
+        "import memory_banker.pipeline\n",
+        "memory_banker layers",
+    ),
+    ("memory_banker/digest/paths.py", "import memory_banker.digest.build\n", "digest layers"),
+    ("memory_banker/cli/common.py", "import memory_banker.cli.tokens\n", "cli layers"),
+    (
+        "memory_banker/offline/phrases.py",
+        "import memory_banker.offline.engine\n",
+        "offline layers",
+    ),
+]
+
+
+def test_an_upward_import_breaks_each_layers_contract(tree_copy: Path) -> None:
+    # One lint run over all the violations: each must break its own contract and no other.
+    for module, line, _ in UPWARD_IMPORTS:
+        target = tree_copy / module
+        target.write_text(target.read_text() + line)
+    result = run_lint_imports(tree_copy)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"Contracts: 2 kept, {len(UPWARD_IMPORTS)} broken." in result.stdout
+    broken_section = result.stdout.split("Broken contracts")[1]
+    for _, _, contract in UPWARD_IMPORTS:
+        assert contract in broken_section

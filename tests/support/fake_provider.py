@@ -253,13 +253,16 @@ class _Handler(BaseHTTPRequestHandler):
             number = next(state.ids)
             state.in_flight += 1
             state.max_in_flight = max(state.max_in_flight, state.in_flight)
+        # A request counts as in flight from its arrival until its answer starts: once the last
+        # byte is sent the client may already send its next request, before this thread could
+        # count this one as done, and sequential requests would look concurrent.
         try:
             if reply.delay > 0:
                 time.sleep(reply.delay)
-            self._answer(path, body, reply, number)
         finally:
             with state.lock:
                 state.in_flight -= 1
+        self._answer(path, body, reply, number)
 
     def _answer(self, path: str, body: dict[str, Any], reply: Reply, number: int) -> None:
         anthropic = path.endswith("/messages")

@@ -7,8 +7,12 @@ commit dates are fixed, so every build has the same history (hashes included).
 
 from __future__ import annotations
 
+import atexit
+import functools
 import os
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 SECRET_STRINGS = (
@@ -166,10 +170,22 @@ def make_sample_project(root: Path) -> Path:
 
     History: three commits by two authors (the third also commits ``.env``, ``id_rsa`` and a
     PEM file, the worst case a scan must survive), then an uncommitted change and an untracked
-    file so that ``git status`` has lines.
+    file so that ``git status`` has lines. The project is built once per test process and copied
+    (its ``.git`` included) for each call, since a dozen git commands per test add up.
     """
     project = root / "sample"
-    project.mkdir(parents=True)
+    project.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(_template(), project, symlinks=True)
+    return project
+
+
+@functools.cache
+def _template() -> Path:
+    """Build the sample project once, in a folder removed when the test process exits."""
+    folder = Path(tempfile.mkdtemp(prefix="memory-banker-sample-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    project = folder / "sample"
+    project.mkdir()
     _git(project, "init", "-q", "-b", "main")
     _commit(project, _FIRST_COMMIT, "Add the widget inventory and CLI", _AUTHORS[0], 1)
     _commit(project, _SECOND_COMMIT, "Add the dashboard and CI", _AUTHORS[1], 2)

@@ -19,6 +19,7 @@ import pytest
 from click.testing import Result
 
 from tests.support.cli import invoke
+from tests.support.fake_provider import POLL_SECONDS
 from token_tracking import recover_journals
 from token_tracking.reports.journal import journal_dir
 from token_tracking.rundirs.log import read_usage
@@ -340,7 +341,9 @@ class _EchoingHandler(BaseHTTPRequestHandler):
 def echoing_server() -> Iterator[str]:
     """A loopback server (port 0) that echoes the caller's key in its 401; yields its /v1 URL."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _EchoingHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": POLL_SECONDS}, daemon=True
+    )
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/v1"

@@ -90,7 +90,7 @@ def test_max_cost_with_an_unknown_price_refuses_unless_a_custom_price_is_given(
 
     assert refused.exit_code == 1
     assert refused.stderr == (
-        "Error: --max-cost $1 cannot be enforced: no price is known for gpt-private-test; "
+        "Error: --max-cost $1.0000 cannot be enforced: no price is known for gpt-private-test; "
         "give it a custom price with --pricing-file (per-1M or per-1K rates)\n"
     )
     assert fake_provider.requests == []

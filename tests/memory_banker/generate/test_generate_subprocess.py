@@ -120,6 +120,9 @@ def test_ctrl_c_saves_an_interrupted_report_and_keeps_finished_files(
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        # A shell that starts a job in the background (as a CI runner may start the suite) makes
+        # it ignore SIGINT, and a child inherits that: Ctrl-C must reach this one as it would.
+        preexec_fn=_default_sigint,
     )
     brief = project / "memory-bank" / "projectbrief.md"
     for _ in range(600):  # bounded wait for the fast agent's file and the three slow requests
@@ -187,3 +190,8 @@ def test_an_orphaned_journal_is_recovered_at_the_start_of_a_run(tmp_path: Path) 
         in_ledger = {s.session_id: s for s in ledger.sessions(limit=None)}
     assert set(in_ledger) == {recovered.session_id, offline.session_id}
     assert in_ledger[recovered.session_id].status == "interrupted"
+
+
+def _default_sigint() -> None:
+    """Restore SIGINT's default action in a child process, whatever its parent ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
