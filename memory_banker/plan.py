@@ -25,6 +25,7 @@ from memory_banker.estimate import EstimateResult, estimate, latest_real_report
 from memory_banker.keys import check_api_key
 from memory_banker.specs import AgentSpec, select_agents, spec_by_name
 from pricing import PriceBook
+from token_tracking.display import usd
 from token_tracking.history.ledger import Ledger
 from token_tracking.history.limits import check_limits_before_run
 
@@ -195,25 +196,20 @@ def estimate_range(plan: Plan) -> tuple[float, float] | None:
     return (row.cost_low_usd, row.cost_high_usd)
 
 
-def _budget(value: float) -> str:
-    """Return a budget as the user typed it: ``0.0001``, ``1``, ``0.5`` (never ``1e-05``)."""
-    return f"{value:.6f}".rstrip("0").rstrip(".")
-
-
 def _check_budget(plan: Plan, max_cost: float) -> None:
     """Raise ``BudgetRefusedError`` when the run cannot fit ``max_cost`` or cannot be priced."""
     projected = estimate_range(plan)
     model = plan.options.model
     if projected is None:
         raise BudgetRefusedError(
-            f"--max-cost ${_budget(max_cost)} cannot be enforced: no price is known for {model}; "
+            f"--max-cost {usd(max_cost)} cannot be enforced: no price is known for {model}; "
             "give it a custom price with --pricing-file (per-1M or per-1K rates)"
         )
     low, high = projected
     if low > max_cost:
         raise BudgetRefusedError(
             f"refusing to start: the estimated cost of {len(plan.specs)} agents on {model} is "
-            f"${low:.4f}-${high:.4f}, above --max-cost ${_budget(max_cost)}"
+            f"{usd(low)}-{usd(high)}, above --max-cost {usd(max_cost)}"
         )
 
 

@@ -43,7 +43,7 @@ from token_tracking.history.models import (
     usage_by_model,
 )
 from token_tracking.records import IntervalUsage, RequestUsage
-from token_tracking.reports.file import TokenUsageReport
+from token_tracking.reports.file import TokenUsageReport, parse_report
 from token_tracking.settings import DB_PATH_VARIABLE, default_db_path
 
 BUSY_TIMEOUT_MS = 30_000
@@ -349,7 +349,7 @@ class Ledger:
         ).fetchone()
         if row is None:
             raise SessionNotFoundError(f"Session {session_id} not found")
-        return TokenUsageReport.model_validate_json(row[0])
+        return parse_report(row[0])
 
     def session_requests(self, session_id: str) -> list[RequestUsage]:
         """Return the request rows of a session in time order (derived rows included).
@@ -552,10 +552,7 @@ class Ledger:
             f"WHERE {where} ORDER BY start_us, id",
             params,
         )
-        return [
-            (rows.session_summary(row[:-1]), TokenUsageReport.model_validate_json(row[-1]))
-            for row in found
-        ]
+        return [(rows.session_summary(row[:-1]), parse_report(row[-1])) for row in found]
 
 
 def _first_file(folder: Path) -> Path:
