@@ -171,7 +171,7 @@ def render_stats(console: Console, stats: UsageStats) -> None:
 
 
 def _amount(value: float, unit: str) -> str:
-    return f"${value:,.2f}" if unit == "usd" else f"{value:,.0f}"
+    return display.usd(value) if unit == "usd" else display.tokens(round(value))
 
 
 _SHORT_WINDOW = {"last 60 minutes": "1 h", "last 24 hours": "24 h", "last 30 days": "30 d"}

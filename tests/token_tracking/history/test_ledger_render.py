@@ -190,7 +190,7 @@ def test_limits_panel() -> None:
 │  ────────────────────────────────────────────────────────────────────────────────  │
 │  CLAUDE_HOURLY_LIMIT*       1 h            120         500 req   24.0%   ok        │
 │  TOKEN_DAILY_LIMIT          24 h     1,700,000   2,000,000 tok   85.0%   critical  │
-│  TOKEN_MONTHLY_BUDGET_USD   30 d       ≥$61.50         $100.00   61.5%   warning   │
+│  TOKEN_MONTHLY_BUDGET_USD   30 d     ≥$61.5000       $100.0000   61.5%   warning   │
 │                                                                                    │
 │ req = requests, tok = tokens; * default value.                                     │
 │ Green below 50%, yellow from 50%, red from 80%.                                    │
