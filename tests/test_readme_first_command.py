@@ -19,7 +19,7 @@ from memory_banker.specs import AGENT_SPECS, missing_sections
 from tests.support.paths import REPOSITORY
 
 FIRST_COMMAND = "pip install -e . && memory-banker update --offline"
-"""DESIGN §5: the README's set-up starts with this line."""
+"""The README's set-up starts with this line."""
 
 
 def readme_first_command() -> str:
