@@ -43,6 +43,7 @@ from token_tracking.rundirs.summary import (
     compute_stats,
     estimate,
     read_run_json,
+    run_id_of,
     update_run_json,
 )
 
@@ -518,7 +519,7 @@ class TokenTracker:
         records = self.load_usage()
         run = read_run_json(run_dir) or {}
         if run_id is None:
-            run_id = str(run.get("run_id", run_dir.name))
+            run_id = run_id_of(run_dir, run)
         if phase is None and run.get("phase") is not None:
             phase = str(run["phase"])
         with self._lock:

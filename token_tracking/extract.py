@@ -61,7 +61,7 @@ REASONING_OUTSIDE_COMPLETION_PROVIDERS = frozenset({"xai", "perplexity"})
 
 
 class UsageRecorder(Protocol):
-    """The part of ``TokenTracker`` the integrations call (INTERFACES.md)."""
+    """The part of ``TokenTracker`` the integrations call, so they never import the collector."""
 
     def start_agent(self, name: str, model: str | None = None) -> None:
         """Open the accumulator of agent ``name``."""

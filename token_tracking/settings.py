@@ -51,6 +51,12 @@ HISTORY_DAYS_VARIABLE = "TOKEN_HISTORY_DAYS"
 
 DEFAULT_INTERVAL_MINUTES = 5.0
 """The interval length used when ``TOKEN_INTERVAL_MINUTES`` is unset or empty."""
+DEFAULT_WARNING_THRESHOLD = 50.0
+"""The percent of a limit from which it warns when ``TOKEN_WARNING_THRESHOLD`` is unset."""
+DEFAULT_CRITICAL_THRESHOLD = 80.0
+"""The percent of a limit from which it is critical when ``TOKEN_CRITICAL_THRESHOLD`` is unset."""
+DEFAULT_HISTORY_DAYS = 90
+"""The days of history ``tokens prune`` keeps when ``TOKEN_HISTORY_DAYS`` is unset."""
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
@@ -156,11 +162,11 @@ class LedgerSettings:
     """Configured limits by variable (defaults included); an unset optional limit is absent."""
     explicit: frozenset[str]
     """The limit variables the user set in the environment."""
-    warning_threshold: float = 50.0
+    warning_threshold: float = DEFAULT_WARNING_THRESHOLD
     """Percent of a limit from which it shows yellow and runs warn."""
-    critical_threshold: float = 80.0
+    critical_threshold: float = DEFAULT_CRITICAL_THRESHOLD
     """Percent of a limit from which it shows red."""
-    history_days: int = 90
+    history_days: int = DEFAULT_HISTORY_DAYS
     """Days of history ``tokens prune`` keeps."""
 
 
@@ -186,8 +192,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> LedgerSettings:
             limits[definition.variable] = definition.default
     warning_raw = env.get(WARNING_VARIABLE, "").strip()
     critical_raw = env.get(CRITICAL_VARIABLE, "").strip()
-    warning = _percent(WARNING_VARIABLE, warning_raw) if warning_raw else 50.0
-    critical = _percent(CRITICAL_VARIABLE, critical_raw) if critical_raw else 80.0
+    warning = _percent(WARNING_VARIABLE, warning_raw) if warning_raw else DEFAULT_WARNING_THRESHOLD
+    critical = (
+        _percent(CRITICAL_VARIABLE, critical_raw) if critical_raw else DEFAULT_CRITICAL_THRESHOLD
+    )
     if warning > critical:
         raise SettingError(
             WARNING_VARIABLE,
@@ -195,7 +203,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> LedgerSettings:
             f"at most {CRITICAL_VARIABLE} ({critical:g})",
         )
     history_raw = env.get(HISTORY_DAYS_VARIABLE, "").strip()
-    history = _positive_int(HISTORY_DAYS_VARIABLE, history_raw) if history_raw else 90
+    history = (
+        _positive_int(HISTORY_DAYS_VARIABLE, history_raw) if history_raw else DEFAULT_HISTORY_DAYS
+    )
     return LedgerSettings(
         limits=limits,
         explicit=frozenset(explicit),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel
 from rich.console import Console
@@ -26,6 +27,7 @@ from token_tracking.rundirs.summary import (
     compute_stats,
     priced_records,
     read_run_json,
+    run_id_of,
     run_phase,
 )
 
@@ -116,9 +118,10 @@ def _last_activity(run_dir: Path) -> datetime:
     return datetime.fromtimestamp(stat.st_mtime).astimezone()
 
 
-def _row(run_dir: Path, phase: str | None, pricebook: PricebookLoader) -> RunRow:
-    run_json = read_run_json(run_dir)
-    run_id = str(run_json.get("run_id", run_dir.name)) if run_json else run_dir.name
+def _row(
+    run_dir: Path, run_json: dict[str, Any] | None, phase: str | None, pricebook: PricebookLoader
+) -> RunRow:
+    run_id = run_id_of(run_dir, run_json)
     records = read_usage(run_dir)
     row = RunRow(
         run_id=run_id,
@@ -154,12 +157,15 @@ def runs_report(
     """
     candidates = []
     for run_dir in find_run_dirs(root):
-        run_phase_ = run_phase(run_dir, read_run_json(run_dir))
+        run_json = read_run_json(run_dir)
+        run_phase_ = run_phase(run_dir, run_json)
         if phase is not None and (run_phase_ or "").lower() != phase.lower():
             continue
-        candidates.append((_last_activity(run_dir), run_dir.name, run_dir, run_phase_))
+        candidates.append((_last_activity(run_dir), run_dir.name, run_dir, run_json, run_phase_))
     candidates.sort(key=lambda item: (item[0], item[1]), reverse=True)
-    rows = [_row(run_dir, p, pricebook) for _, _, run_dir, p in candidates[:limit]]
+    rows = [
+        _row(run_dir, run_json, p, pricebook) for _, _, run_dir, run_json, p in candidates[:limit]
+    ]
     with_data = [row for row in rows if row.has_token_data]
     tokens = sum(row.total_tokens for row in with_data if row.total_tokens is not None)
     costs = [row.total_cost_usd for row in with_data]

@@ -310,6 +310,11 @@ def print_summary(stats: RunTokenStats, console: Console) -> None:
     console.print(RULE, highlight=False, markup=False)
 
 
+def run_id_of(run_dir: Path, run_json: dict[str, object] | None) -> str:
+    """Return a run's id: ``run.json``'s ``run_id``, else the run directory's name."""
+    return str(run_json.get("run_id", run_dir.name)) if run_json else run_dir.name
+
+
 def run_phase(run_dir: Path, run_json: dict[str, object] | None) -> str | None:
     """Return a run's phase: ``run.json``'s ``phase``, else the ``<phase>`` of a
     ``run_<phase>_…`` directory name, else ``None``."""
@@ -330,7 +335,8 @@ def priced_records(records: list[RequestUsage], pricebook: PricebookLoader) -> l
 def run_stats(run_dir: Path, pricebook: PricebookLoader) -> RunTokenStats:
     """Return the statistics of ``run_dir``'s ``tokens.jsonl``, read without locking.
 
-    The run's id and phase come from ``run.json`` when it gives them (see :func:`run_phase`).
+    The run's id and phase come from ``run.json`` when it gives them (see :func:`run_id_of` and
+    :func:`run_phase`).
     Raises :class:`RunDirError` when the directory or its log is missing or the log holds no
     usage line.
     """
@@ -342,5 +348,5 @@ def run_stats(run_dir: Path, pricebook: PricebookLoader) -> RunTokenStats:
     if not records:
         raise RunDirError(f"no token usage data found in {run_dir / TOKENS_FILE}")
     run_json = read_run_json(run_dir)
-    run_id = str(run_json.get("run_id", run_dir.name)) if run_json else run_dir.name
-    return compute_stats(priced_records(records, pricebook), run_id, run_phase(run_dir, run_json))
+    run_id, phase = run_id_of(run_dir, run_json), run_phase(run_dir, run_json)
+    return compute_stats(priced_records(records, pricebook), run_id, phase)
