@@ -12,7 +12,13 @@ from pathlib import Path
 
 import click
 
-from memory_banker.cli.common import AppContext, days_in_range, emit_json, pricebook_loader
+from memory_banker.cli.common import (
+    AppContext,
+    days_in_range,
+    emit_json,
+    pricebook_loader,
+    window_label,
+)
 from memory_banker.cli.tokens import locate_report, project_listing, tokens_app
 from memory_banker.errors import UsageError
 from token_tracking import gate
@@ -46,7 +52,7 @@ def _ledger_totals(app: AppContext, days: int) -> gate.GateTotals:
     if tokens_used == 0:
         cost, coverage = 0.0, 1.0
     return gate.GateTotals(
-        target="all time" if days == 0 else f"the last {days} days",
+        target=window_label(days),
         total_tokens=tokens_used,
         cost_usd=cost,
         cost_complete=cost is not None and coverage is not None and coverage >= 1,

@@ -22,6 +22,7 @@ from rich.console import Console
 
 from memory_banker.errors import UsageError
 from pricing import PriceBook, load_pricebook
+from token_tracking.history.clock import MAX_DAYS
 
 
 @dataclass(frozen=True)
@@ -82,19 +83,21 @@ def pricebook_loader(app: AppContext) -> Callable[[], PriceBook]:
     return load
 
 
-MAX_DAYS = 36_500
-"""The widest history window in days (100 years): beyond it a date computation overflows."""
-
-
 def days_in_range(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
-    """Check a ``--days`` / ``--since`` value: 0 (all time) to :data:`MAX_DAYS`, else one line
-    naming the option (click's own range error prints three)."""
+    """Check a ``--days`` / ``--since`` value: 0 (all time) to
+    :data:`~token_tracking.history.clock.MAX_DAYS`, else one line naming the option (click's own
+    range error prints three)."""
     if value is not None and not 0 <= value <= MAX_DAYS:
         option = param.opts[0] if param.opts else str(param.name)
         raise UsageError(
             f"{option} must be between 0 and {MAX_DAYS:,} days (0 = all time), not {value:,}"
         )
     return value
+
+
+def window_label(days: int) -> str:
+    """A window of ``days`` local days in words: ``the last 7 days``, or ``all time`` for 0."""
+    return "all time" if days == 0 else f"the last {days} days"
 
 
 def stdout_console() -> Console:

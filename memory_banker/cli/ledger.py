@@ -24,12 +24,13 @@ from memory_banker.cli.common import (
     emit_json,
     pass_app,
     stdout_console,
+    window_label,
 )
 from memory_banker.errors import UsageError
 from pricing import load_pricebook
 from token_tracking import display
 from token_tracking.history.ledger import Ledger, project_key
-from token_tracking.history.limits import LimitsReport, limits_status
+from token_tracking.history.limits import LimitsReport, amount, limits_status
 from token_tracking.history.models import SessionDetail, SessionSummary
 from token_tracking.history.stats import STATS_PERIODS, UsageStats, usage_stats
 from token_tracking.history.trends import (
@@ -170,10 +171,6 @@ def render_stats(console: Console, stats: UsageStats) -> None:
     console.print(table)
 
 
-def _amount(value: float, unit: str) -> str:
-    return display.usd(value) if unit == "usd" else display.tokens(round(value))
-
-
 _SHORT_WINDOW = {"last 60 minutes": "1 h", "last 24 hours": "24 h", "last 30 days": "30 d"}
 _SHORT_UNIT = {"requests": " req", "tokens": " tok", "usd": ""}
 
@@ -197,14 +194,11 @@ def render_limits(console: Console, report: LimitsReport) -> None:
         style = _LEVEL_STYLE[status.level]
         if order.index(status.level) > order.index(worst):
             worst = status.level
-        used = _amount(status.used, status.unit)
-        if status.lower_bound:
-            used = "≥" + used
         table.add_row(
             status.variable + ("" if status.explicit else "*"),
             _SHORT_WINDOW.get(status.window, status.window),
-            used,
-            _amount(status.limit, status.unit) + _SHORT_UNIT[status.unit],
+            amount(status.used, status.unit, lower_bound=status.lower_bound),
+            amount(status.limit, status.unit) + _SHORT_UNIT[status.unit],
             Text(f"{status.percent:.1f}%", style=style),
             Text(status.level, style=style),
         )
@@ -236,7 +230,7 @@ def _trend_cells(row: TrendRow) -> tuple[str, ...]:
 
 def render_trends(console: Console, result: TrendsResult) -> None:
     """Print the trends table and the insights."""
-    window = "all time" if result.days == 0 else f"the last {result.days} days"
+    window = window_label(result.days)
     offline = "offline runs included" if result.include_offline else "offline runs excluded"
     console.print(f"Usage over {window}, {_scope_label(result.project)}, {offline}")
     title, first = _BY_TITLE[result.by]

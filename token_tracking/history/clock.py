@@ -11,6 +11,12 @@ from datetime import UTC, datetime, timedelta
 US_PER_SECOND = 1_000_000
 """Microseconds in a second: the ledger's unit of time."""
 
+MAX_DAYS = 36_500
+"""The longest window of days a command accepts (a century); 0 means all time.
+
+Far below the ~739,000 days that reach back before year 1, where the window's start cannot be
+computed."""
+
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_US = timedelta(microseconds=1)
 
@@ -24,7 +30,7 @@ def to_us(moment: datetime) -> int:
 
 def from_us(value: int) -> datetime:
     """Return the UTC datetime of integer microseconds since the epoch."""
-    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=value)
+    return _EPOCH + timedelta(microseconds=value)
 
 
 def utc_now() -> datetime:

@@ -439,7 +439,7 @@ class Ledger:
             raise LedgerError(f"cannot group ledger rows by {column!r}")
         # Sum per context (index order, no join per row), then merge contexts sharing the value.
         # A session has one context, so its distinct-session counts add up exactly.
-        values = dict(self._db.execute(f"SELECT id, {column} FROM contexts"))
+        values = self.context_values(column)
         parts: dict[str | None, list[UsageTotals]] = {}
         for row in self._db.execute(
             f"SELECT context_id, {rows.SUMS} FROM usage_rows WHERE {where} GROUP BY context_id",

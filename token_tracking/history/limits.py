@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field
 from token_tracking import display
 from token_tracking.history.clock import utc_now
 from token_tracking.history.ledger import Ledger
-from token_tracking.history.models import Filters
+from token_tracking.history.models import Filters, UsageTotals
 from token_tracking.settings import LIMITS, LedgerSettings, LimitUnit, load_settings
 
 Level = Literal["ok", "warning", "critical", "exceeded"]
@@ -99,28 +99,22 @@ def limits_status(
     """Return the usage of every configured limit over its rolling window (all projects)."""
     moment = now if now is not None else utc_now()
     statuses: list[LimitStatus] = []
-    cache: dict[timedelta, tuple[int, int, float | None, bool]] = {}
+    by_window: dict[timedelta, UsageTotals] = {}
     for definition in LIMITS:
         limit = settings.limits.get(definition.variable)
         if limit is None:
             continue
-        if definition.window not in cache:
+        totals = by_window.get(definition.window)
+        if totals is None:
             totals = ledger.window_totals(Filters(start=moment - definition.window))
-            partly_priced = totals.priced_tokens < totals.total_tokens
-            cache[definition.window] = (
-                totals.requests,
-                totals.total_tokens,
-                totals.cost_usd,
-                partly_priced,
-            )
-        requests, tokens, cost, partly_priced = cache[definition.window]
+            by_window[definition.window] = totals
         used: float
         if definition.unit == "requests":
-            used = requests
+            used = totals.requests
         elif definition.unit == "tokens":
-            used = tokens
+            used = totals.total_tokens
         else:
-            used = cost if cost is not None else 0.0
+            used = totals.cost_usd if totals.cost_usd is not None else 0.0
         percent = used / limit * 100
         statuses.append(
             LimitStatus(
@@ -132,7 +126,7 @@ def limits_status(
                 percent=percent,
                 level=_level(percent, settings),
                 explicit=definition.variable in settings.explicit,
-                lower_bound=definition.unit == "usd" and partly_priced,
+                lower_bound=definition.unit == "usd" and totals.priced_tokens < totals.total_tokens,
             )
         )
     return LimitsReport(
@@ -143,15 +137,21 @@ def limits_status(
     )
 
 
+def amount(value: float, unit: LimitUnit, *, lower_bound: bool = False) -> str:
+    """Return a limit's figure in its unit: ``$0.5000`` for dollars, ``1,234`` for requests and
+    tokens; ``lower_bound`` puts ``≥`` in front."""
+    text = display.usd(value) if unit == "usd" else display.tokens(round(value))
+    return "≥" + text if lower_bound else text
+
+
 def describe(status: LimitStatus) -> str:
     """Return one line about a limit: ``CLAUDE_HOURLY_LIMIT: 480 of 500 requests in the …``."""
-    if status.unit == "usd":
-        amount = f"{display.usd(status.used)} of {display.usd(status.limit)}"
-        if status.lower_bound:
-            amount = "at least " + amount
-    else:
-        amount = f"{status.used:,.0f} of {status.limit:,.0f} {status.unit}"
-    return f"{status.variable}: {amount} in the {status.window} ({status.percent:.0f}%)"
+    used = f"{amount(status.used, status.unit)} of {amount(status.limit, status.unit)}"
+    if status.unit != "usd":
+        used += f" {status.unit}"
+    elif status.lower_bound:
+        used = "at least " + used
+    return f"{status.variable}: {used} in the {status.window} ({status.percent:.0f}%)"
 
 
 def check_limits_before_run(

@@ -8,10 +8,10 @@ from pydantic import BaseModel, Field
 
 from token_tracking.errors import ReportFileError
 from token_tracking.history.ledger import Ledger
-from token_tracking.reports.file import TokenUsageReport, load_report
+from token_tracking.reports.file import REPORT_PREFIX, TokenUsageReport, load_report
 from token_tracking.reports.journal import recover_journals
 
-REPORT_GLOB = "token_usage_*.json"
+REPORT_GLOB = f"{REPORT_PREFIX}*.json"
 """The names of report files in a token-reports folder."""
 
 

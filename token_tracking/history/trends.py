@@ -434,10 +434,9 @@ def _insights(
     peak = max(day_rows, key=lambda row: (row.total_tokens, row.key))
     insights.peak_day = date.fromisoformat(peak.key)
     insights.peak_day_tokens = peak.total_tokens
-    branches = branch_rows
-    if branches:
-        insights.most_active_branch = branches[0].key
-        insights.most_active_branch_tokens = branches[0].total_tokens
+    if branch_rows:
+        insights.most_active_branch = branch_rows[0].key
+        insights.most_active_branch_tokens = branch_rows[0].total_tokens
     first = _first_day(ledger, filters)
     if first is not None:
         days = (now.astimezone().date() - first).days + 1

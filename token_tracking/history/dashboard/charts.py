@@ -18,11 +18,10 @@ from typing import Any
 
 import vl_convert
 
-from token_tracking import display
 from token_tracking.errors import DashboardError
 from token_tracking.files import atomic_write
 from token_tracking.history.dashboard.data import DailyUsage, DashboardData, GroupUsage
-from token_tracking.history.limits import LimitsReport, LimitStatus
+from token_tracking.history.limits import LimitsReport, LimitStatus, amount
 from token_tracking.settings import cache_dir
 
 VEGA_LITE_VERSION = "v6.4"
@@ -430,7 +429,5 @@ _LIMIT_UNITS = {"requests": "Requests", "tokens": "Tokens", "usd": "Spend"}
 
 def _limit_label(limit: LimitStatus) -> str:
     """``≥$0.5000 of $1.0000`` or ``1,234 of 5,000``: the usage against the limit."""
-    if limit.unit == "usd":
-        used = display.usd(limit.used, lower_bound=limit.lower_bound)
-        return f"{used} of {display.usd(limit.limit)}"
-    return f"{display.tokens(round(limit.used))} of {display.tokens(round(limit.limit))}"
+    used = amount(limit.used, limit.unit, lower_bound=limit.lower_bound)
+    return f"{used} of {amount(limit.limit, limit.unit)}"

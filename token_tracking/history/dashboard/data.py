@@ -13,7 +13,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, Field
 
 from token_tracking.errors import DashboardError
-from token_tracking.history.clock import utc_now
+from token_tracking.history.clock import MAX_DAYS, utc_now
 from token_tracking.history.ledger import Ledger
 from token_tracking.history.limits import LimitsReport, limits_status
 from token_tracking.history.models import Filters, GroupColumn
@@ -152,10 +152,6 @@ class DashboardData(BaseModel):
 
 TOP_SESSIONS = 10
 """How many sessions the most-expensive table lists."""
-
-
-MAX_DAYS = 36_500
-"""The longest window ``--days`` accepts (a century); 0 means all history."""
 
 
 def check_days(days: int) -> None:
