@@ -25,9 +25,10 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from memory_banker.errors import UsageError
-from memory_banker.keys import OFFLINE_MODEL, env_base_url, is_openai_model, provider_of
+from memory_banker.keys import env_base_url, is_openai_model, provider_of
 from memory_banker.offline.engine import OfflineRunner
 from memory_banker.specs import AgentSpec
+from token_tracking import OFFLINE_MODEL
 
 if TYPE_CHECKING:
     from agents import Model, ModelSettings

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from memory_banker.errors import MissingApiKeyError
+from token_tracking import OFFLINE_MODEL
 
 PROVIDER_KEYS: Mapping[str, tuple[str, ...]] = {
     "openai": ("OPENAI_API_KEY",),
@@ -49,9 +50,6 @@ KEYLESS_PROVIDERS: frozenset[str] = frozenset(
 
 CREDENTIAL_CHAIN_PROVIDERS: frozenset[str] = frozenset({"bedrock", "vertex_ai", "sagemaker"})
 """Providers whose SDK finds credentials in several places (profiles, metadata): unchecked."""
-
-OFFLINE_MODEL = "offline"
-"""The model name the offline engine reports under."""
 
 _BARE_NAME_FAMILIES: tuple[tuple[str, str], ...] = (
     ("gpt-", "openai"),

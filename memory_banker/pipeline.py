@@ -49,6 +49,7 @@ from token_tracking import TokenTracker, recover_journals
 from token_tracking.history.record import record_in_ledger
 from token_tracking.records import ReportStatus
 from token_tracking.reports.file import TokenUsageReport
+from token_tracking.reports.listing import reports_folder
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -247,10 +248,7 @@ def new_progress(plan: Plan) -> RunProgress:
 
 def recover_orphans(project: Path, pricebook: PriceBook) -> list[TokenUsageReport]:
     """Turn journals left by dead runs into ``interrupted`` reports and return them."""
-    folder = writer.reports_dir(project)
-    if not (folder / ".journal").is_dir():
-        return []
-    reports = recover_journals(folder, pricebook=pricebook)
+    reports = recover_journals(reports_folder(project), pricebook=pricebook)
     for report in reports:
         record_in_ledger(report)
     return reports
@@ -264,7 +262,7 @@ def make_tracker(
     return TokenTracker(
         default_model=plan.report_model,
         pricebook=pricebook,
-        reports_dir=writer.reports_dir(options.project),
+        reports_dir=reports_folder(options.project),
         command=options.command,
         model=plan.report_model,
         project_path=options.project,

@@ -5,8 +5,8 @@ common preamble followed by the context digest — so requests 2-6 of a run shar
 prefix. What differs (the agent's file, task, required ``##`` sections and its input files) comes
 after it, in the user message. A section name is never written in the shared prefix.
 
-The user message starts with the line ``Write the file `memory-bank/<file>`.``: the offline engine
-(and anyone reading a captured request) tells the agents apart by it (:func:`spec_for_message`).
+The user message starts with the line ``Write the file `memory-bank/<file>`.``: anyone reading a
+captured request tells the agents apart by it.
 """
 
 from __future__ import annotations
@@ -223,10 +223,6 @@ def system_instructions(digest: RenderedDigest) -> str:
     return PREAMBLE + digest.text
 
 
-def _first_line(spec: AgentSpec) -> str:
-    return f"Write the file `{BANK_DIR}/{spec.file}`."
-
-
 def user_message(spec: AgentSpec, inputs: Mapping[str, str | None]) -> str:
     """Return the user message of ``spec``: its task, required sections and input files.
 
@@ -234,7 +230,7 @@ def user_message(spec: AgentSpec, inputs: Mapping[str, str | None]) -> str:
     entry) when the file is missing; a missing input is said in a sentence instead.
     """
     lines = [
-        _first_line(spec),
+        f"Write the file `{BANK_DIR}/{spec.file}`.",
         "",
         spec.task,
         "",
@@ -254,17 +250,6 @@ def user_message(spec: AgentSpec, inputs: Mapping[str, str | None]) -> str:
             else:
                 lines += ["", f'<file name="{dependency.file}">', text.rstrip("\n"), "</file>"]
     return "\n".join(lines) + "\n"
-
-
-_FIRST_LINE = re.compile(rf"\AWrite the file `{BANK_DIR}/([^`]+)`\.")
-
-
-def spec_for_message(message: str) -> AgentSpec | None:
-    """Return the spec whose user message ``message`` is (by its first line), or None."""
-    match = _FIRST_LINE.match(message)
-    if match is None:
-        return None
-    return next((spec for spec in AGENT_SPECS if spec.file == match.group(1)), None)
 
 
 def _normalise(heading: str) -> str:

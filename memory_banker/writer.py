@@ -20,21 +20,17 @@ from pathlib import Path
 from memory_banker.errors import BankExistsError, UsageError
 from memory_banker.specs import AGENT_SPECS, BANK_DIR
 from token_tracking.files import atomic_write
+from token_tracking.reports.listing import REPORTS_SUBDIR, reports_folder
 
 HISTORY_DIRNAME = ".history"
 """The folder under the bank that keeps the copies ``refresh`` makes."""
-REPORTS_DIRNAME = "token-reports"
+REPORTS_DIRNAME = REPORTS_SUBDIR.name
 """The folder under the bank that holds the token reports."""
 
 
 def bank_dir(project: Path) -> Path:
     """Return ``<project>/memory-bank``."""
     return project / BANK_DIR
-
-
-def reports_dir(project: Path) -> Path:
-    """Return ``<project>/memory-bank/token-reports``."""
-    return bank_dir(project) / REPORTS_DIRNAME
 
 
 def bank_files() -> tuple[str, ...]:
@@ -56,7 +52,7 @@ def check_folders(project: Path, *, history: bool = False) -> None:
     Raises ``UsageError`` naming the one that exists as a file (or anything else but a folder):
     nothing could be written under it, and it is the user's to move, never ours to replace.
     """
-    folders = [bank_dir(project), reports_dir(project)]
+    folders = [bank_dir(project), reports_folder(project)]
     if history:
         folders.append(bank_dir(project) / HISTORY_DIRNAME)
     for folder in folders:

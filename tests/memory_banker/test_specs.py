@@ -17,7 +17,6 @@ from memory_banker.specs import (
     missing_sections,
     select_agents,
     spec_by_name,
-    spec_for_message,
     system_instructions,
     user_message,
 )
@@ -115,7 +114,6 @@ def test_user_message_names_task_sections_and_inputs() -> None:
     )
     assert "- techContext.md is missing" in message
     assert "- productContext.md is missing" in message
-    assert spec_for_message(message) == spec
 
 
 def test_first_round_message_has_no_inputs() -> None:
@@ -127,11 +125,6 @@ def test_first_round_message_has_no_inputs() -> None:
         "Required sections, as `##` headings in this order:\n"
         "## Overview\n## Core Requirements\n## Goals\n## Scope\n"
     )
-
-
-def test_spec_for_an_unrelated_message_is_none() -> None:
-    assert spec_for_message("hello") is None
-    assert spec_for_message("Write the file `memory-bank/other.md`.") is None
 
 
 def test_missing_sections() -> None:

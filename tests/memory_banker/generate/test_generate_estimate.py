@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from memory_banker.specs import spec_for_message
+from memory_banker.specs import AGENT_SPECS
 from memory_banker.tokenizer import count_prompt_tokens
 from tests.support.cli import invoke
 from tests.support.fake_provider import FakeProvider
-from tests.support.generate import FIRST_ROUND, script_bank
+from tests.support.generate import FIRST_ROUND, match_for, script_bank
 from tests.support.sample_project import make_sample_project
 
 
@@ -31,7 +31,7 @@ def test_first_round_estimate_equals_the_prompts_the_provider_receives(
     for request in fake_provider.requests:
         system, user = request.body["messages"]
         assert (system["role"], user["role"]) == ("system", "user")
-        agent = spec_for_message(user["content"])
+        agent = next((s for s in AGENT_SPECS if user["content"].startswith(match_for(s))), None)
         assert agent is not None
         received[agent.name] = count_prompt_tokens(system["content"], user["content"])
     for name in FIRST_ROUND:

@@ -11,6 +11,7 @@ import pytest
 
 from memory_banker import writer
 from memory_banker.errors import BankExistsError
+from token_tracking.reports.listing import reports_folder
 
 SIX_FILES = (
     "projectbrief.md",
@@ -57,7 +58,7 @@ def test_check_init_refuses_an_existing_bank_unless_forced(tmp_path: Path) -> No
 def test_snapshot_history_copies_the_bank_files_only(tmp_path: Path) -> None:
     writer.write_bank_file(tmp_path, "projectbrief.md", "brief\n")
     writer.write_bank_file(tmp_path, "progress.md", "progress\n")
-    report = writer.reports_dir(tmp_path) / "token_usage_20260101_000000.json"
+    report = reports_folder(tmp_path) / "token_usage_20260101_000000.json"
     report.parent.mkdir(parents=True)
     report.write_text("{}", encoding="utf-8")
     now = datetime(2026, 11, 23, 16, 30, 5)
