@@ -16,6 +16,7 @@ from tests.support.environment import (
     isolated_variables,
 )
 from tests.support.fake_provider import FakeProvider
+from tests.support.postgres import PostgresServer, start_server
 
 # Set before anything imports litellm: a remote price-map fetch would reach the network.
 os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
@@ -82,3 +83,23 @@ def fake_provider() -> Iterator[FakeProvider]:
     """
     with FakeProvider() as fake:
         yield fake
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server for this test process (tests/support/postgres.py).
+
+    Started once per worker on a free loopback port and stopped at the end. A machine without the
+    server binaries fails the tests that need it: CI installs Debian's ``postgresql`` package.
+    """
+    server = start_server()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> str:
+    """The URL of a new, empty database on the session's PostgreSQL server."""
+    return postgres_server.create_database()
