@@ -8,7 +8,7 @@ counts as unset.
 | variable | what it sets | default |
 |---|---|---|
 | ``TOKEN_TRACKING_ENABLED`` | whether finished sessions are persisted | true |
-| ``TOKEN_INTERVAL_MINUTES`` | the interval length of a report | 5 |
+| ``TOKEN_INTERVAL_MINUTES`` | the interval length of a report, 0.05 (3 s) to 1440 | 5 |
 | ``TOKEN_TRACKING_DB_PATH`` | the ledger file | the user-data folder |
 | ``TOKEN_TRACKING_CACHE_DIR`` | the folder of cached build products | the user-cache folder |
 | ``CLAUDE_HOURLY_LIMIT`` | requests (one per LLM call) in the last 60 minutes | 500 |
@@ -51,12 +51,22 @@ HISTORY_DAYS_VARIABLE = "TOKEN_HISTORY_DAYS"
 
 DEFAULT_INTERVAL_MINUTES = 5.0
 """The interval length used when ``TOKEN_INTERVAL_MINUTES`` is unset or empty."""
+MIN_INTERVAL_MINUTES = 0.05
+"""The shortest interval (3 s): shorter ones would make a report grow by an interval per tick."""
+MAX_INTERVAL_MINUTES = 1440.0
+"""The longest interval: one day."""
+MAX_LIMIT_COUNT = 10**15
+"""The largest request or token limit accepted (the largest count a report may hold)."""
+MAX_LIMIT_USD = 1e9
+"""The largest dollar limit accepted (the largest cost a report may hold)."""
 DEFAULT_WARNING_THRESHOLD = 50.0
 """The percent of a limit from which it warns when ``TOKEN_WARNING_THRESHOLD`` is unset."""
 DEFAULT_CRITICAL_THRESHOLD = 80.0
 """The percent of a limit from which it is critical when ``TOKEN_CRITICAL_THRESHOLD`` is unset."""
 DEFAULT_HISTORY_DAYS = 90
 """The days of history ``tokens prune`` keeps when ``TOKEN_HISTORY_DAYS`` is unset."""
+MAX_HISTORY_DAYS = 36_500
+"""The longest history ``TOKEN_HISTORY_DAYS`` accepts (100 years)."""
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
@@ -82,18 +92,19 @@ def interval_minutes(environ: Mapping[str, str] | None = None) -> float:
     """Return the interval length in minutes (``TOKEN_INTERVAL_MINUTES``, default 5).
 
     Fractions are allowed (``0.5`` = 30 seconds). Raises SettingError (a TrackingError) naming
-    the variable when the value is not a finite number greater than zero.
+    the variable when the value is not a number from 0.05 (3 seconds) to 1440 (one day).
     """
     env = os.environ if environ is None else environ
     raw = env.get(INTERVAL_VARIABLE, "")
     if raw.strip() == "":
         return DEFAULT_INTERVAL_MINUTES
-    expected = "a number of minutes greater than 0, e.g. 5 or 0.5"
+    bounds = f"from {MIN_INTERVAL_MINUTES:g} to {MAX_INTERVAL_MINUTES:g}"
+    expected = f"a number of minutes {bounds}, e.g. 5 or 0.5"
     try:
         minutes = float(raw.strip())
     except ValueError:
         raise SettingError(INTERVAL_VARIABLE, raw, expected) from None
-    if not math.isfinite(minutes) or minutes <= 0:
+    if not math.isfinite(minutes) or not MIN_INTERVAL_MINUTES <= minutes <= MAX_INTERVAL_MINUTES:
         raise SettingError(INTERVAL_VARIABLE, raw, expected)
     return minutes
 
@@ -204,7 +215,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> LedgerSettings:
         )
     history_raw = env.get(HISTORY_DAYS_VARIABLE, "").strip()
     history = (
-        _positive_int(HISTORY_DAYS_VARIABLE, history_raw) if history_raw else DEFAULT_HISTORY_DAYS
+        _positive_int(HISTORY_DAYS_VARIABLE, history_raw, maximum=MAX_HISTORY_DAYS)
+        if history_raw
+        else DEFAULT_HISTORY_DAYS
     )
     return LedgerSettings(
         limits=limits,
@@ -215,13 +228,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> LedgerSettings:
     )
 
 
-def _positive_int(variable: str, raw: str) -> int:
+def _positive_int(variable: str, raw: str, *, maximum: int = MAX_LIMIT_COUNT) -> int:
     try:
         value = int(raw.strip())
     except ValueError:
         raise SettingError(variable, raw, "a positive whole number") from None
     if value <= 0:
         raise SettingError(variable, raw, "a positive whole number")
+    if value > maximum:
+        raise SettingError(variable, raw, f"a positive whole number up to {maximum:,}")
     return value
 
 
@@ -232,6 +247,10 @@ def _positive_float(variable: str, raw: str) -> float:
         raise SettingError(variable, raw, "a positive number of dollars") from None
     if not math.isfinite(value) or value <= 0:
         raise SettingError(variable, raw, "a positive number of dollars")
+    if value > MAX_LIMIT_USD:
+        raise SettingError(
+            variable, raw, f"a positive number of dollars up to {MAX_LIMIT_USD:,.0f}"
+        )
     return value
 
 
