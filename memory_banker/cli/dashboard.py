@@ -12,9 +12,15 @@ from pathlib import Path
 import click
 
 from memory_banker.cli.common import AppContext, emit_json, pass_app
+from token_tracking.errors import DashboardError
 from token_tracking.history.dashboard.data import check_days, collect_dashboard_data
 from token_tracking.history.dashboard.page import render_dashboard, write_dashboard
 from token_tracking.history.ledger import Ledger, project_key
+from token_tracking.reports.listing import reports_folder
+
+DASHBOARD_FILE = "dashboard.html"
+"""The page's name inside the project's reports folder, where the bank's ``.gitignore`` ignores it
+(a page in the project root would show up as an uncommitted change in the next digest)."""
 
 
 @click.command("dashboard")
@@ -32,9 +38,9 @@ from token_tracking.history.ledger import Ledger, project_key
 @click.option(
     "--output",
     type=click.Path(path_type=Path),
-    default=Path("token_dashboard.html"),
-    show_default=True,
-    help="The HTML file to write (replaced atomically).",
+    default=None,
+    help="The HTML file to write, replaced atomically "
+    "[default: memory-bank/token-reports/dashboard.html in the project].",
 )
 @click.option("--open", "open_page", is_flag=True, help="Open the page in the web browser.")
 @click.option(
@@ -49,7 +55,7 @@ def dashboard(
     days: int,
     all_projects: bool,
     include_offline: bool,
-    output: Path,
+    output: Path | None,
     open_page: bool,
     as_json: bool,
 ) -> None:
@@ -77,6 +83,12 @@ def dashboard(
     if as_json:
         emit_json(data)
         return
+    if output is None:
+        output = reports_folder(app.project_path) / DASHBOARD_FILE
+        try:
+            output.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DashboardError(f"cannot write {output}: {exc.strerror or exc}") from exc
     written = write_dashboard(output, render_dashboard(data))
     click.echo(str(written.resolve()))
     if open_page and not webbrowser.open(written.resolve().as_uri()):

@@ -189,3 +189,26 @@ def test_smoke_open_hands_the_page_to_the_browser_without_sdk_imports(
     assert opened.read_text(encoding="utf-8") == output.resolve().as_uri()
     assert installed.returncode == 0, installed.stderr
     assert "memory-banker tokens dashboard --open" in installed.stdout
+
+
+def test_the_default_page_goes_into_the_reports_folder_not_the_project_root(
+    seeded: Seeded,
+) -> None:
+    result = run(seeded.project, "--days", "0")
+
+    page = seeded.project / "memory-bank" / "token-reports" / "dashboard.html"
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"{page.resolve()}\n"
+    assert f'data-figure="tokens">{ALL_HISTORY_TOKENS:,}<' in page.read_text(encoding="utf-8")
+    assert not (seeded.project / "token_dashboard.html").exists()
+
+
+def test_a_file_where_the_reports_folder_should_be_is_one_line(seeded: Seeded) -> None:
+    (seeded.project / "memory-bank").mkdir(exist_ok=True)
+    (seeded.project / "memory-bank" / "token-reports").write_text("not a folder")
+
+    result = run(seeded.project, "--days", "0")
+
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: cannot write ")
+    assert result.stderr.count("\n") == 1
