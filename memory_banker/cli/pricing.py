@@ -27,7 +27,7 @@ from pricing.views import (
     show_model,
     split_models,
 )
-from token_tracking.display import usd
+from token_tracking.display import plural, usd
 
 NONE = "—"
 
@@ -135,7 +135,7 @@ def render_listing(listing: PriceListing, console: Console) -> None:
             NONE if prices.max_input_tokens is None else f"{prices.max_input_tokens:,}",
         )
     console.print(table)
-    footer = f"{listing.count:,} models, LiteLLM {listing.version} price table"
+    footer = f"{plural(listing.count, 'model')}, LiteLLM {listing.version} price table"
     if any(prices.custom for prices in listing.models):
         footer += "; * custom prices"
     console.print(footer, style="dim")
