@@ -11,7 +11,9 @@ A name resolves in this order, and never by substring (``gpt-4o-mini`` is never 
    (``-2024-07-18``, ``-20240307``, ``@20240229``, ``-latest``);
 5. three fixed aliases: ``claude-3-haiku`` → ``claude-3-haiku-20240307``, ``claude-3-opus`` →
    ``claude-3-opus-20240229``, ``claude-3-sonnet`` → ``vertex_ai/claude-3-sonnet@20240229``
-   (Anthropic's own entry has left the table; same $3/$15 per 1M).
+   (Anthropic's own entry has left the table; same $3/$15 per 1M), and Anthropic's ``-0`` /
+   ``-latest`` aliases (``claude-sonnet-4-0``, ``claude-3-7-sonnet-latest``…) to the dated
+   model each serves (``pricing.aliases``).
 
 ``CLAUDE_COST_PER_1M_INPUT`` / ``_OUTPUT`` then replace the rates of a resolved ``claude*`` model
 that is not in a custom price file.
@@ -29,6 +31,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Literal, NamedTuple
 
+from pricing.aliases import alias_target
 from pricing.cost import (
     CostBreakdown,
     IncompleteUsageError,
@@ -162,6 +165,8 @@ class PriceBook:
             | _EXTRA_PREFIXES
         )
         self._memo: dict[str, Resolution | None] = {}
+        self._suggested: dict[str, tuple[str, ...]] = {}
+        self._candidates: dict[str, str] | None = None
 
     # -- resolution ---------------------------------------------------------------------------
 
@@ -220,7 +225,7 @@ class PriceBook:
                 if entry is not None:
                     return entry, "undated"
         for form in forms:
-            target = CLAUDE_3_ALIASES.get(undated(form).lower())
+            target = CLAUDE_3_ALIASES.get(undated(form).lower()) or alias_target(form)
             if target is not None:
                 entry = self._exact(target)
                 if entry is not None:
@@ -263,16 +268,33 @@ class PriceBook:
         return resolution
 
     def suggestions(self, model: str) -> list[str]:
-        """Return up to three known model names close to ``model`` (difflib), closest first."""
+        """Return up to three known model names close to ``model`` (difflib), closest first.
+
+        Computed once per name and book: difflib over every known name costs milliseconds, and
+        an app recording many requests for one unpriced model asks again on each.
+        """
+        known = self._suggested.get(model)
+        if known is None:
+            known = tuple(self._close_names(model))
+            if len(self._suggested) >= _MEMO_LIMIT:
+                self._suggested.clear()
+            self._suggested[model] = known
+        return list(known)
+
+    def _close_names(self, model: str) -> list[str]:
+        if self._candidates is None:
+            candidates: dict[str, str] = dict(self.table.lower_keys())
+            candidates.update(self._custom_lower)
+            candidates.update((alias, alias) for alias in CLAUDE_3_ALIASES)
+            self._candidates = candidates
+        candidates = self._candidates
+        names = list(candidates)
         lower = model.strip().lower()
-        candidates: dict[str, str] = dict(self.table.lower_keys())
-        candidates.update(self._custom_lower)
-        candidates.update((alias, alias) for alias in CLAUDE_3_ALIASES)
-        found = difflib.get_close_matches(lower, list(candidates), n=3, cutoff=0.6)
+        found = difflib.get_close_matches(lower, names, n=3, cutoff=0.6)
         if len(found) < 3 and "/" in lower:
             # "someprovider/gpt-4o-mni": compare the bare name too.
             bare = lower.rsplit("/", 1)[1]
-            for match in difflib.get_close_matches(bare, list(candidates), n=3, cutoff=0.6):
+            for match in difflib.get_close_matches(bare, names, n=3, cutoff=0.6):
                 if match not in found and len(found) < 3:
                     found.append(match)
         return [candidates[match] for match in found]

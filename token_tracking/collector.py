@@ -12,9 +12,10 @@ Persistence — the journal, the report file, run-directory lines and the ledger
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -23,16 +24,17 @@ from typing import Any, TypeVar
 from rich.console import Console
 
 from pricing import PriceBook
-from token_tracking import settings
+from token_tracking import settings, telemetry
 from token_tracking.counts import sum_exact, sum_known
 from token_tracking.errors import TrackingError
-from token_tracking.extract import usage_from_result
+from token_tracking.extract import model_name, usage_from_result
 from token_tracking.git import git_info, project_root
 from token_tracking.history.record import record_in_ledger
 from token_tracking.intervals import IntervalTracker, format_interval_line
+from token_tracking.reconcile import ResponseIndex, SdkRunUsage, unattributed_usage
 from token_tracking.records import AgentUsage, ReportSource, ReportStatus, RequestUsage
-from token_tracking.reports.build import ReportBuilder, SessionMeta
-from token_tracking.reports.file import TokenUsageReport, save_report
+from token_tracking.reports.build import UNATTRIBUTED_AGENT, ReportBuilder, SessionMeta
+from token_tracking.reports.file import DigestSummary, TokenUsageReport, save_report
 from token_tracking.reports.journal import Journal
 from token_tracking.reports.pricer import Pricer, total_cost
 from token_tracking.rundirs import summary
@@ -48,6 +50,8 @@ from token_tracking.rundirs.summary import (
 )
 
 ClientT = TypeVar("ClientT")
+
+logger = logging.getLogger(__name__)
 
 _USAGE_FIELDS = ("cached_tokens", "cache_write_tokens", "reasoning_tokens", "duration_seconds")
 
@@ -78,6 +82,8 @@ class TokenTracker:
         interval_console: Console | None = None,
         interval_minutes: float | None = None,
         clock: Callable[[], datetime] | None = None,
+        planned_agents: Sequence[str] = (),
+        otel: bool | None = None,
     ) -> None:
         """Create a tracker; nothing is written until the session starts.
 
@@ -87,8 +93,13 @@ class TokenTracker:
         report is saved. ``persist``: None reads ``TOKEN_TRACKING_ENABLED``.
         ``interval_console``: where interval lines go (default: stderr). ``interval_minutes``:
         None reads ``TOKEN_INTERVAL_MINUTES``. ``clock``: the time source (tests).
+        ``planned_agents``: the agents the session means to run; a report recovered from its
+        journal lists those that never launched in ``agents_not_run``. ``otel``: send the
+        finished session to an OpenTelemetry collector (:mod:`token_tracking.telemetry`); None
+        reads ``TOKEN_TRACKING_OTEL``.
 
-        Raises SettingError (a TrackingError) when an environment setting is invalid.
+        Raises SettingError (a TrackingError) when an environment setting is invalid, or export
+        is on without the OpenTelemetry exporter installed.
         """
         self.session_id: str = str(uuid.uuid4())
         """The session's id, also the journal's file name and the report's ``session_id``."""
@@ -100,6 +111,9 @@ class TokenTracker:
         self.source: ReportSource = source
         self.project_path = project_path
         self.persist = settings.tracking_enabled() if persist is None else persist
+        self.otel = telemetry.telemetry_enabled() if otel is None else otel
+        if self.otel:
+            telemetry.require_exporter()
         self.interval_minutes = (
             settings.interval_minutes() if interval_minutes is None else interval_minutes
         )
@@ -107,6 +121,7 @@ class TokenTracker:
         """Where ``finish`` saved the report, when it saved one."""
         self._interval_console = interval_console
         self._clock = local_now if clock is None else clock
+        self.planned_agents = tuple(planned_agents)
         self._pricer = Pricer(pricebook, default_model)
         self._lock = threading.Lock()
         self._builder: ReportBuilder | None = None
@@ -114,6 +129,8 @@ class TokenTracker:
         self._journal: Journal | None = None
         self._report: TokenUsageReport | None = None
         self._unwritten: list[RequestUsage] = []
+        self._responses = ResponseIndex()
+        self._sdk_runs = SdkRunUsage()
 
     # --- session lifecycle ----------------------------------------------------------------
 
@@ -167,6 +184,7 @@ class TokenTracker:
             source=self.source,
             git=git_info(root),
             interval_minutes=self.interval_minutes,
+            planned_agents=self.planned_agents,
         )
         if self.persist and self.reports_dir is not None:
             self._journal = Journal.create(self.reports_dir, meta, self._pricer.pricing_info())
@@ -238,10 +256,20 @@ class TokenTracker:
         ``run_dir/tokens.jsonl``, and prints the lines of intervals that ended. Returns the
         priced copy. Raises TrackingError after ``finish`` or when a file cannot be written.
         """
+        with self._lock:
+            builder = self._open_builder()
+            seen = self._responses.seen(usage)
+            if seen is not None:
+                # Another integration recorded this provider response already.
+                return seen
         usage.check_invariants()
         with self._lock:
             builder = self._open_builder()
+            seen = self._responses.seen(usage)
+            if seen is not None:
+                return seen
             priced = self._pricer.price(usage)
+            self._responses.remember(priced)
             builder.add_request(priced, default_agent=self.command)
             assert self._intervals is not None
             self._intervals.add(priced)
@@ -258,6 +286,45 @@ class TokenTracker:
             self._refresh_run_json()
         self._announce(finished)
         return priced
+
+    # --- reconciliation with the Agents SDK's run-wide usage --------------------------------
+
+    def note_sdk_usage(
+        self, run: int, input_tokens: int, output_tokens: int, requests: int
+    ) -> None:
+        """Count one model response's Agents SDK usage toward the run whose usage object has
+        ``id`` ``run`` (the hooks call it for every response, recorded or not)."""
+        with self._lock:
+            self._sdk_runs.note(run, input_tokens, output_tokens, requests)
+
+    def reconcile_usage(
+        self, run_usage: object, *, model: str | None = None
+    ) -> RequestUsage | None:
+        """Compare an Agents SDK run's run-wide usage with the responses it was made of.
+
+        ``run_usage`` is the SDK's ``Usage`` (``result.context_wrapper.usage``). What it counts
+        beyond the responses the hooks saw is recorded once, as the agent ``(unattributed)``
+        (successful, never counted among the agents), with a warning; returns that record, or
+        None when nothing is missing.
+        """
+        with self._lock:
+            missing = self._sdk_runs.take_missing(run_usage)
+        if missing is None:
+            return None
+        record = self.record(unattributed_usage(missing, timestamp=self._clock(), model=model))
+        with self._lock:
+            assert self._builder is not None
+            self._builder.end_agent(UNATTRIBUTED_AGENT, self._clock(), success=True)
+        return record
+
+    def reconcile(self, result: object) -> RequestUsage | None:
+        """Reconcile an Agents SDK ``RunResult`` (see :meth:`reconcile_usage`); the hooks do
+        this at the end of every run they see."""
+        wrapper = getattr(result, "context_wrapper", None)
+        last = getattr(result, "last_agent", None)
+        return self.reconcile_usage(
+            getattr(wrapper, "usage", None), model=model_name(getattr(last, "model", None))
+        )
 
     def check_intervals(self) -> list[str]:
         """Print (and return) the lines of intervals that ended since the last check.
@@ -303,12 +370,19 @@ class TokenTracker:
             return [] if self._builder is None else list(self._builder.requests)
 
     def finish(
-        self, *, status: ReportStatus | None = None, agents_not_run: Sequence[str] = ()
+        self,
+        *,
+        status: ReportStatus | None = None,
+        agents_not_run: Sequence[str] = (),
+        agents_not_run_reasons: Mapping[str, str] | None = None,
+        digest: DigestSummary | None = None,
     ) -> TokenUsageReport:
         """Close the session and return its report.
 
         ``status`` None derives it: every agent succeeded (or none ran) → ``success``, every
-        agent failed → ``failed``, otherwise ``partial``. An agent started but not ended fails
+        agent failed → ``failed``, otherwise ``partial``. ``agents_not_run_reasons`` maps each
+        agent never launched to why; ``digest`` is what the run kept from the provider. An agent
+        started but not ended fails
         with "interrupted: the agent did not finish". When persisting, the report is saved to
         ``reports_dir`` (``report_path``) and the journal then deleted. Raises TrackingError when
         already finished, ReportFileError when the report cannot be saved (the journal is then
@@ -324,8 +398,10 @@ class TokenTracker:
                 end_time=end,
                 status=status,
                 agents_not_run=agents_not_run,
+                agents_not_run_reasons=agents_not_run_reasons,
                 pricing=self._pricer.pricing_info(),
                 intervals=self._intervals.intervals(end),
+                digest=digest,
             )
             self._report = report
         self._announce(finished)
@@ -338,6 +414,10 @@ class TokenTracker:
             raise
         if journal is not None:
             journal.close(delete=True)
+        if self.otel:
+            warning = telemetry.export_session(report, self.requests())
+            if warning is not None:
+                logger.warning(warning)
         return report
 
     def _persist(self, report: TokenUsageReport) -> None:

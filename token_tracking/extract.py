@@ -49,6 +49,8 @@ __all__ = [
     "UsageRecorder",
     "counts_from_usage",
     "model_name",
+    "reported",
+    "response_ids",
     "usage_from_model_response",
     "usage_from_result",
 ]
@@ -81,6 +83,16 @@ class UsageRecorder(Protocol):
 
     def agent_snapshot(self) -> list[AgentUsage]:
         """The agents seen so far, with live figures."""
+
+    def note_sdk_usage(
+        self, run: int, input_tokens: int, output_tokens: int, requests: int
+    ) -> None:
+        """Count one response's Agents SDK usage toward run ``run`` (``id`` of its usage)."""
+
+    def reconcile_usage(
+        self, run_usage: object, *, model: str | None = None
+    ) -> RequestUsage | None:
+        """Record what an Agents SDK run's usage counts beyond its responses' own usage."""
 
 
 @dataclass(frozen=True)
@@ -219,6 +231,52 @@ def _read_counts(usage: object) -> UsageCounts:
     )
 
 
+def reported(counts: UsageCounts) -> UsageCounts:
+    """Return ``counts``, or all-unknown counts when the provider did not really report usage.
+
+    A usage whose prompt count is 0 is what SDKs fill in when the response had no usage object
+    (the Agents SDK's ``Usage(requests=1)``, LiteLLM's ``Usage(0, 0)``): no LLM request has an
+    empty prompt, so those counts are unknown, never 0.
+    """
+    if counts.prompt_tokens == 0:
+        return UsageCounts()
+    return counts
+
+
+# The Agents SDK's placeholder response id of streamed Chat Completions and LiteLLM responses.
+_PLACEHOLDER_IDS = frozenset({"__fake_id__"})
+
+
+def _text(value: object) -> str | None:
+    if not isinstance(value, str) or not value or value in _PLACEHOLDER_IDS:
+        return None
+    return value
+
+
+def response_ids(result: object) -> tuple[str | None, str | None]:
+    """Return ``(response id, request id)`` of an SDK response object, each None when absent.
+
+    Reads ``id`` (OpenAI, LiteLLM, Anthropic objects), the Agents SDK's ``response_id`` /
+    ``request_id`` (or the response id its Chat Completions and LiteLLM models keep on the
+    output items), and the ``_request_id`` the OpenAI and Anthropic SDKs attach.
+    """
+    if isinstance(result, Mapping):
+        return _text(result.get("id")), _text(result.get("request_id"))
+    response_id = _text(getattr(result, "response_id", None))
+    if response_id is None and hasattr(result, "to_input_items"):
+        for item in _field(result, "output") or []:
+            data = _field(item, "provider_data")
+            response_id = _text(_field(data, "response_id"))
+            if response_id is not None:
+                break
+    if response_id is None and not hasattr(result, "to_input_items"):
+        response_id = _text(getattr(result, "id", None))
+    request_id = _text(getattr(result, "request_id", None)) or _text(
+        getattr(result, "_request_id", None)
+    )
+    return response_id, request_id
+
+
 def model_name(model: object) -> str | None:
     """The name of a model given as a string or as an SDK model object (``.model``); else None."""
     if isinstance(model, str):
@@ -234,11 +292,17 @@ def _request(
     requests: int = 1,
     duration_seconds: float | None = None,
     cost_usd: float | None = None,
+    response_model: str | None = None,
+    ids: tuple[str | None, str | None] = (None, None),
 ) -> RequestUsage:
     # The count invariants are checked once, where every record lands: TokenTracker.record.
     return RequestUsage(
         timestamp=datetime.now(UTC),
         model=model,
+        request_model=model,
+        response_model=response_model,
+        response_id=ids[0],
+        request_id=ids[1],
         prompt_tokens=counts.prompt_tokens,
         completion_tokens=counts.completion_tokens,
         cached_tokens=counts.cached_tokens,
@@ -256,16 +320,18 @@ def usage_from_model_response(response: object, *, model: str | None = None) -> 
 
     Prefers ``response.raw_usage`` (filled with ``ModelSettings(preserve_raw_usage=True)``): it is
     the provider's own usage, where an absent count stays unknown. Otherwise reads the SDK's
-    ``Usage``, which reports an absent count as 0. Raises nothing.
+    ``Usage``, which reports an absent count as 0. A response without usage (the SDK's usage then
+    has 0 input tokens) has unknown counts. Raises nothing.
     """
     raw = _field(response, "raw_usage")
     sdk_usage = _field(response, "usage")
     requests = _count(_field(sdk_usage, "requests"))
     source = raw if isinstance(raw, Mapping) and raw else sdk_usage
     return _request(
-        counts_from_usage(source, model),
+        reported(counts_from_usage(source, model)),
         model=model,
         requests=requests if requests is not None and requests > 0 else 1,
+        ids=response_ids(response),
     )
 
 
@@ -327,18 +393,16 @@ def usage_from_result(result: object, *, model: str | None = None) -> list[Reque
     ) and not _looks_like_usage(result)
     if holds_usage:
         usage = _field(result, "usage")
-        own_model = _field(result, "model")
-        named = (
-            model
-            or (own_model if isinstance(own_model, str) else None)
-            or _single_model_key(result)
-        )
+        own_model = _text(_field(result, "model"))
+        named = model or own_model or _single_model_key(result)
         return [
             _request(
-                counts_from_usage(usage, named),
+                reported(counts_from_usage(usage, named)),
                 model=named,
                 duration_seconds=_seconds(_field(result, "duration_ms")),
                 cost_usd=_actual_cost(_field(result, "total_cost_usd")),
+                response_model=own_model,
+                ids=response_ids(result),
             )
         ]
     if _looks_like_usage(result):

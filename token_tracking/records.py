@@ -24,7 +24,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 logger = logging.getLogger(__name__)
 
 ReportStatus = Literal["success", "partial", "failed", "interrupted", "budget_exceeded"]
-ReportSource = Literal["llm", "offline", "manual", "import"]
+ReportSource = Literal[
+    "llm", "offline", "manual", "import", "claude-code", "codex", "gemini", "fetch-limits"
+]
 
 
 def invariant_problems(
@@ -85,7 +87,16 @@ class RequestUsage(BaseModel):
     agent_name: str | None = None
     """The agent (or operation) that made the request."""
     model: str | None = None
-    """The model name as the caller gave it; ``None`` when the SDK did not say."""
+    """The model the request was priced as: ``response_model`` when the price table resolves it,
+    else ``request_model``; ``None`` when neither is known."""
+    request_model: str | None = None
+    """The model name the request asked for (``None`` when the SDK did not say)."""
+    response_model: str | None = None
+    """The model name the provider's response gave (often a dated name for an alias)."""
+    response_id: str | None = None
+    """The provider's id of the response; one response is recorded once."""
+    request_id: str | None = None
+    """The provider's request id (``x-request-id``, ``request-id``), when it sent one."""
     prompt_tokens: int | None = None
     """All input tokens billed, including cache reads and cache writes."""
     completion_tokens: int | None = None
@@ -104,6 +115,9 @@ class RequestUsage(BaseModel):
     """Cost in USD: an estimate from the price table, or the actual cost when ``cost_is_actual``."""
     cost_is_actual: bool = False
     """True when ``cost_usd`` was given by the caller or provider instead of estimated."""
+    unpriced_tokens: int | None = None
+    """Tokens the estimate prices at $0 because the table has no rate for them (cached tokens of
+    a model without a cache-read rate): they count as unpriced in ``priced_coverage``."""
     iteration: int | None = None
     """Iteration number, for run-directory logging (``TokenTracker.log_usage``)."""
     metadata: dict[str, Any] = Field(default_factory=dict)
@@ -117,6 +131,11 @@ class RequestUsage(BaseModel):
         if self.prompt_tokens is None or self.completion_tokens is None:
             return None
         return self.prompt_tokens + self.completion_tokens
+
+    @property
+    def usage_unknown(self) -> bool:
+        """True when the provider returned no usage for these requests (both counts unknown)."""
+        return self.prompt_tokens is None and self.completion_tokens is None and self.requests > 0
 
     def check_invariants(self) -> list[str]:
         """Log a warning for each broken invariant (see :func:`invariant_problems`) and return
@@ -209,6 +228,9 @@ class ModelPricing(BaseModel):
     reason: str | None = None
     """Why a model whose name is known has no price (no per-token rate in the table); ``None``
     for a priced model and for an unknown name (see ``suggestions``)."""
+    lower_bound_reason: str | None = None
+    """Why the model's cost is only a lower bound although it is priced (cached tokens of a
+    model whose table entry has no cache-read rate); ``None`` otherwise."""
 
 
 class PricingInfo(BaseModel):

@@ -24,6 +24,7 @@ from token_tracking import (
     TokenUsageReport,
     TrackingError,
 )
+from token_tracking.history.ledger import Ledger
 from token_tracking.records import RequestUsage
 
 
@@ -71,7 +72,7 @@ def test_an_agent_sums_its_requests_and_prices_each_one(tmp_path: Path) -> None:
     assert report.total_cost_usd == pytest.approx(agent.cost_usd, rel=1e-9)
     assert report.priced_coverage == 1.0
     assert report.status == "success"
-    assert report.schema_version == 1
+    assert report.schema_version == 2
     assert report.total_duration_seconds == 5.0
     assert report.pricing is not None
     assert report.pricing.source == "litellm"
@@ -512,3 +513,28 @@ def test_agent_run_records_success_and_failure_and_keeps_tokens(tmp_path: Path) 
         305,
     )
     assert (report.status, report.successful_agents, report.failed_agents) == ("partial", 1, 1)
+
+
+def test_a_session_whose_every_usage_is_unknown_is_saved_and_recorded(tmp_path: Path) -> None:
+    tracker = TokenTracker(reports_dir=tmp_path, command="app", default_model="gpt-4o")
+    tracker.record(usage("a", None, None))
+    report = tracker.finish()
+    assert (report.total_prompt_tokens, report.total_tokens, report.unknown_usage_requests) == (
+        None,
+        None,
+        1,
+    )
+    assert tracker.report_path is not None
+    assert TokenUsageReport.load_from_file(tracker.report_path) == report
+    with Ledger() as ledger:
+        assert ledger.has_session(report.session_id)
+
+
+def test_one_response_recorded_twice_counts_once() -> None:
+    tracker = TokenTracker(command="app", persist=False, default_model="gpt-4o")
+    first = tracker.record(usage("a", 100, 5, response_id="resp_1", request_id="req_1"))
+    assert tracker.record(usage("b", 100, 5, response_id="resp_1")) == first
+    assert tracker.record(usage("b", 100, 5, request_id="req_1")) == first
+    # The same response id with another request id is another response.
+    tracker.record(usage("b", 100, 5, response_id="resp_1", request_id="req_2"))
+    assert [r.agent_name for r in tracker.requests()] == ["a", "b"]

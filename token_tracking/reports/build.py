@@ -11,7 +11,7 @@ requests' costs is, rather than quietly too low.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from importlib.metadata import PackageNotFoundError, version
@@ -26,11 +26,22 @@ from token_tracking.records import (
     ReportStatus,
     RequestUsage,
 )
-from token_tracking.reports.file import SCHEMA_VERSION, TokenUsageReport
+from token_tracking.reports.file import SCHEMA_VERSION, DigestSummary, TokenUsageReport
 from token_tracking.reports.pricer import priced_coverage, total_cost
 
 UNFINISHED_AGENT_ERROR = "interrupted: the agent did not finish"
 """The error recorded for an agent that was started but never ended when the session closed."""
+
+UNATTRIBUTED_AGENT = "(unattributed)"
+"""The agent holding usage the SDK counted run-wide but no agent's own responses carried; it
+never counts in ``successful_agents``/``failed_agents`` or the status."""
+
+
+def _total(values: list[int | None], requests: int) -> int | None:
+    """The report total of one count: the sum of the known values (a lower bound when some are
+    unknown); 0 for a session without requests; ``None`` when no request's count is known."""
+    known = sum_known(values)
+    return 0 if known is None and requests == 0 else known
 
 
 def tool_version() -> str | None:
@@ -117,6 +128,9 @@ class SessionMeta:
     source: ReportSource = "llm"
     git: GitInfo | None = None
     interval_minutes: float | None = None
+    planned_agents: tuple[str, ...] = ()
+    """The agents the session means to run, in order (a recovered report lists those that
+    never launched in ``agents_not_run``)."""
 
 
 def derive_status(agents: Sequence[AgentUsage]) -> ReportStatus:
@@ -196,6 +210,11 @@ class ReportBuilder:
                 last = max((r.timestamp for r in run.requests), default=at)
                 run.end_time, run.success = last, True
 
+    def not_launched(self) -> list[str]:
+        """Return the planned agents that have no run, in plan order."""
+        launched = {run.name for run in self.runs}
+        return [name for name in self.meta.planned_agents if name not in launched]
+
     def last_event_time(self) -> datetime:
         """Return the latest time seen: session start, agent starts/ends, request timestamps."""
         times = [self.meta.start_time]
@@ -211,19 +230,18 @@ class ReportBuilder:
         status: ReportStatus | None,
         agents_not_run: Sequence[str],
         pricing: PricingInfo | None,
+        agents_not_run_reasons: Mapping[str, str] | None = None,
         intervals: list[IntervalUsage],
+        digest: DigestSummary | None = None,
     ) -> TokenUsageReport:
         """Return the report of the session (call ``close_open_runs`` first)."""
         agents = [run.usage(end_time) for run in self.runs]
         requests = self.requests
-
-        def total(values: list[int | None]) -> int:
-            # The report's main totals are plain integers: a count no request reported adds 0.
-            known = sum_known(values)
-            return 0 if known is None else known
-
-        prompt = total([a.prompt_tokens for a in agents])
-        completion = total([a.completion_tokens for a in agents])
+        unknown = sum(r.requests for r in requests if r.usage_unknown)
+        # Known counts summed: a lower bound when some usage is unknown, None when all is.
+        prompt = _total([a.prompt_tokens for a in agents], len(requests))
+        completion = _total([a.completion_tokens for a in agents], len(requests))
+        counted = [a for a in agents if a.agent_name != UNATTRIBUTED_AGENT]
         model = self.meta.model if self.meta.model is not None else self.meta.default_model
         if model is None:
             models = {r.model for r in requests if r.model is not None}
@@ -238,22 +256,25 @@ class ReportBuilder:
             total_duration_seconds=(end_time - self.meta.start_time).total_seconds(),
             total_prompt_tokens=prompt,
             total_completion_tokens=completion,
-            total_tokens=prompt + completion,
+            total_tokens=sum_known([prompt, completion]),
             total_cost_usd=total_cost(requests),
-            successful_agents=sum(1 for a in agents if a.success),
-            failed_agents=sum(1 for a in agents if not a.success),
+            successful_agents=sum(1 for a in counted if a.success),
+            failed_agents=sum(1 for a in counted if not a.success),
             agent_usage=agents,
             schema_version=SCHEMA_VERSION,
+            unknown_usage_requests=unknown,
             total_cached_tokens=sum_known(a.cached_tokens for a in agents),
             total_cache_write_tokens=sum_known(a.cache_write_tokens for a in agents),
             total_reasoning_tokens=sum_known(a.reasoning_tokens for a in agents),
             total_requests=sum(r.requests for r in requests),
-            status=derive_status(agents) if status is None else status,
+            status=derive_status(counted) if status is None else status,
             agents_not_run=list(agents_not_run),
+            agents_not_run_reasons=dict(agents_not_run_reasons or {}),
             source=self.meta.source,
             git=self.meta.git,
             pricing=pricing,
             priced_coverage=priced_coverage(requests),
             intervals=intervals,
             tool_version=tool_version(),
+            digest=digest,
         )

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pricing import PriceBook, Unpriced, Usage, default_pricebook
+from pricing import CostBreakdown, PriceBook, Unpriced, Usage, default_pricebook
 from token_tracking.counts import sum_known
 from token_tracking.records import AgentUsage, ModelPricing, PricingInfo, RequestUsage
 
@@ -57,6 +57,14 @@ class PriceResult:
     """How the model resolved; None when the usage named no model."""
     reason: str | None = None
     """Why the cost is unknown (None when known)."""
+    unpriced_tokens: int | None = None
+    """Tokens the cost prices at $0 for lack of a rate (cached tokens without a cache-read
+    rate); None when every token has its rate."""
+
+
+def cache_note(model: str) -> str:
+    """The report's note for a model whose cached tokens the table cannot price."""
+    return f"cached tokens of {model} have no cache price in the table: cost is a lower bound"
 
 
 class Pricer:
@@ -118,8 +126,25 @@ class Pricer:
         note = ModelPricing(
             model=name, matched_key=breakdown.key, tier=breakdown.tier, custom=breakdown.custom
         )
+        unpriced_tokens = None
+        cached = usage.cached_tokens
+        if cached is not None and cached > 0 and self._lacks_cache_rate(name, breakdown):
+            # LiteLLM prices them at $0: the cost stays LiteLLM's, the coverage says it is low.
+            unpriced_tokens = cached
+            note = note.model_copy(update={"lower_bound_reason": cache_note(name)})
+        else:
+            known = self.models.get(name)
+            if known is not None and known.lower_bound_reason is not None:
+                note = note.model_copy(update={"lower_bound_reason": known.lower_bound_reason})
         self._remember(note)
-        return PriceResult(breakdown.total, note)
+        return PriceResult(breakdown.total, note, unpriced_tokens=unpriced_tokens)
+
+    def _lacks_cache_rate(self, name: str, breakdown: CostBreakdown) -> bool:
+        """True when ``name``'s table entry has no cache-read rate and cached tokens cost $0."""
+        if breakdown.cached_input_rate != 0.0:
+            return False
+        resolution = self.book.lookup(name)
+        return resolution is not None and resolution.entry.cache_read_cost_per_token is None
 
     def _unpriced(self, name: str, unpriced: Unpriced) -> PriceResult:
         """The unknown cost of a usage ``cost_or_reason`` could not price, warned once per model."""
@@ -151,18 +176,38 @@ class Pricer:
         self._remember(note)
         return PriceResult(None, note, reason)
 
+    def priced_model(self, usage: RequestUsage) -> str | None:
+        """The model ``usage`` is priced as: the response's model when the table resolves it,
+        else the requested one (``request_model``, then ``model``), else the default model."""
+        requested = usage.request_model if usage.request_model is not None else usage.model
+        response = usage.response_model
+        if response is not None and response != requested and response != OFFLINE_MODEL:
+            found = self.book.lookup(response)
+            if found is not None:
+                asked = None if requested is None else self.book.lookup(requested)
+                # The same entry under the caller's spelling keeps the caller's name.
+                return requested if asked is not None and asked.key == found.key else response
+        for name in (requested, response):
+            if name is not None:
+                return name
+        return self.default_model
+
     def price(self, usage: RequestUsage) -> RequestUsage:
-        """Return a copy of ``usage`` with its model (or the default) and ``cost_usd`` filled.
+        """Return a copy of ``usage`` with its priced model (see :meth:`priced_model`),
+        ``request_model`` and ``cost_usd`` filled.
 
         An actual cost the caller gave (``cost_is_actual``) is kept as it is.
         """
-        model = usage.model if usage.model is not None else self.default_model
+        request_model = usage.request_model if usage.request_model is not None else usage.model
+        model = self.priced_model(usage)
+        update: dict[str, object] = {"model": model, "request_model": request_model}
         if usage.cost_is_actual and usage.cost_usd is not None:
-            return usage.model_copy(update={"model": model})
+            return usage.model_copy(update=update)
         result = self.cost(model, pricing_usage(usage))
-        return usage.model_copy(
-            update={"model": model, "cost_usd": result.cost_usd, "cost_is_actual": False}
+        update.update(
+            cost_usd=result.cost_usd, cost_is_actual=False, unpriced_tokens=result.unpriced_tokens
         )
+        return usage.model_copy(update=update)
 
 
 def priced_coverage(requests: Sequence[RequestUsage]) -> float | None:
@@ -176,6 +221,8 @@ def priced_coverage(requests: Sequence[RequestUsage]) -> float | None:
         total += tokens
         if request.cost_usd is not None:
             priced += tokens
+            if request.unpriced_tokens is not None:
+                priced -= request.unpriced_tokens
     if total == 0:
         return (
             None
@@ -355,7 +402,10 @@ def report_cost(report: TokenUsageReport, pricebook: PricebookLoader | None) -> 
     ]
     return ReportCost(
         cost_usd=report.total_cost_usd,
-        complete=report.total_cost_usd is not None and (coverage is None or coverage >= 1.0),
+        # Requests that returned no usage make the cost a lower bound too.
+        complete=report.total_cost_usd is not None
+        and (coverage is None or coverage >= 1.0)
+        and report.unknown_usage_requests in (None, 0),
         unknown_models=tuple(p.model for p in unpriced),
         # A known model without a per-token price carries the pricer's reason; an unknown name none.
         unpriced_reasons=tuple(p.reason if p.reason is not None else "" for p in unpriced),

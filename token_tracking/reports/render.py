@@ -54,6 +54,11 @@ def unknown_reason(report: TokenUsageReport) -> str | None:
         if model.suggestions:
             part += f", did you mean {', '.join(model.suggestions)}?"
         parts.append(part)
+    for model in report.pricing.models:
+        if model.lower_bound_reason is not None:
+            parts.append(model.lower_bound_reason)
+    if unknown_usage(report) > 0:
+        parts.append(f"{display.plural(unknown_usage(report), 'request')} returned no usage")
     if not parts:
         agents = report.agent_usage
         if any(agent.model is None for agent in agents) or (not agents and report.model is None):
@@ -64,6 +69,16 @@ def unknown_reason(report: TokenUsageReport) -> str | None:
     return "; ".join(parts) if parts else None
 
 
+def unknown_usage(report: TokenUsageReport) -> int:
+    """Return how many requests of ``report`` returned no usage (0 for older reports)."""
+    count = report.unknown_usage_requests
+    return 0 if count is None else count
+
+
+def _total(value: int | None, bound: str) -> str:
+    return display.tokens(value) if value is None else bound + display.tokens(value)
+
+
 def cost_line(report: TokenUsageReport) -> str:
     """Return ``Estimated Cost: $0.0531 USD``, or the unknown / lower-bound form with its reason."""
     reason = unknown_reason(report)
@@ -72,9 +87,12 @@ def cost_line(report: TokenUsageReport) -> str:
     figure = f"{display.usd(report.total_cost_usd)} USD"
     notes: list[str] = []
     coverage = report.priced_coverage
-    if coverage is not None and coverage < 1:
+    if (coverage is not None and coverage < 1) or unknown_usage(report) > 0:
         figure = "at least " + figure
-        notes.append(f"lower bound: {coverage:.0%} of tokens priced")
+        if coverage is not None and coverage < 1:
+            notes.append(f"lower bound: {coverage:.0%} of tokens priced")
+        else:
+            notes.append("lower bound")
         if reason:
             notes.append(reason)
     if report.pricing is not None and any(m.custom for m in report.pricing.models):
@@ -88,7 +106,7 @@ def _agent_lines(agent: AgentUsage, name_width: int) -> list[Text]:
     mark = "✅" if agent.success else "❌"
     tokens = display.tokens(agent.total_tokens)
     line = Text(f"  {mark} ")
-    line.append(f"{agent.agent_name:<{name_width}}", style="bold")
+    line.append(f"{display.printable(agent.agent_name):<{name_width}}", style="bold")
     line.append(
         f" | Tokens: {tokens:>8} | Cost: {display.usd(agent.cost_usd):>9}"
         f" | Duration: {display.seconds(agent.duration_seconds):>7}"
@@ -109,7 +127,7 @@ def _agent_lines(agent: AgentUsage, name_width: int) -> list[Text]:
         lines.append(Text("       " + " · ".join(extras), style="dim"))
     if not agent.success:
         error = agent.error if agent.error is not None else "unknown error"
-        lines.append(Text(f"       Error: {error}", style="red"))
+        lines.append(Text(f"       Error: {display.printable(error)}", style="red"))
     return lines
 
 
@@ -128,7 +146,7 @@ def render_report(
     console.print(Text("TOKEN USAGE REPORT", style="bold"), highlight=False)
     console.print(RULE, highlight=False, markup=False)
     head = [
-        f"Model: {report.model if report.model is not None else 'unknown'}",
+        f"Model: {display.printable(report.model) if report.model is not None else 'unknown'}",
         f"Total Duration: {display.seconds(report.total_duration_seconds)}",
         f"Successful Agents: {report.successful_agents}/{total_agents}",
     ]
@@ -137,10 +155,11 @@ def render_report(
     for text in head:
         console.print(text, highlight=False, markup=False)
     console.print()
+    bound = "at least " if unknown_usage(report) > 0 else ""
     totals = [
-        f"Total Prompt Tokens: {display.tokens(report.total_prompt_tokens)}",
-        f"Total Completion Tokens: {display.tokens(report.total_completion_tokens)}",
-        f"Total Tokens: {display.tokens(report.total_tokens)}",
+        f"Total Prompt Tokens: {_total(report.total_prompt_tokens, bound)}",
+        f"Total Completion Tokens: {_total(report.total_completion_tokens, bound)}",
+        f"Total Tokens: {_total(report.total_tokens, bound)}",
     ]
     for label, value in (
         ("Cached Prompt Tokens", report.total_cached_tokens),
@@ -151,6 +170,11 @@ def render_report(
             totals.append(f"  {label}: {display.tokens(value)}")
     if report.total_requests is not None:
         totals.append(f"Requests: {display.tokens(report.total_requests)}")
+    if unknown_usage(report) > 0:
+        totals.append(
+            f"  No usage returned: {display.plural(unknown_usage(report), 'request')} "
+            "(token totals are lower bounds)"
+        )
     for text in totals:
         console.print(text, highlight=False, markup=False)
     # Never wrapped: scripts grep this line for the figure.
@@ -173,7 +197,8 @@ def render_report(
             for text_line in _agent_lines(agent, width):
                 console.print(text_line, highlight=False)
     if report.agents_not_run:
-        console.print(f"Not run: {', '.join(report.agents_not_run)}", highlight=False, markup=False)
+        not_run = display.printable(", ".join(report.agents_not_run))
+        console.print(f"Not run: {not_run}", highlight=False, markup=False)
     console.print(RULE, highlight=False, markup=False)
     if len(report.intervals) > 1:
         console.print()

@@ -123,7 +123,8 @@ def test_other_message_attributes_pass_through(
     client = wrap(tracker, sync_client(fake_provider))
     raw = client.messages.with_raw_response.create(model=MODEL, max_tokens=100, messages=MESSAGES)
     assert raw.http_response.status_code == 200
-    assert tracker.requests() == []  # only create and stream are recorded
+    assert [r.prompt_tokens for r in tracker.requests()] == [10]  # the raw API is recorded too
+    assert client.messages.count_tokens is not None  # other attributes pass through
 
 
 def test_wrap_refuses_an_object_without_messages(tracker: TokenTracker) -> None:

@@ -25,6 +25,7 @@ from tests.support.fake_provider import FakeProvider, Reply
 from token_tracking import AgentUsage, TokenTracker
 from token_tracking.integrations.litellm import make_callback
 from token_tracking.integrations.openai_agents import make_run_hooks
+from token_tracking.reports.build import UNATTRIBUTED_AGENT
 
 set_tracing_disabled(True)
 
@@ -60,7 +61,10 @@ def figures(agent: AgentUsage) -> dict[str, Any]:
 
 
 def by_name(tracker: TokenTracker) -> dict[str, AgentUsage]:
-    return {agent.agent_name: agent for agent in tracker.finish().agent_usage}
+    agents = {agent.agent_name: agent for agent in tracker.finish().agent_usage}
+    # Reconciliation with the SDK's run-wide usage is a safety net: never used on these paths.
+    assert UNATTRIBUTED_AGENT not in agents
+    return agents
 
 
 # The SDK's LiteLLM model has no raw usage: counts the provider left out read 0 there.
