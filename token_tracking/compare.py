@@ -5,6 +5,9 @@ A side is reduced to its tokens, cost, requests (iterations for a run directory)
 by agent (reports) or operation (run directories); the comparison gives the savings in tokens
 and percent, the change in cost, and the per-name deltas.
 
+:func:`render_comparison` prints it as text, :func:`comparison_markdown` as a GitHub-flavoured
+markdown comment (with the report marker, so a workflow can update its comment in place).
+
 Costs are the ones the CI gate uses (:func:`token_tracking.reports.pricer.report_cost`):
 recorded, except a 0.1 report's, which is re-priced with today's table. A cost over an agent or
 operation with some unknown part is unknown; a cost difference with an unknown side is unknown.
@@ -22,6 +25,7 @@ from token_tracking import display
 from token_tracking.counts import sum_exact, sum_known
 from token_tracking.errors import CompareInputError
 from token_tracking.reports.file import load_report
+from token_tracking.reports.markdown import MARKER, table, text
 from token_tracking.reports.pricer import PricebookLoader, report_cost
 from token_tracking.reports.render import RULE
 from token_tracking.rundirs.log import TOKENS_FILE
@@ -139,7 +143,8 @@ def _report_side(path: Path, pricebook: PricebookLoader) -> ComparisonSide:
         label=path.name,
         path=str(path),
         kind="report",
-        total_tokens=report.total_tokens,
+        # A report whose every count is unknown (null total) compares as 0 known tokens.
+        total_tokens=report.total_tokens if report.total_tokens is not None else 0,
         cost_usd=cost.cost_usd,
         cost_is_lower_bound=cost.cost_usd is not None and not cost.complete,
         cost_repriced=cost.repriced,
@@ -232,7 +237,7 @@ def _side_lines(title: str, side: ComparisonSide) -> list[str]:
     if side.cost_repriced:
         cost += " (a 0.1 report: today's table)"
     lines = [
-        f"{title}: {side.label}",
+        f"{title}: {display.printable(side.label)}",
         f"  Tokens: {display.tokens(side.total_tokens)}",
         f"  Cost:   {cost}",
     ]
@@ -267,7 +272,7 @@ def render_comparison(comparison: Comparison, console: Console) -> None:
         kind = {"agent": "Agent", "operation": "Operation", "mixed": "Agent / operation"}
         rows = [
             (
-                delta.name,
+                display.printable(delta.name),
                 display.tokens(delta.baseline_tokens, unknown="-"),
                 display.tokens(delta.optimized_tokens, unknown="-"),
                 f"{delta.change_tokens:+,}",
@@ -295,3 +300,78 @@ def _outcome_line(comparison: Comparison) -> str:
         more = "more" if percent is None else f"{_percent_text(-percent)} more"
         return f"❌ Optimization made it worse: used {more} tokens"
     return "No change: both used the same number of tokens"
+
+
+# --- markdown --------------------------------------------------------------------------------
+
+
+def _side_cost(side: ComparisonSide) -> str:
+    cost = display.usd(side.cost_usd, lower_bound=side.cost_is_lower_bound)
+    return cost + " (0.1 report, today's table)" if side.cost_repriced else cost
+
+
+def _side_count(side: ComparisonSide) -> str:
+    return display.tokens(side.iterations if side.kind == "run" else side.requests)
+
+
+def comparison_markdown(comparison: Comparison) -> str:
+    """Return ``comparison`` as a markdown document for a pull-request comment: the report
+    marker, a heading with the outcome, a table of both sides and the change, the per-agent or
+    per-operation table, and the outcome line."""
+    base, optimized = comparison.baseline, comparison.optimized
+    mark = {"improved": "✅ ", "worse": "❌ ", "unchanged": ""}[comparison.outcome]
+    count_label = "Iterations" if base.kind == optimized.kind == "run" else "Requests"
+    savings_cost = display.signed_usd(
+        None if comparison.cost_savings_usd is None else -comparison.cost_savings_usd
+    )
+    change_percent = comparison.token_savings_percent
+    rows = [
+        (
+            "Baseline",
+            text(base.label),
+            display.tokens(base.total_tokens),
+            text(_side_cost(base)),
+            _side_count(base),
+        ),
+        (
+            "Optimized",
+            text(optimized.label),
+            display.tokens(optimized.total_tokens),
+            text(_side_cost(optimized)),
+            _side_count(optimized),
+        ),
+        (
+            "Change",
+            "",
+            f"{-comparison.token_savings:+,}"
+            + ("" if change_percent is None else f" ({-change_percent:+.1f}%)"),
+            text(savings_cost),
+            "",
+        ),
+    ]
+    lines = [MARKER, f"### {mark}Token usage comparison: {comparison.outcome}", ""]
+    lines += table(
+        ("", "Run", "Tokens", "Cost", count_label),
+        rows,
+        ("left", "left", "right", "right", "right"),
+    )
+    if comparison.breakdown:
+        kind = {"agent": "Agent", "operation": "Operation", "mixed": "Agent / operation"}
+        delta_rows = [
+            (
+                text(delta.name),
+                display.tokens(delta.baseline_tokens, unknown="-"),
+                display.tokens(delta.optimized_tokens, unknown="-"),
+                f"{delta.change_tokens:+,}",
+                "" if delta.change_percent is None else f"{delta.change_percent:+.1f}%",
+            )
+            for delta in comparison.breakdown
+        ]
+        delta_table = table(
+            (kind[comparison.breakdown_by], "Baseline", "Optimized", "Change", "%"),
+            delta_rows,
+            ("left", "right", "right", "right", "right"),
+        )
+        lines += ["", *delta_table]
+    lines += ["", _outcome_line(comparison)]
+    return "\n".join(lines) + "\n"

@@ -9,12 +9,24 @@ today's table (see :func:`token_tracking.reports.pricer.report_cost`).
 An unknown cost, or a cost that is only a lower bound (some tokens had no price), fails a
 ``--max-cost`` gate unless ``allow_unknown``: a gate must never pass because it could not see the
 cost.
+
+The regression gate compares the totals with a :class:`Baseline` (another report or run): it
+fails when the cost (``max_increase_percent``) or the tokens (``max_increase_tokens_percent``)
+are more than that many percent above the baseline's; an increase exactly at the limit passes.
+When either side's figure is unknown, or a lower bound that leaves the answer open, the same
+``allow_unknown`` rule decides.
+
+Every threshold checked gives one :class:`ThresholdCheck` in the verdict, named as its option
+(``max-cost``, ``max-tokens``, ``max-increase``, ``max-increase-tokens``): the JUnit file has one
+test case per check, the job summary one table row.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from fractions import Fraction
+from typing import Literal
 
 from pydantic import BaseModel
 
@@ -30,6 +42,15 @@ _COST_TOLERANCE = 1e-12
 _MAX_DECIMALS = 8
 """The most decimals a cost above its threshold is printed with to show it is above."""
 
+_MAX_PERCENT_DECIMALS = 6
+"""The most decimals an increase just above its limit is printed with to show it is above."""
+
+_NO_THRESHOLD = (
+    "give --max-cost USD, --max-tokens N, or --baseline F with --max-increase PCT to check against"
+)
+
+CheckName = Literal["max-cost", "max-tokens", "max-increase", "max-increase-tokens"]
+
 
 @dataclass(frozen=True)
 class Thresholds:
@@ -39,10 +60,22 @@ class Thresholds:
     """Fail when the cost is above this many USD."""
     max_tokens: int | None = None
     """Fail when the total tokens are above this."""
+    max_increase_percent: float | None = None
+    """Fail when the cost is more than this many percent above the baseline's."""
+    max_increase_tokens_percent: float | None = None
+    """Fail when the tokens are more than this many percent above the baseline's."""
 
     def __post_init__(self) -> None:
-        if self.max_cost_usd is None and self.max_tokens is None:
-            raise GateUsageError("give --max-cost USD and/or --max-tokens N to check against")
+        if all(
+            limit is None
+            for limit in (
+                self.max_cost_usd,
+                self.max_tokens,
+                self.max_increase_percent,
+                self.max_increase_tokens_percent,
+            )
+        ):
+            raise GateUsageError(_NO_THRESHOLD)
         if self.max_cost_usd is not None and not (
             math.isfinite(self.max_cost_usd) and self.max_cost_usd >= 0
         ):
@@ -51,6 +84,19 @@ class Thresholds:
             )
         if self.max_tokens is not None and self.max_tokens < 0:
             raise GateUsageError(f"--max-tokens must be zero or more (got {self.max_tokens})")
+        for option, percent in (
+            ("--max-increase", self.max_increase_percent),
+            ("--max-increase-tokens", self.max_increase_tokens_percent),
+        ):
+            if percent is not None and not (math.isfinite(percent) and percent >= 0):
+                raise GateUsageError(
+                    f"{option} must be a percentage, zero or more (got {percent:g})"
+                )
+
+    @property
+    def against_baseline(self) -> bool:
+        """True when a regression threshold is set, so a baseline is needed."""
+        return self.max_increase_percent is not None or self.max_increase_tokens_percent is not None
 
 
 @dataclass(frozen=True)
@@ -77,6 +123,36 @@ class GateTotals:
     not, and those models are then unknown names."""
     priced_coverage: float | None = None
     """Share of tokens with a known price, when known."""
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The run the regression gate compares with, reduced to what it compares."""
+
+    label: str
+    """Its file or directory name, for messages."""
+    total_tokens: int | None
+    """Its total tokens; ``None`` when unknown."""
+    cost_usd: float | None
+    """Its cost in USD; ``None`` when unknown."""
+    cost_complete: bool
+    """False when ``cost_usd`` is only a lower bound or unknown."""
+
+
+class ThresholdCheck(BaseModel):
+    """One threshold the gate checked, and how the figure compared with it."""
+
+    name: CheckName
+    """The threshold, named as its option: ``max-cost``, ``max-tokens``, ``max-increase``,
+    ``max-increase-tokens``."""
+    passed: bool
+    """True when the figure is within the threshold (or an unknown figure was accepted)."""
+    threshold: str
+    """The threshold as printed: ``$1.0000``, ``200,000``, ``10%``."""
+    value: str
+    """The figure checked, as printed: ``$0.0531``, ``30,000``, ``+4.2%``, ``unknown``."""
+    message: str
+    """Why it failed, or what was within which threshold, in one line."""
 
 
 class CheckVerdict(BaseModel):
@@ -110,6 +186,24 @@ class CheckVerdict(BaseModel):
     """Whether an unknown or partial cost was accepted."""
     failures: list[str] = []
     """One entry per threshold that failed."""
+    checks: list[ThresholdCheck] = []
+    """Every threshold checked, in the order cost, tokens, cost increase, token increase."""
+    baseline: str | None = None
+    """The baseline compared with (a report file or run directory name), if any."""
+    baseline_cost_usd: float | None = None
+    """The baseline's cost in USD; ``None`` when unknown or without a baseline."""
+    baseline_total_tokens: int | None = None
+    """The baseline's tokens; ``None`` when unknown or without a baseline."""
+    cost_increase_percent: float | None = None
+    """How much the cost rose over the baseline's, in percent (negative: it fell); ``None`` when
+    either cost is unknown or the baseline's is zero."""
+    token_increase_percent: float | None = None
+    """How much the tokens rose over the baseline's, in percent; ``None`` when unknown or the
+    baseline's are zero."""
+    max_increase_percent: float | None = None
+    """The cost increase threshold in percent, if one was given."""
+    max_increase_tokens_percent: float | None = None
+    """The token increase threshold in percent, if one was given."""
 
 
 def _value(text: str) -> float:
@@ -160,66 +254,230 @@ def _refuse_damaged(totals: GateTotals) -> None:
         )
 
 
-def evaluate(totals: GateTotals, thresholds: Thresholds, *, allow_unknown: bool) -> CheckVerdict:
-    """Check ``totals`` against ``thresholds``; return the verdict with its one-line message.
+def _cost_check(totals: GateTotals, limit: float, allow_unknown: bool) -> ThresholdCheck:
+    cost = totals.cost_usd
+    shown_limit = display.usd(limit)
+    value = display.usd(cost, lower_bound=cost is not None and not totals.cost_complete)
 
-    A cost equal to the threshold is within it. With a cost threshold, an unknown cost or a
-    lower-bound cost below the threshold fails unless ``allow_unknown``; a lower bound above the
-    threshold fails regardless. Raises ``GateUsageError`` when the totals are damaged (a cost that
-    is NaN, infinite or negative, a negative token total).
+    def check(passed: bool, message: str, threshold: str = shown_limit) -> ThresholdCheck:
+        return ThresholdCheck(
+            name="max-cost", passed=passed, threshold=threshold, value=value, message=message
+        )
+
+    if cost is None:
+        if allow_unknown:
+            return check(True, f"cost unknown ({_unknown_reason(totals)}), accepted")
+        return check(
+            False,
+            f"Cost unknown ({_unknown_reason(totals)}); cannot verify threshold "
+            f"{shown_limit} (use --allow-unknown to accept)",
+        )
+    if cost - limit > _COST_TOLERANCE:
+        at_least = "" if totals.cost_complete else "at least "
+        shown_cost, wide_limit = over_threshold_figures(cost, limit)
+        value = ("≥" if at_least else "") + shown_cost
+        return check(
+            False, f"Cost {at_least}{shown_cost} exceeds threshold {wide_limit}", wide_limit
+        )
+    if not totals.cost_complete:
+        lower = f"at least {display.usd(cost)} ({_unknown_reason(totals)})"
+        if allow_unknown:
+            return check(True, f"cost {lower} within threshold {shown_limit}, accepted")
+        return check(
+            False,
+            f"Cost {lower} may exceed threshold {shown_limit} (use --allow-unknown to accept)",
+        )
+    return check(True, f"cost {display.usd(cost)} within threshold {shown_limit}")
+
+
+def _token_check(totals: GateTotals, limit: int, allow_unknown: bool) -> ThresholdCheck:
+    tokens = totals.total_tokens
+    shown_limit = display.tokens(limit)
+
+    def check(passed: bool, message: str) -> ThresholdCheck:
+        return ThresholdCheck(
+            name="max-tokens",
+            passed=passed,
+            threshold=shown_limit,
+            value=display.tokens(tokens),
+            message=message,
+        )
+
+    if tokens is None:
+        if allow_unknown:
+            return check(True, "tokens unknown, accepted")
+        return check(
+            False,
+            f"Token count unknown; cannot verify threshold {shown_limit} "
+            "(use --allow-unknown to accept)",
+        )
+    if tokens > limit:
+        return check(False, f"Tokens {display.tokens(tokens)} exceed threshold {shown_limit}")
+    return check(True, f"tokens {display.tokens(tokens)} within threshold {shown_limit}")
+
+
+def percent_limit(percent: float) -> str:
+    """Return an increase threshold as printed: ``10%``, ``12.5%``."""
+    return f"{percent:g}%"
+
+
+def increase_percent(value: float, base: float) -> float | None:
+    """Return how much ``value`` rose over ``base`` in percent (negative when it fell); ``None``
+    when ``base`` is zero and ``value`` is not (an increase from nothing has no percentage)."""
+    if base == 0:
+        return 0.0 if value == 0 else None
+    return (value - base) / base * 100.0
+
+
+def _increase_text(increase: float, limit: float, over: bool) -> str:
+    """``+23.5%``: one decimal, or as many (up to 6) as it takes for an increase above ``limit``
+    not to read as equal to it."""
+    decimals = 1
+    while over and round(increase, decimals) <= limit and decimals < _MAX_PERCENT_DECIMALS:
+        decimals += 1
+    return f"{increase:+.{decimals}f}%"
+
+
+def _is_over(value: float, base: float, percent: float, exact: bool) -> bool:
+    """Whether ``value`` is more than ``percent`` percent above ``base``.
+
+    Token counts compare exactly (``percent`` read as the decimal it was written as); costs with
+    the float noise of summed prices tolerated, so an increase at the limit is within it."""
+    if exact:
+        factor = 1 + Fraction(repr(percent)) / 100
+        return Fraction(int(value)) > Fraction(int(base)) * factor
+    limit = base * (1 + percent / 100)
+    return value - limit > max(_COST_TOLERANCE, abs(limit) * 1e-12)
+
+
+def _increase_check(
+    name: CheckName,
+    what: Literal["cost", "tokens"],
+    value: float | None,
+    base: float | None,
+    complete: tuple[bool, bool],
+    percent: float,
+    baseline: Baseline,
+    allow_unknown: bool,
+) -> ThresholdCheck:
+    """Check that ``value`` is at most ``percent`` above the baseline's ``base``.
+
+    ``complete`` says whether each of (value, base) is exact rather than a lower bound. An
+    answer a lower bound leaves open fails unless ``allow_unknown``."""
+    limit = percent_limit(percent)
+    is_cost = what == "cost"
+
+    def shown(figure: float | None, exact: bool) -> str:
+        if is_cost:
+            return display.usd(figure, lower_bound=figure is not None and not exact)
+        return display.tokens(None if figure is None else int(figure))
+
+    subject, verb = ("Cost", "is") if is_cost else ("Tokens", "are")
+    now, before = shown(value, complete[0]), shown(base, complete[1])
+    where = f"baseline {before} ({baseline.label})"
+
+    def check(passed: bool, message: str, change: str) -> ThresholdCheck:
+        return ThresholdCheck(
+            name=name, passed=passed, threshold=limit, value=change, message=message
+        )
+
+    if value is None or base is None:
+        side = "the gated run's" if value is None else "the baseline's"
+        reason = f"{side} {what} {'is' if is_cost else 'are'} unknown"
+        if allow_unknown:
+            return check(True, f"{what} increase unknown ({reason}), accepted", "unknown")
+        return check(
+            False,
+            f"{subject} increase unknown ({reason}); cannot verify the limit of {limit} over "
+            f"{baseline.label} (use --allow-unknown to accept)",
+            "unknown",
+        )
+    over = _is_over(value, base, percent, exact=not is_cost)
+    increase = increase_percent(value, base)
+    change = "new" if increase is None else _increase_text(increase, percent, over)
+    if increase is None:
+        rise = f"{subject} {now} {verb} above {where}"
+    else:
+        direction = "above" if increase >= 0 else "below"
+        rise = f"{subject} {now} {verb} {change.lstrip('+-')} {direction} {where}"
+    if over and complete[1]:
+        return check(False, f"{rise}, over the limit of {limit}", change)
+    if not over and complete[0]:
+        return check(True, f"{rise[0].lower()}{rise[1:]}, within {limit}", change)
+    # A lower bound on either side leaves the answer open.
+    if allow_unknown:
+        verdict = "may exceed the limit of" if over else "within"
+        return check(True, f"{rise[0].lower()}{rise[1:]}, {verdict} {limit}, accepted", change)
+    return check(
+        False,
+        f"{rise}, may exceed the limit of {limit} (use --allow-unknown to accept)",
+        change,
+    )
+
+
+def evaluate(
+    totals: GateTotals,
+    thresholds: Thresholds,
+    *,
+    allow_unknown: bool,
+    baseline: Baseline | None = None,
+) -> CheckVerdict:
+    """Check ``totals`` against ``thresholds`` (and ``baseline``, for the increase thresholds);
+    return the verdict with its one-line message and one :class:`ThresholdCheck` per threshold.
+
+    A cost equal to the threshold is within it, and so is an increase equal to its limit. With a
+    cost threshold, an unknown cost or a lower-bound cost below the threshold fails unless
+    ``allow_unknown``; a lower bound above the threshold fails regardless. Raises
+    ``GateUsageError`` when the totals are damaged (a cost that is NaN, infinite or negative, a
+    negative token total), or when an increase threshold is given without a baseline.
     """
     _refuse_damaged(totals)
-    failures: list[str] = []
-    within: list[str] = []
-    cost, limit = totals.cost_usd, thresholds.max_cost_usd
-    if limit is not None:
-        shown_limit = display.usd(limit)
-        if cost is None:
-            if allow_unknown:
-                within.append(f"cost unknown ({_unknown_reason(totals)}), accepted")
-            else:
-                failures.append(
-                    f"Cost unknown ({_unknown_reason(totals)}); cannot verify threshold "
-                    f"{shown_limit} (use --allow-unknown to accept)"
+    if thresholds.against_baseline and baseline is None:
+        raise GateUsageError("--max-increase and --max-increase-tokens need --baseline F")
+    checks: list[ThresholdCheck] = []
+    if thresholds.max_cost_usd is not None:
+        checks.append(_cost_check(totals, thresholds.max_cost_usd, allow_unknown))
+    if thresholds.max_tokens is not None:
+        checks.append(_token_check(totals, thresholds.max_tokens, allow_unknown))
+    cost_increase = token_increase = None
+    if baseline is not None:
+        if totals.cost_usd is not None and baseline.cost_usd is not None:
+            cost_increase = increase_percent(totals.cost_usd, baseline.cost_usd)
+        if totals.total_tokens is not None and baseline.total_tokens is not None:
+            token_increase = increase_percent(totals.total_tokens, baseline.total_tokens)
+        if thresholds.max_increase_percent is not None:
+            checks.append(
+                _increase_check(
+                    "max-increase",
+                    "cost",
+                    totals.cost_usd,
+                    baseline.cost_usd,
+                    (totals.cost_complete, baseline.cost_complete),
+                    thresholds.max_increase_percent,
+                    baseline,
+                    allow_unknown,
                 )
-        elif cost - limit > _COST_TOLERANCE:
-            at_least = "" if totals.cost_complete else "at least "
-            shown_cost, shown_limit = over_threshold_figures(cost, limit)
-            failures.append(f"Cost {at_least}{shown_cost} exceeds threshold {shown_limit}")
-        elif not totals.cost_complete:
-            lower = f"at least {display.usd(cost)} ({_unknown_reason(totals)})"
-            if allow_unknown:
-                within.append(f"cost {lower} within threshold {shown_limit}, accepted")
-            else:
-                failures.append(
-                    f"Cost {lower} may exceed threshold {shown_limit} "
-                    "(use --allow-unknown to accept)"
-                )
-        else:
-            within.append(f"cost {display.usd(cost)} within threshold {shown_limit}")
-    tokens, token_limit = totals.total_tokens, thresholds.max_tokens
-    if token_limit is not None:
-        if tokens is None:
-            if allow_unknown:
-                within.append("tokens unknown, accepted")
-            else:
-                failures.append(
-                    f"Token count unknown; cannot verify threshold {display.tokens(token_limit)} "
-                    "(use --allow-unknown to accept)"
-                )
-        elif tokens > token_limit:
-            failures.append(
-                f"Tokens {display.tokens(tokens)} exceed threshold {display.tokens(token_limit)}"
             )
-        else:
-            within.append(
-                f"tokens {display.tokens(tokens)} within threshold {display.tokens(token_limit)}"
+        if thresholds.max_increase_tokens_percent is not None:
+            checks.append(
+                _increase_check(
+                    "max-increase-tokens",
+                    "tokens",
+                    totals.total_tokens,
+                    baseline.total_tokens,
+                    (True, True),
+                    thresholds.max_increase_tokens_percent,
+                    baseline,
+                    allow_unknown,
+                )
             )
+    failures = [check.message for check in checks if not check.passed]
     passed = not failures
     if passed:
-        message = f"OK: {'; '.join(within)} ({totals.target})"
+        message = f"OK: {'; '.join(check.message for check in checks)} ({totals.target})"
     else:
         message = "; ".join(failures)
+    cost = totals.cost_usd
     return CheckVerdict(
         passed=passed,
         exit_code=0 if passed else 1,
@@ -230,11 +488,19 @@ def evaluate(totals: GateTotals, thresholds: Thresholds, *, allow_unknown: bool)
         cost_is_lower_bound=cost is not None and not totals.cost_complete,
         cost_repriced=totals.repriced,
         unknown_models=list(totals.unknown_models),
-        total_tokens=tokens,
-        max_cost_usd=limit,
-        max_tokens=token_limit,
+        total_tokens=totals.total_tokens,
+        max_cost_usd=thresholds.max_cost_usd,
+        max_tokens=thresholds.max_tokens,
         allow_unknown=allow_unknown,
         failures=failures,
+        checks=checks,
+        baseline=None if baseline is None else baseline.label,
+        baseline_cost_usd=None if baseline is None else baseline.cost_usd,
+        baseline_total_tokens=None if baseline is None else baseline.total_tokens,
+        cost_increase_percent=cost_increase,
+        token_increase_percent=token_increase,
+        max_increase_percent=thresholds.max_increase_percent,
+        max_increase_tokens_percent=thresholds.max_increase_tokens_percent,
     )
 
 

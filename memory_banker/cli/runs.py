@@ -20,7 +20,7 @@ from memory_banker.cli.common import (
 )
 from memory_banker.cli.tokens import locate_report
 from memory_banker.errors import UsageError
-from token_tracking.compare import compare_paths, render_comparison
+from token_tracking.compare import compare_paths, comparison_markdown, render_comparison
 from token_tracking.rundirs.recent import render_runs_report, runs_report
 from token_tracking.rundirs.summary import print_summary, run_stats, save_summary
 
@@ -29,8 +29,16 @@ from token_tracking.rundirs.summary import print_summary, run_stats, save_summar
 @click.argument("baseline", type=click.Path(path_type=Path))
 @click.argument("optimized", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(("text", "json", "markdown")),
+    help="text (default), json (as --json), or markdown for a pull-request comment.",
+)
 @pass_app
-def compare(app: AppContext, baseline: Path, optimized: Path, as_json: bool) -> None:
+def compare(
+    app: AppContext, baseline: Path, optimized: Path, as_json: bool, output_format: str | None
+) -> None:
     """Compare a baseline with an optimized run: tokens, cost, requests and per-agent deltas.
 
     Each side is a report file or a run directory holding tokens.jsonl (one JSON line per request).
@@ -39,12 +47,17 @@ def compare(app: AppContext, baseline: Path, optimized: Path, as_json: bool) -> 
     Examples:
       memory-banker tokens compare token_usage_20241206_143022.json token_usage_20241207_091500.json
       memory-banker tokens compare output/tech/run_tech_baseline output/tech/run_tech_with_scopes
+      memory-banker tokens compare baseline.json optimized.json --format markdown
     """
+    if as_json and output_format not in (None, "json"):
+        raise UsageError(f"--json is --format json; it does not go with --format {output_format}")
     comparison = compare_paths(
         locate_report(app, baseline), locate_report(app, optimized), pricebook_loader(app)
     )
-    if as_json:
+    if as_json or output_format == "json":
         emit_json(comparison)
+    elif output_format == "markdown":
+        click.echo(comparison_markdown(comparison), nl=False)
     else:
         render_comparison(comparison, stdout_console())
 

@@ -32,6 +32,12 @@ def project(tmp_path: Path) -> Path:
     return path
 
 
+CHECKED = "Checking token_usage_20261120_090000.json (ended 2026-11-20T09:00:00+00:00)\n"
+"""What the gate says on stderr before its verdict when it checks :func:`one_report`'s file."""
+LATEST_OF_THREE = "Checking token_usage_20261119_080000.json (ended 2026-11-22T09:00:00+00:00)\n"
+"""The same line for the latest of :func:`three_reports`."""
+
+
 def one_report(project: Path, cost: float | None, **kwargs: object) -> Path:
     """A report of 30,000 tokens costing ``cost``."""
     report = make_report(
@@ -52,7 +58,7 @@ def test_a_cost_above_the_threshold_fails_with_one_line(project: Path) -> None:
     result = invoke(project, "tokens", "check", "--max-cost", "1.00")
 
     assert result.exit_code == 1
-    assert result.stderr == "Cost $1.2345 exceeds threshold $1.0000\n"
+    assert result.stderr == CHECKED + "Cost $1.2345 exceeds threshold $1.0000\n"
     assert result.stdout == ""
 
 
@@ -65,7 +71,7 @@ def test_a_cost_within_the_threshold_passes_with_one_line(project: Path) -> None
     assert result.stdout == (
         "OK: cost $0.0531 within threshold $1.0000 (token_usage_20261120_090000.json)\n"
     )
-    assert result.stderr == ""
+    assert result.stderr == CHECKED
 
 
 def test_a_cost_equal_to_the_threshold_passes(project: Path) -> None:
@@ -80,7 +86,7 @@ def test_a_cost_just_above_shows_enough_decimals(project: Path) -> None:
     result = invoke(project, "tokens", "check", "--max-cost", "1")
 
     assert result.exit_code == 1
-    assert result.stderr == "Cost $1.00001 exceeds threshold $1.00000\n"
+    assert result.stderr == CHECKED + "Cost $1.00001 exceeds threshold $1.00000\n"
 
 
 def test_token_threshold(project: Path) -> None:
@@ -90,7 +96,7 @@ def test_token_threshold(project: Path) -> None:
     within = invoke(project, "tokens", "check", "--max-tokens", "30000", "--max-cost", "0.02")
 
     assert over.exit_code == 1
-    assert over.stderr == "Tokens 30,000 exceed threshold 29,999\n"
+    assert over.stderr == CHECKED + "Tokens 30,000 exceed threshold 29,999\n"
     assert within.exit_code == 0
     assert within.stdout == (
         "OK: cost $0.0100 within threshold $0.0200; tokens 30,000 within threshold 30,000 "
@@ -116,7 +122,7 @@ def test_a_known_model_without_a_per_token_price_says_why_not_no_price(project: 
     result = invoke(project, "tokens", "check", "--max-cost", "1")
 
     assert result.exit_code == 1
-    assert result.stderr == (
+    assert result.stderr == CHECKED + (
         "Cost unknown ('whisper-1' (whisper-1) has no per-token price in LiteLLM's table; it is "
         "priced per second, image, character or query); cannot verify threshold $1.0000 "
         "(use --allow-unknown to accept)\n"
@@ -147,12 +153,12 @@ def test_max_tokens_alone_gates_tokens_only(project: Path) -> None:
     within = invoke(project, "tokens", "check", "--max-tokens", "30000")
     over = invoke(project, "tokens", "check", "--max-tokens", "29999")
 
-    assert (within.exit_code, within.stderr) == (0, "")
+    assert (within.exit_code, within.stderr) == (0, CHECKED)
     assert within.stdout == (
         "OK: tokens 30,000 within threshold 30,000 (token_usage_20261120_090000.json)\n"
     )
     assert (over.exit_code, over.stdout) == (1, "")
-    assert over.stderr == "Tokens 30,000 exceed threshold 29,999\n"
+    assert over.stderr == CHECKED + "Tokens 30,000 exceed threshold 29,999\n"
 
 
 def test_both_thresholds_crossed_is_still_one_line(project: Path) -> None:
@@ -161,7 +167,7 @@ def test_both_thresholds_crossed_is_still_one_line(project: Path) -> None:
     result = invoke(project, "tokens", "check", "--max-cost", "1", "--max-tokens", "1000")
 
     assert result.exit_code == 1
-    assert result.stderr == (
+    assert result.stderr == CHECKED + (
         "Cost $2.5000 exceeds threshold $1.0000; Tokens 30,000 exceed threshold 1,000\n"
     )
 
@@ -177,7 +183,7 @@ def test_an_unknown_cost_fails_a_cost_gate_unless_allowed(project: Path) -> None
     tokens_only = invoke(project, "tokens", "check", "--max-tokens", "50000")
 
     assert refused.exit_code == 1
-    assert refused.stderr == (
+    assert refused.stderr == CHECKED + (
         "Cost unknown (no price for gpt-4o-mini); cannot verify threshold $1.0000 "
         "(use --allow-unknown to accept)\n"
     )
@@ -198,13 +204,13 @@ def test_a_lower_bound_cost_fails_unless_allowed_and_fails_anyway_when_above(
     above = invoke(project, "tokens", "check", "--max-cost", "0.001", "--allow-unknown")
 
     assert refused.exit_code == 1
-    assert refused.stderr == (
+    assert refused.stderr == LATEST_OF_THREE + (
         "Cost at least $0.0027 (62% of tokens priced) may exceed threshold $1.0000 "
         "(use --allow-unknown to accept)\n"
     )
     assert allowed.exit_code == 0
     assert above.exit_code == 1
-    assert above.stderr == "Cost at least $0.0027 exceeds threshold $0.0010\n"
+    assert above.stderr == LATEST_OF_THREE + "Cost at least $0.0027 exceeds threshold $0.0010\n"
 
 
 # --- which report ----------------------------------------------------------------------------
@@ -250,7 +256,10 @@ def test_report_file_and_session_id_pick_the_report(project: Path) -> None:
     by_session = invoke(project, "tokens", "check", "--max-cost", "0.05", "--session-id", "aaaa")
 
     assert by_file.exit_code == 1
-    assert by_file.stderr == "Cost $0.0900 exceeds threshold $0.0500\n"
+    assert by_file.stderr == (
+        "Checking token_usage_20261121_100000.json (ended 2026-11-21T09:00:00+00:00)\n"
+        "Cost $0.0900 exceeds threshold $0.0500\n"
+    )
     assert by_session.exit_code == 0
     assert by_session.stdout == (
         "OK: cost $0.0010 within threshold $0.0500 (token_usage_20261120_090000.json)\n"
@@ -260,7 +269,11 @@ def test_report_file_and_session_id_pick_the_report(project: Path) -> None:
 @pytest.mark.parametrize(
     ("session_id", "message"),
     [
-        ("ffff", "Error: no report with a session id starting with 'ffff' in {folder}"),
+        (
+            "ffff",
+            "Error: no report with a session id starting with 'ffff' in {folder}, "
+            "nor in the ledger",
+        ),
         ("", "Error: --session-id is empty"),
     ],
 )
@@ -298,7 +311,11 @@ def test_an_ambiguous_session_id_is_exit_2(project: Path) -> None:
             "Error: --max-cost must be a number of USD, zero or more (got nan)",
         ),
         (("--max-tokens", "-5"), "Error: --max-tokens must be zero or more (got -5)"),
-        ((), "Error: give --max-cost USD and/or --max-tokens N to check against"),
+        (
+            (),
+            "Error: give --max-cost USD, --max-tokens N, or --baseline F with --max-increase "
+            "PCT to check against",
+        ),
         (
             ("--max-cost", "1", "--report-file", "a.json", "--session-id", "x"),
             "Error: choose one of --report-file, --session-id",
@@ -392,8 +409,24 @@ def test_json_verdict_keeps_the_exit_code(project: Path) -> None:
         "max_tokens": None,
         "allow_unknown": False,
         "failures": ["Cost $1.2345 exceeds threshold $1.0000"],
+        "checks": [
+            {
+                "name": "max-cost",
+                "passed": False,
+                "threshold": "$1.0000",
+                "value": "$1.2345",
+                "message": "Cost $1.2345 exceeds threshold $1.0000",
+            }
+        ],
+        "baseline": None,
+        "baseline_cost_usd": None,
+        "baseline_total_tokens": None,
+        "cost_increase_percent": None,
+        "token_increase_percent": None,
+        "max_increase_percent": None,
+        "max_increase_tokens_percent": None,
     }
-    assert result.stderr == "Cost $1.2345 exceeds threshold $1.0000\n"
+    assert result.stderr == CHECKED + "Cost $1.2345 exceeds threshold $1.0000\n"
 
 
 def test_evaluate_tolerates_float_noise_at_the_threshold() -> None:
