@@ -36,10 +36,42 @@ from itertools import count
 from types import TracebackType
 from typing import Any
 
-__all__ = ["FakeProvider", "RecordedRequest", "Reply"]
+__all__ = [
+    "ANTHROPIC_RATE_LIMIT_HEADERS",
+    "OPENAI_RATE_LIMIT_HEADERS",
+    "FakeProvider",
+    "RecordedRequest",
+    "Reply",
+]
 
 POLL_SECONDS = 0.01
 """How often the serving thread looks for a shutdown request: the bound on ``stop()``'s wait."""
+
+OPENAI_RATE_LIMIT_HEADERS: dict[str, str] = {
+    "x-ratelimit-limit-requests": "500",
+    "x-ratelimit-remaining-requests": "499",
+    "x-ratelimit-reset-requests": "120ms",
+    "x-ratelimit-limit-tokens": "200000",
+    "x-ratelimit-remaining-tokens": "199990",
+    "x-ratelimit-reset-tokens": "6m0s",
+}
+"""Rate-limit headers as OpenAI sends them (per-minute limits; resets as durations)."""
+
+ANTHROPIC_RATE_LIMIT_HEADERS: dict[str, str] = {
+    "anthropic-ratelimit-requests-limit": "50",
+    "anthropic-ratelimit-requests-remaining": "49",
+    "anthropic-ratelimit-requests-reset": "2099-01-01T00:00:00Z",
+    "anthropic-ratelimit-tokens-limit": "90000",
+    "anthropic-ratelimit-tokens-remaining": "89000",
+    "anthropic-ratelimit-tokens-reset": "2099-01-01T00:00:00Z",
+    "anthropic-ratelimit-input-tokens-limit": "50000",
+    "anthropic-ratelimit-input-tokens-remaining": "49990",
+    "anthropic-ratelimit-input-tokens-reset": "2099-01-01T00:00:00Z",
+    "anthropic-ratelimit-output-tokens-limit": "10000",
+    "anthropic-ratelimit-output-tokens-remaining": "9995",
+    "anthropic-ratelimit-output-tokens-reset": "2099-01-01T00:00:00Z",
+}
+"""Rate-limit headers as Anthropic sends them (per-minute limits; resets as RFC 3339 times)."""
 
 
 @dataclass
@@ -68,6 +100,16 @@ class Reply:
     """Answer 200 with a body that is not valid JSON (a broken SSE event when streaming)."""
     delay: float = 0.0
     """Seconds to wait before answering."""
+    usage: bool = True
+    """False: answer without a usage object (Chat Completions: no ``usage`` key, not even in a
+    stream that asked for it; Responses: ``"usage": null``), as some providers do."""
+    response_model: str | None = None
+    """The model name the answer gives (default: the requested one), e.g. a dated name for an
+    alias."""
+    headers: dict[str, str] = field(default_factory=dict)
+    """Extra response headers, sent whatever the status (rate-limit headers, ``retry-after``;
+    see :data:`OPENAI_RATE_LIMIT_HEADERS` and :data:`ANTHROPIC_RATE_LIMIT_HEADERS`). Empty: the
+    answer carries no rate-limit header."""
 
 
 @dataclass
@@ -223,6 +265,7 @@ class _Handler(BaseHTTPRequestHandler):
     # streaming trivial (no chunked encoding) and the SDKs handle it like any server.
     protocol_version = "HTTP/1.0"
     shared: _State
+    extra_headers: dict[str, str] = {}  # noqa: RUF012 - replaced per request, never mutated
 
     def log_message(self, format: str, *args: Any) -> None:
         """Stay silent: pytest output should not fill with access logs."""
@@ -262,6 +305,8 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             with state.lock:
                 state.in_flight -= 1
+        self.extra_headers = reply.headers
+        self.request_number = number
         self._answer(path, body, reply, number)
 
     def _answer(self, path: str, body: dict[str, Any], reply: Reply, number: int) -> None:
@@ -273,6 +318,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(reply.status, _error_body(reply.status, anthropic=anthropic))
             return
         model = str(body.get("model", "fake-model"))
+        if reply.response_model is not None:
+            model = reply.response_model
         stream = body.get("stream") is True
         if reply.malformed:
             if stream:
@@ -284,6 +331,7 @@ class _Handler(BaseHTTPRequestHandler):
             if stream:
                 options = body.get("stream_options")
                 include_usage = isinstance(options, dict) and options.get("include_usage") is True
+                include_usage = include_usage and reply.usage
                 events = _chat_events(reply, model, number, include_usage=include_usage)
                 self._send_events([(None, json.dumps(e)) for e in events] + [(None, "[DONE]")])
             else:
@@ -302,10 +350,24 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send_json(200, _anthropic_message(reply, model, number))
 
+    def _send_extra_headers(self) -> None:
+        for name, value in self.extra_headers.items():
+            self.send_header(name, value)
+
+    def _request_id_header(self) -> None:
+        # Every answer carries a request id, as OpenAI (x-request-id) and Anthropic
+        # (request-id) send one; ``number`` is the request's arrival number.
+        number = getattr(self, "request_number", None)
+        if number is not None:
+            self.send_header("x-request-id", f"req_{number}")
+            self.send_header("request-id", f"req_{number}")
+
     def _send_raw(self, status: int, payload: bytes, content_type: str) -> None:
         self.send_response(status)
+        self._request_id_header()
         self.send_header("content-type", content_type)
         self.send_header("content-length", str(len(payload)))
+        self._send_extra_headers()
         self.end_headers()
         self.wfile.write(payload)
 
@@ -314,8 +376,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send_events(self, events: Sequence[tuple[str | None, str]]) -> None:
         self.send_response(200)
+        self._request_id_header()
         self.send_header("content-type", "text/event-stream")
         self.send_header("cache-control", "no-cache")
+        self._send_extra_headers()
         self.end_headers()
         for name, data in events:
             chunk = (f"event: {name}\n" if name else "") + f"data: {data}\n\n"
@@ -401,7 +465,7 @@ def _chat_completion(reply: Reply, model: str, number: int) -> dict[str, Any]:
         "created": int(time.time()),
         "model": model,
         "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
-        "usage": _chat_usage(reply),
+        **({"usage": _chat_usage(reply)} if reply.usage else {}),
     }
 
 
@@ -500,7 +564,7 @@ def _response(reply: Reply, model: str, number: int, *, status: str) -> dict[str
         "status": status,
         "model": model,
         "output": _response_items(reply, number) if done else [],
-        "usage": _response_usage(reply) if done else None,
+        "usage": _response_usage(reply) if done and reply.usage else None,
         "parallel_tool_calls": True,
         "tool_choice": "auto",
         "tools": [],

@@ -12,6 +12,10 @@ warn from the warning level and refuse only when a limit the user set explicitly
 environment is above 100%: the request defaults never stop a run.
 
 A dollar figure over rows whose price is unknown is a lower bound, and the status says so.
+
+Beside the configured limits, the report carries the latest rate limits each provider reported
+for each model (:mod:`token_tracking.history.ratelimit_store`): what remained, when it resets,
+and when it was seen.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from token_tracking import display
 from token_tracking.history.clock import utc_now
 from token_tracking.history.ledger import Ledger
 from token_tracking.history.models import Filters, UsageTotals
+from token_tracking.history.ratelimit_store import RateLimitSnapshot, latest_snapshots
 from token_tracking.settings import LIMITS, LedgerSettings, LimitUnit, load_settings
 
 Level = Literal["ok", "warning", "critical", "exceeded"]
@@ -65,6 +70,8 @@ class LimitsReport(BaseModel):
     """Percent from which a limit is critical."""
     limits: list[LimitStatus] = Field(default_factory=list)
     """One entry per configured limit, in ``LIMITS`` order."""
+    provider_limits: list[RateLimitSnapshot] = Field(default_factory=list)
+    """The latest rate limits each provider reported per model, the most recent first."""
 
 
 class LimitsVerdict(BaseModel):
@@ -134,6 +141,7 @@ def limits_status(
         warning_threshold=settings.warning_threshold,
         critical_threshold=settings.critical_threshold,
         limits=statuses,
+        provider_limits=latest_snapshots(ledger),
     )
 
 
