@@ -103,3 +103,30 @@ def postgres_server() -> Iterator[PostgresServer]:
 def postgres_url(postgres_server: PostgresServer) -> str:
     """The URL of a new, empty database on the session's PostgreSQL server."""
     return postgres_server.create_database()
+
+
+LEDGER_BACKENDS = ("sqlite", "postgresql")
+"""The two databases the ledger runs on; history tests run against each."""
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run each test using ``each_ledger_backend`` on both ledgers, or on SQLite alone when it is
+    marked ``sqlite_ledger`` (it is about the file itself: paths, file corruption, old files)."""
+    if "each_ledger_backend" in metafunc.fixturenames:
+        only_sqlite = metafunc.definition.get_closest_marker("sqlite_ledger") is not None
+        backends = LEDGER_BACKENDS[:1] if only_sqlite else LEDGER_BACKENDS
+        metafunc.parametrize("each_ledger_backend", backends, indirect=True)
+
+
+@pytest.fixture
+def each_ledger_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run the test once on the SQLite file and once on a fresh PostgreSQL database.
+
+    ``Ledger()`` and every command open the test's ledger: the file of ``TOKEN_TRACKING_DB_PATH``
+    (set by :func:`isolated_environment`), or, for ``postgresql``, the database of
+    ``TOKEN_TRACKING_DB_URL`` set here. Yields the backend's name.
+    """
+    if request.param == "postgresql":
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        monkeypatch.setenv("TOKEN_TRACKING_DB_URL", server.create_database())
+    return str(request.param)

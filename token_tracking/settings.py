@@ -10,6 +10,8 @@ counts as unset.
 | ``TOKEN_TRACKING_ENABLED`` | whether finished sessions are persisted | true |
 | ``TOKEN_INTERVAL_MINUTES`` | the interval length of a report, 0.05 (3 s) to 1440 | 5 |
 | ``TOKEN_TRACKING_DB_PATH`` | the ledger file | the user-data folder |
+| ``TOKEN_TRACKING_DB_URL`` | a PostgreSQL ledger (``postgresql://…``) instead of the file | none |
+| ``TOKEN_TRACKING_USER`` | the user recorded on every ledger row | the OS user |
 | ``TOKEN_TRACKING_CACHE_DIR`` | the folder of cached build products | the user-cache folder |
 | ``CLAUDE_HOURLY_LIMIT`` | requests (one per LLM call) in the last 60 minutes | 500 |
 | ``CLAUDE_DAILY_LIMIT`` | requests in the last 24 hours | 5000 |
@@ -43,6 +45,10 @@ ENABLED_VARIABLE = "TOKEN_TRACKING_ENABLED"
 INTERVAL_VARIABLE = "TOKEN_INTERVAL_MINUTES"
 DB_PATH_VARIABLE = "TOKEN_TRACKING_DB_PATH"
 """Environment variable that points at the ledger file."""
+DB_URL_VARIABLE = "TOKEN_TRACKING_DB_URL"
+"""Environment variable holding a ``postgresql://`` URL: the ledger lives on that server instead."""
+USER_VARIABLE = "TOKEN_TRACKING_USER"
+"""Environment variable naming the user recorded on every ledger row (default: the OS user)."""
 CACHE_DIR_VARIABLE = "TOKEN_TRACKING_CACHE_DIR"
 """Environment variable that overrides the folder build products (the Vega bundle) are cached in."""
 WARNING_VARIABLE = "TOKEN_WARNING_THRESHOLD"
@@ -116,6 +122,61 @@ def default_db_path(environ: Mapping[str, str] | None = None) -> Path:
     if configured:
         return Path(configured).expanduser()
     return platformdirs.user_data_path("memory-banker") / "ledger.sqlite3"
+
+
+CLAUDE_CONFIG_VARIABLE = "CLAUDE_CONFIG_DIR"
+"""Claude Code's configuration folders (a comma-separated list); its logs are in ``projects/``."""
+CODEX_HOME_VARIABLE = "CODEX_HOME"
+"""Codex's home folder (default ``~/.codex``); its logs are in ``sessions/``."""
+
+
+def _home(env: Mapping[str, str]) -> Path:
+    return Path(env["HOME"]) if env.get("HOME") else Path.home()
+
+
+def claude_log_dirs(environ: Mapping[str, str] | None = None) -> list[Path]:
+    """Return where Claude Code keeps its logs: ``projects/`` of each folder of
+    ``CLAUDE_CONFIG_DIR`` (comma-separated), else ``~/.config/claude/projects`` and
+    ``~/.claude/projects``."""
+    env = os.environ if environ is None else environ
+    configured = [part.strip() for part in env.get(CLAUDE_CONFIG_VARIABLE, "").split(",")]
+    folders = [Path(part).expanduser() for part in configured if part]
+    if not folders:
+        home = _home(env)
+        folders = [home / ".config" / "claude", home / ".claude"]
+    return [folder / "projects" for folder in folders]
+
+
+def codex_log_dirs(environ: Mapping[str, str] | None = None) -> list[Path]:
+    """Return where Codex keeps its logs: ``sessions/`` and ``archived_sessions/`` of
+    ``CODEX_HOME`` (default ``~/.codex``)."""
+    env = os.environ if environ is None else environ
+    configured = env.get(CODEX_HOME_VARIABLE, "").strip()
+    home = Path(configured).expanduser() if configured else _home(env) / ".codex"
+    return [home / "sessions", home / "archived_sessions"]
+
+
+def gemini_log_dirs(environ: Mapping[str, str] | None = None) -> list[Path]:
+    """Return where Gemini CLI keeps its chats: ``~/.gemini/tmp`` (one ``<project>/chats``
+    folder per project below it)."""
+    env = os.environ if environ is None else environ
+    return [_home(env) / ".gemini" / "tmp"]
+
+
+def db_url(environ: Mapping[str, str] | None = None) -> str | None:
+    """Return ``TOKEN_TRACKING_DB_URL`` when set: the PostgreSQL ledger to use instead of the file.
+
+    Raises:
+        SettingError: the value is not a ``postgresql://`` (or ``postgres://``) URL.
+    """
+    env = os.environ if environ is None else environ
+    raw = env.get(DB_URL_VARIABLE, "").strip()
+    if not raw:
+        return None
+    if not raw.startswith(("postgresql://", "postgres://")):
+        shown = raw.split("://", 1)[0] + "://…" if "://" in raw else raw
+        raise SettingError(DB_URL_VARIABLE, shown, "a postgresql:// URL")
+    return raw
 
 
 def cache_dir(environ: Mapping[str, str] | None = None) -> Path:

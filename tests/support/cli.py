@@ -25,8 +25,17 @@ from tests.support.environment import ISOLATED_NAMES
 BIN = Path(sys.executable).parent
 """The folder of the running interpreter, where ``pip install`` puts the console scripts."""
 
-PASSED_THROUGH = ("LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "SYSTEMROOT")
-"""Variables of the test process a subprocess keeps besides the isolation variables."""
+PASSED_THROUGH = (
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TZ",
+    "TMPDIR",
+    "SYSTEMROOT",
+    "TOKEN_TRACKING_DB_URL",
+)
+"""Variables of the test process a subprocess keeps besides the isolation variables (the ledger's
+URL is set only by the tests that run on PostgreSQL)."""
 
 
 def invoke(

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.reports import make_report
+from token_tracking.history.database import Database
 from token_tracking.history.migrations import migrate
 from token_tracking.records import AgentUsage, GitInfo, RequestUsage
 from token_tracking.reports.file import TokenUsageReport
@@ -139,7 +140,7 @@ def make_first_form_ledger(path: Path, *, version: int) -> None:
     branch, commit, user, command, source).
     """
     db = sqlite3.connect(path, isolation_level=None)
-    assert migrate(db, target=version) == list(range(1, version + 1))
+    assert migrate(Database.sqlite(db), target=version) == list(range(1, version + 1))
     db.execute(
         """
         INSERT INTO sessions (id, session_id, project, command, model, source, status, start_us,

@@ -47,6 +47,7 @@ CSV_COLUMNS: tuple[str, ...] = (
     "reasoning_tokens",
     "requests",
     "source",
+    "reported_cost_usd",
 )
 """The CSV header: the five summary columns, then the detail."""
 
@@ -101,6 +102,9 @@ class ExportSession(TokenUsageReport):
     """The ledger's project (git root, else resolved path)."""
     note: str | None = None
     """The note of a manual entry."""
+    reported_cost_usd: float | None = None
+    """The cost the source itself logged (Claude Code's ``costUSD``), beside the computed total;
+    ``None`` when it logged none."""
 
 
 class ExportDocument(BaseModel):
@@ -138,7 +142,18 @@ def _cell(value: int | float | str | None) -> str:
         return ""
     if isinstance(value, float):
         return repr(value)
+    if isinstance(value, str):
+        return _neutralise(value)
     return str(value)
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _neutralise(text: str) -> str:
+    """Return ``text`` as a CSV cell no spreadsheet runs as a formula: a text starting with
+    ``=``, ``+``, ``-``, ``@``, tab or CR gets a leading ``'`` (as OWASP recommends)."""
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
 def csv_row(run: AgentRunRow) -> dict[str, str]:
@@ -149,8 +164,8 @@ def csv_row(run: AgentRunRow) -> dict[str, str]:
         "tokens": _cell(run.total_tokens),
         "estimated_cost": _cell(run.cost_usd),
         "notes": _cell(run.note),
-        "project": run.project,
-        "command": run.command,
+        "project": _cell(run.project),
+        "command": _cell(run.command),
         "agent": _cell(run.agent),
         "model": _cell(run.model),
         "prompt_tokens": _cell(run.prompt_tokens),
@@ -159,31 +174,45 @@ def csv_row(run: AgentRunRow) -> dict[str, str]:
         "cache_write_tokens": _cell(run.cache_write_tokens),
         "reasoning_tokens": _cell(run.reasoning_tokens),
         "requests": _cell(run.requests),
-        "source": run.source,
+        "source": _cell(run.source),
+        "reported_cost_usd": _cell(run.reported_cost_usd),
     }
 
 
 def export_csv(
-    ledger: Ledger, *, days: int = 0, project: str | None = None, now: datetime | None = None
+    ledger: Ledger,
+    *,
+    days: int = 0,
+    project: str | None = None,
+    now: datetime | None = None,
+    sources: tuple[str, ...] = (),
 ) -> str:
-    """Return the CSV of the sessions that started in the last ``days`` local days (0 = all)."""
+    """Return the CSV of the sessions that started in the last ``days`` local days (0 = all),
+    of ``sources`` only when given."""
     start = window_start(days, now=now)
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
-    for run in ledger.agent_runs(project=project, start=start):
+    for run in ledger.agent_runs(project=project, start=start, sources=sources):
         writer.writerow(csv_row(run))
     return buffer.getvalue()
 
 
 def export_document(
-    ledger: Ledger, *, days: int = 0, project: str | None = None, now: datetime | None = None
+    ledger: Ledger,
+    *,
+    days: int = 0,
+    project: str | None = None,
+    now: datetime | None = None,
+    sources: tuple[str, ...] = (),
 ) -> ExportDocument:
-    """Return the JSON export of the last ``days`` local days (0 = all time)."""
+    """Return the JSON export of the last ``days`` local days (0 = all time), of ``sources``
+    only when given."""
     moment = now if now is not None else utc_now()
     start = window_start(days, now=moment)
-    filters = Filters(project=project, start=start, include_offline=True)
-    stored = ledger.stored_sessions(project=project, start=start)
+    filters = Filters(project=project, start=start, include_offline=True, sources=sources)
+    stored = ledger.stored_sessions(project=project, start=start, sources=sources)
+    reported = ledger.reported_costs()
     totals = ledger.window_totals(filters)
     day_rows = periods(ledger, filters, "day")
     return ExportDocument(
@@ -207,6 +236,7 @@ def export_document(
                 **report.model_dump(),
                 project=summary.project,
                 note=summary.note,
+                reported_cost_usd=reported.get(summary.session_id),
             )
             for summary, report in stored
         ],

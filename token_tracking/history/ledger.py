@@ -13,19 +13,23 @@ so readers never block the writer.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from types import TracebackType
-from typing import Literal
+from typing import Any, Literal
+from urllib.parse import quote, urlsplit
 
 from token_tracking.errors import AmbiguousSessionError, LedgerError, SessionNotFoundError
 from token_tracking.git import project_root
 from token_tracking.history import rows
 from token_tracking.history.clock import from_us, to_us, window_start
+from token_tracking.history.database import Database, redacted_url
 from token_tracking.history.detail import session_detail, split_intervals
 from token_tracking.history.migrations import applied_version, migrate
 from token_tracking.history.models import (
@@ -44,7 +48,7 @@ from token_tracking.history.models import (
 )
 from token_tracking.records import IntervalUsage, RequestUsage
 from token_tracking.reports.file import TokenUsageReport, parse_report
-from token_tracking.settings import DB_PATH_VARIABLE, default_db_path
+from token_tracking.settings import DB_PATH_VARIABLE, db_url, default_db_path
 
 BUSY_TIMEOUT_MS = 30_000
 """How long a writer waits for another process's write transaction before giving up."""
@@ -60,58 +64,91 @@ def project_key(path: Path) -> str:
     return str(project_root(path.expanduser()))
 
 
-_ROW_COLUMNS: frozenset[str] = frozenset(("model", "agent"))
-_CONTEXT_COLUMNS: tuple[str, ...] = ("project", "branch", "user", "command", "source")
+@dataclass(frozen=True)
+class PreparedSession:
+    """One session's rows, ready to insert: everything but the ids the ledger assigns."""
+
+    session_id: str
+    """The session's id."""
+    session: tuple[Any, ...]
+    """The parameters of the session row."""
+    context: rows.ContextKey
+    """Project, branch, user, command, source and machine of its request rows."""
+    agents: list[tuple[Any, ...]]
+    """Each agent run's parameters after the session's id."""
+    usage: list[tuple[Any, ...]]
+    """Each request row's parameters after the session's and the context's ids."""
+
+
+def prepare_session(
+    report: TokenUsageReport, requests: Sequence[RequestUsage] = (), note: str | None = None
+) -> PreparedSession:
+    """Build the rows of a finished session (its report, agent runs and requests) for
+    :meth:`Ledger.insert_prepared`."""
+    project = project_key(Path(report.project_path))
+    ids = rows.RowContext(session_pk=0, context_id=0, note=note)
+    return PreparedSession(
+        session_id=report.session_id,
+        session=rows.session_values(report, project, note),
+        context=rows.context_key(report, project, rows.recorder()),
+        agents=[
+            rows.agent_values(None, position, agent)[1:]
+            for position, agent in enumerate(report.agent_usage)
+        ],
+        usage=[row[2:] for row in rows.usage_values(ids, report, requests)],
+    )
+
+
+_ROW_COLUMNS: frozenset[str] = frozenset(("model", "agent", "attributed_commit"))
+_CONTEXT_COLUMNS: tuple[str, ...] = (
+    "project",
+    "branch",
+    "user",
+    "command",
+    "source",
+    "machine",
+)
 
 
 class Ledger:
     """An open ledger file. Use as a context manager, or call :meth:`close`."""
 
-    def __init__(self, path: Path | None = None) -> None:
-        """Open (creating and migrating as needed) the ledger at ``path`` or the default path.
+    def __init__(self, path: Path | None = None, *, url: str | None = None) -> None:
+        """Open (creating and migrating as needed) the ledger.
+
+        ``url``: a ``postgresql://`` URL; else ``path``: a SQLite file; else
+        ``TOKEN_TRACKING_DB_URL`` when set, else the SQLite file of ``TOKEN_TRACKING_DB_PATH`` or
+        the user-data folder.
 
         Raises:
-            LedgerError: the file cannot be opened or is not a ledger.
+            LedgerError: the database cannot be opened or reached, or is not a ledger.
+            SettingError: ``TOKEN_TRACKING_DB_URL`` is not a PostgreSQL URL.
         """
-        self.path = path if path is not None else default_db_path()
+        if url is None and path is None:
+            url = db_url()
+        self.url = url
+        """The PostgreSQL URL, when the ledger lives on a server (``None`` for a file)."""
+        self.path = path if path is not None or url is not None else default_db_path()
+        """The SQLite file, when the ledger is one (``None`` on PostgreSQL)."""
+        self.location = redacted_url(url) if url is not None else str(self.path)
+        """Where the ledger is, for messages: the file, or the URL without its password."""
         self._contexts: dict[rows.ContextKey, int] = {}
         self._pending_contexts: dict[rows.ContextKey, int] = {}
+        if url is not None:
+            self._db = _open_postgresql(url, self.location)
+        else:
+            assert self.path is not None
+            self._db = _open_sqlite(self.path)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except (FileExistsError, NotADirectoryError):
-            # mkdir's own words ("File exists") hide the cause: a file where a folder must be.
-            raise LedgerError(
-                f"cannot open the ledger {self.path}: a file stands where its folder "
-                f"{_first_file(self.path.parent)} should be; set {DB_PATH_VARIABLE} "
-                "to a path inside a folder"
-            ) from None
-        except OSError as exc:
-            raise LedgerError(f"cannot open the ledger {self.path}: {exc.strerror}") from exc
-        if self.path.is_dir():
-            raise LedgerError(
-                f"cannot open the ledger {self.path}: it is a folder; set "
-                f"{DB_PATH_VARIABLE} to a file path"
-            )
-        try:
-            self._db = sqlite3.connect(
-                self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1e3
-            )
-        except (OSError, sqlite3.Error) as exc:
-            raise LedgerError(f"cannot open the ledger {self.path}: {exc}") from exc
-        try:
-            self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            _enable_wal(self._db)
-            # WAL makes NORMAL durable against application crashes, at a fraction of FULL's fsyncs.
-            self._db.execute("PRAGMA synchronous = NORMAL")
-            # Foreign keys stay unenforced (SQLite's default): rows are only ever written by
-            # _write_session under their session's fresh id and removed by prune with it, and the
-            # per-row parent lookup costs ~15% of insert throughput.
-            # 32 MB of page cache keeps the hot ends of the indexes in memory during big imports.
-            self._db.execute("PRAGMA cache_size = -32000")
             migrate(self._db)
-        except sqlite3.DatabaseError as exc:
+        except self._db.errors as exc:
             self._db.close()
-            raise LedgerError(f"cannot use the ledger {self.path}: {exc}") from exc
+            raise LedgerError(f"cannot use the ledger {self.location}: {exc}") from exc
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self._db.dialect
 
     def close(self) -> None:
         """Close the connection."""
@@ -129,8 +166,8 @@ class Ledger:
         self.close()
 
     @property
-    def connection(self) -> sqlite3.Connection:
-        """The underlying connection, for read queries this module does not offer."""
+    def connection(self) -> Database:
+        """The underlying connection, for queries this module does not offer."""
         return self._db
 
     # -- writing ------------------------------------------------------------------------------
@@ -165,66 +202,84 @@ class Ledger:
         Raises:
             LedgerError: a write failed (the whole transaction is rolled back).
         """
+        return self.insert_prepared([prepare_session(r, q, note) for r, q in sessions])
+
+    def insert_prepared(self, sessions: Sequence[PreparedSession]) -> int:
+        """Insert sessions whose rows :func:`prepare_session` built, in one transaction.
+
+        The rows are built before the transaction starts, so the write lock is held only while
+        they are written. Sessions already in the ledger are skipped. Returns how many were
+        inserted.
+
+        Raises:
+            LedgerError: a write failed (the whole transaction is rolled back).
+        """
         inserted = 0
         current = "?"
+        db = self._db
         try:
-            self._db.execute("BEGIN IMMEDIATE")
+            db.execute("BEGIN IMMEDIATE")
             try:
-                for report, requests in sessions:
-                    current = report.session_id
-                    inserted += self._write_session(report, requests, note)
-                self._db.execute("COMMIT")
+                for prepared in sessions:
+                    current = prepared.session_id
+                    cursor = db.execute(rows.INSERT_SESSION, prepared.session)
+                    if cursor.rowcount == 0:
+                        continue
+                    pk = cursor.lastrowid
+                    db.executemany(rows.INSERT_AGENT_RUN, [(pk, *a) for a in prepared.agents])
+                    head = (pk, self._context_id(prepared.context))
+                    db.executemany(rows.INSERT_ROW, [(*head, *u) for u in prepared.usage])
+                    inserted += 1
+                db.execute("COMMIT")
                 self._contexts.update(self._pending_contexts)
             except BaseException:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
                 raise
             finally:
                 self._pending_contexts.clear()
-        except sqlite3.Error as exc:
-            raise LedgerError(f"cannot record session {current} in {self.path}: {exc}") from exc
+        except self._db.errors as exc:
+            raise LedgerError(f"cannot record session {current} in {self.location}: {exc}") from exc
         return inserted
 
-    def _write_session(
-        self, report: TokenUsageReport, requests: Sequence[RequestUsage], note: str | None
-    ) -> bool:
-        """Insert one session inside the caller's transaction; ``False`` if already present."""
-        project = project_key(Path(report.project_path))
-        cursor = self._db.execute(rows.INSERT_SESSION, rows.session_values(report, project, note))
-        if cursor.rowcount == 0:
-            return False
-        session_pk = cursor.lastrowid
-        self._db.executemany(
-            rows.INSERT_AGENT_RUN,
-            [
-                rows.agent_values(session_pk, position, agent)
-                for position, agent in enumerate(report.agent_usage)
-            ],
+    def context_id_for(self, fields: dict[str, Any]) -> int:
+        """Return the id of the context with these values, creating it inside the caller's
+        transaction (missing fields are null); call :meth:`commit_contexts` after the commit."""
+        key: rows.ContextKey = (
+            fields["project"],
+            fields.get("branch"),
+            fields.get("user"),
+            fields["command"],
+            fields["source"],
+            fields.get("machine"),
         )
-        context = rows.RowContext(
-            session_pk=session_pk if session_pk is not None else 0,
-            context_id=self._context_id(rows.context_key(report, project)),
-            note=note,
-        )
-        self._db.executemany(rows.INSERT_ROW, list(rows.usage_values(context, report, requests)))
-        return True
+        return self._context_id(key)
+
+    def commit_contexts(self) -> None:
+        """Remember the contexts created by the transaction just committed."""
+        self._contexts.update(self._pending_contexts)
+        self._pending_contexts.clear()
+
+    def forget_pending_contexts(self) -> None:
+        """Forget the contexts created by a transaction that was rolled back."""
+        self._pending_contexts.clear()
 
     def _context_id(self, key: rows.ContextKey) -> int:
         """Return the id of a context row, creating it (inside the caller's transaction)."""
-        cached = self._contexts.get(key)
+        cached = self._contexts.get(key, self._pending_contexts.get(key))
         if cached is not None:
             return cached
         row = self._db.execute(
             "SELECT id FROM contexts WHERE project = ? AND branch IS ? AND user IS ? "
-            "AND command = ? AND source = ?",
+            "AND command = ? AND source = ? AND machine IS ?",
             key,
         ).fetchone()
         if row is not None:
             found = int(row[0])
         else:
             cursor = self._db.execute(
-                "INSERT INTO contexts (project, branch, user, command, source) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO contexts (project, branch, user, command, source, machine) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
                 key,
             )
             found = int(cursor.lastrowid if cursor.lastrowid is not None else 0)
@@ -263,8 +318,8 @@ class Ledger:
                 if self._db.in_transaction:
                     self._db.execute("ROLLBACK")
                 raise
-        except sqlite3.Error as exc:
-            raise LedgerError(f"cannot prune {self.path}: {exc}") from exc
+        except self._db.errors as exc:
+            raise LedgerError(f"cannot prune {self.location}: {exc}") from exc
         return PruneResult(
             cutoff=from_us(cutoff),
             sessions=sessions,
@@ -296,12 +351,19 @@ class Ledger:
         start: datetime | None = None,
         include_offline: bool = True,
         order_by: Literal["end", "cost"] = "end",
+        sources: Sequence[str] = (),
+        commit: str | None = None,
+        user: str | None = None,
     ) -> list[SessionSummary]:
         """Return sessions, latest end first (or most expensive first with ``order_by="cost"``).
 
-        ``project`` None means every project; ``start`` keeps sessions that started at or after it.
+        ``project`` None means every project; ``start`` keeps sessions that started at or after it;
+        ``sources`` keeps those sources only; ``commit`` (a hash or prefix) keeps the sessions with
+        rows attributed to that commit; ``user`` the sessions with rows that user recorded.
         """
-        where, params = rows.session_where(project, start, include_offline)
+        where, params = rows.session_where(
+            project, start, include_offline, sources=sources, commit=commit, user=user
+        )
         order = (
             "end_us DESC" if order_by == "end" else "cost_usd IS NULL, cost_usd DESC, end_us DESC"
         )
@@ -452,9 +514,9 @@ class Ledger:
         """Yield per-session sums of the selected rows in 15-minute UTC buckets.
 
         Every time zone's offset is a multiple of 15 minutes, so no local midnight falls inside a
-        bucket: grouping these buckets by local date, week or month is exact, and SQLite only
-        aggregates (it never converts a row's time zone). A session has one context, so the
-        context id rides along without adding groups.
+        bucket: grouping these buckets by local date, week or month is exact, and the database only
+        aggregates (it never converts a row's time zone). A session has one context, so grouping
+        by the context id too adds no groups.
         """
         where, params = filters.where()
         found = self._db.execute(
@@ -463,7 +525,7 @@ class Ledger:
                    SUM(completion_tokens), SUM(cached_tokens), SUM(total_tokens), SUM(cost_usd),
                    SUM(CASE WHEN cost_usd IS NOT NULL THEN total_tokens END)
             FROM usage_rows WHERE {where}
-            GROUP BY ts_us / {BUCKET_US}, session_pk
+            GROUP BY ts_us / {BUCKET_US}, session_pk, context_id
             """,
             params,
         )
@@ -511,12 +573,15 @@ class Ledger:
         project: str | None = None,
         start: datetime | None = None,
         include_offline: bool = True,
+        sources: Sequence[str] = (),
     ) -> list[AgentRunRow]:
         """Return one row per agent run (one per session without agent runs), oldest first.
 
-        Sessions are selected by their start time (at or after ``start``).
+        Sessions are selected by their start time (at or after ``start``), and by ``sources``.
         """
-        where, params = rows.session_where(project, start, include_offline, table="s.")
+        where, params = rows.session_where(
+            project, start, include_offline, table="s.", sources=sources
+        )
         found = self._db.execute(
             f"""
             SELECT s.session_id, COALESCE(a.start_us, s.start_us), s.project, s.branch, s.command,
@@ -529,7 +594,9 @@ class Ledger:
                    CASE WHEN a.id IS NULL THEN s.total_tokens ELSE a.total_tokens END,
                    CASE WHEN a.id IS NULL THEN s.requests ELSE a.requests END,
                    CASE WHEN a.id IS NULL THEN s.cost_usd ELSE a.cost_usd END,
-                   s.source, COALESCE(s.note, a.error)
+                   s.source, COALESCE(s.note, a.error),
+                   (SELECT SUM(u.reported_cost_usd) FROM usage_rows u
+                     WHERE u.session_pk = s.id AND (a.id IS NULL OR u.model IS a.model))
             FROM sessions s LEFT JOIN agent_runs a ON a.session_pk = s.id
             WHERE {where}
             ORDER BY s.start_us, s.id, a.position
@@ -538,15 +605,27 @@ class Ledger:
         )
         return [rows.agent_run(row) for row in found]
 
+    def reported_costs(self) -> dict[str, float]:
+        """Return the cost each session's source itself reported (Claude Code's ``costUSD``),
+        by session id, for the sessions that have one."""
+        found = self._db.execute(
+            "SELECT s.session_id, SUM(u.reported_cost_usd) FROM usage_rows u "
+            "JOIN sessions s ON s.id = u.session_pk WHERE u.reported_cost_usd IS NOT NULL "
+            "GROUP BY s.session_id"
+        )
+        return {row[0]: row[1] for row in found}
+
     def stored_sessions(
         self,
         *,
         project: str | None = None,
         start: datetime | None = None,
         include_offline: bool = True,
+        sources: Sequence[str] = (),
     ) -> list[tuple[SessionSummary, TokenUsageReport]]:
-        """Return each selected session with its stored report, oldest first."""
-        where, params = rows.session_where(project, start, include_offline)
+        """Return each selected session (of ``sources`` only, when given) with its stored
+        report, oldest first."""
+        where, params = rows.session_where(project, start, include_offline, sources=sources)
         found = self._db.execute(
             f"SELECT {rows.SESSION_COLUMNS}, report_json FROM sessions "
             f"WHERE {where} ORDER BY start_us, id",
@@ -561,6 +640,112 @@ def _first_file(folder: Path) -> Path:
         if candidate.exists() or candidate.is_symlink():
             return candidate
     return folder
+
+
+def _writable(path: Path) -> bool:
+    """True unless ``path`` exists and it or its folder cannot be written (a read-only file or
+    file system)."""
+    if not path.exists():
+        return True
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+
+
+def _open_read_only(path: Path) -> Database:
+    """Open an existing ledger file that cannot be written, for reading only.
+
+    ``mode=ro`` first; a WAL file whose folder cannot hold the shared-memory file opens as
+    ``immutable`` (no other process can write to it either) when its write-ahead log is empty.
+    Raises LedgerError.
+    """
+    target = quote(str(path.resolve()))
+    problem: sqlite3.Error | None = None
+    wal = path.with_name(path.name + "-wal")
+    # ``immutable`` ignores the write-ahead log: only safe when the log holds nothing.
+    safe_immutable = not wal.exists() or wal.stat().st_size == 0
+    for flags in ("mode=ro", "immutable=1") if safe_immutable else ("mode=ro",):
+        try:
+            connection = sqlite3.connect(
+                f"file:{target}?{flags}",
+                uri=True,
+                isolation_level=None,
+                timeout=BUSY_TIMEOUT_MS / 1e3,
+            )
+        except sqlite3.Error as exc:
+            problem = exc
+            continue
+        try:
+            connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.Error as exc:
+            connection.close()
+            problem = exc
+            continue
+        return Database.sqlite(connection)
+    raise LedgerError(f"cannot open the ledger {path} (read-only): {problem}")
+
+
+def _open_sqlite(path: Path) -> Database:
+    """Open the ledger file (creating its folder) in WAL mode with the busy timeout; an existing
+    file that cannot be written (or whose folder cannot) is opened read-only, so the history
+    commands still work and a write fails with ``attempt to write a readonly database``."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        # mkdir's own words ("File exists") hide the cause: a file where a folder must be.
+        raise LedgerError(
+            f"cannot open the ledger {path}: a file stands where its folder "
+            f"{_first_file(path.parent)} should be; set {DB_PATH_VARIABLE} "
+            "to a path inside a folder"
+        ) from None
+    except OSError as exc:
+        raise LedgerError(f"cannot open the ledger {path}: {exc.strerror}") from exc
+    if path.is_dir():
+        raise LedgerError(
+            f"cannot open the ledger {path}: it is a folder; set {DB_PATH_VARIABLE} to a file path"
+        )
+    if not _writable(path):
+        return _open_read_only(path)
+    try:
+        connection = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1e3)
+    except (OSError, sqlite3.Error) as exc:
+        raise LedgerError(f"cannot open the ledger {path}: {exc}") from exc
+    try:
+        connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        _enable_wal(connection)
+        # WAL makes NORMAL durable against application crashes, at a fraction of FULL's fsyncs.
+        connection.execute("PRAGMA synchronous = NORMAL")
+        # Foreign keys stay unenforced (SQLite's default): rows are only ever written by
+        # insert_prepared under their session's fresh id and removed by prune with it, and the
+        # per-row parent lookup costs ~15% of insert throughput.
+        # 32 MB of page cache keeps the hot ends of the indexes in memory during big imports.
+        connection.execute("PRAGMA cache_size = -32000")
+    except sqlite3.DatabaseError as exc:
+        connection.close()
+        raise LedgerError(f"cannot use the ledger {path}: {exc}") from exc
+    return Database.sqlite(connection)
+
+
+def _open_postgresql(url: str, location: str) -> Database:
+    """Connect to the PostgreSQL ledger at ``url``.
+
+    Raises:
+        LedgerError: psycopg is missing (naming the extra to install) or the server cannot be
+            reached or refuses the login (the message never shows the password).
+    """
+    try:
+        import psycopg  # noqa: F401  (only to tell a missing driver from a failed connection)
+    except ImportError:
+        raise LedgerError(
+            f"the ledger {location} is on PostgreSQL, which needs the driver: "
+            'pip install "memory-banker[postgres]"'
+        ) from None
+    try:
+        return Database.postgresql(url)
+    except Exception as exc:  # psycopg.Error and its OperationalError subclasses
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        password = urlsplit(url).password
+        if password:
+            reason = reason.replace(password, "***")
+        raise LedgerError(f"cannot reach the ledger {location}: {reason}") from None
 
 
 def _enable_wal(db: sqlite3.Connection) -> None:

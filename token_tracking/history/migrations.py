@@ -8,12 +8,12 @@ migrate it once.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from token_tracking.errors import LedgerError
 from token_tracking.history.clock import utc_now
+from token_tracking.history.database import Database
 
 
 @dataclass(frozen=True)
@@ -26,15 +26,18 @@ class Migration:
     """What the step adds, in words."""
     statements: tuple[str, ...]
     """The SQL statements, run in order."""
-    needed: Callable[[sqlite3.Connection], bool] | None = None
+    needed: Callable[[Database], bool] | None = None
     """When set and it answers ``False``, the file already has this step's schema: the step
     only records its version (see migration 3)."""
+    postgresql: tuple[str, ...] | None = None
+    """The statements run instead of ``statements`` on PostgreSQL, for a change SQLite can only
+    make by rebuilding a table (PostgreSQL alters the column in place and keeps the foreign keys
+    that point at the table)."""
 
 
-def _rows_repeat_their_context(db: sqlite3.Connection) -> bool:
+def _rows_repeat_their_context(db: Database) -> bool:
     """Whether ``usage_rows`` still has the first form (context text in every row)."""
-    columns = {row[1] for row in db.execute("PRAGMA table_info(usage_rows)")}
-    return "context_id" not in columns
+    return "context_id" not in db.columns("usage_rows")
 
 
 # MIGRATIONS IS APPEND-ONLY. Every step here has been committed, and ledger files made with it
@@ -249,28 +252,249 @@ MIGRATIONS: tuple[Migration, ...] = (
         # Files made between ea5fef1 and this step already have this schema under version 2.
         needed=_rows_repeat_their_context,
     ),
+    Migration(
+        4,
+        "coding-agent log imports: file offsets, dedup keys, attributed commit, reported cost",
+        (
+            # One row per log file read by `tokens import`: where the next import starts, and
+            # the reader's state at that point (a Codex file's model and cumulative total).
+            """
+            CREATE TABLE import_files (
+                path TEXT PRIMARY KEY,
+                source TEXT NOT NULL,
+                identity TEXT NOT NULL,
+                size INTEGER NOT NULL,
+                mtime_ns INTEGER NOT NULL,
+                read_offset INTEGER NOT NULL,
+                state TEXT,
+                imported_at TEXT NOT NULL
+            )
+            """,
+            # An imported request's identity (source, message id, request id …): one row each,
+            # across imports and files.
+            "ALTER TABLE usage_rows ADD COLUMN dedup_key TEXT",
+            # The commit a post-commit hook attributed an imported row to; `git_commit` of the
+            # session keeps meaning HEAD at run time.
+            "ALTER TABLE usage_rows ADD COLUMN attributed_commit TEXT",
+            # The cost the source itself logged (Claude Code's costUSD), beside the computed one.
+            "ALTER TABLE usage_rows ADD COLUMN reported_cost_usd REAL",
+            """
+            CREATE UNIQUE INDEX usage_rows_by_dedup_key ON usage_rows(dedup_key)
+            WHERE dedup_key IS NOT NULL
+            """,
+            """
+            CREATE INDEX usage_rows_by_attributed_commit ON usage_rows(attributed_commit)
+            WHERE attributed_commit IS NOT NULL
+            """,
+            "DROP VIEW usage",
+            """
+            CREATE VIEW usage AS
+            SELECT u.id, s.session_id, u.ts_us, datetime(u.ts_us / 1000000, 'unixepoch') AS utc,
+                   c.project, c.branch, s.git_commit, c.user, c.command, u.agent, u.iteration,
+                   u.model, u.prompt_tokens, u.completion_tokens, u.cached_tokens,
+                   u.cache_write_tokens, u.reasoning_tokens, u.total_tokens, u.requests,
+                   u.cost_usd, u.cost_is_actual, u.duration_seconds, u.metadata, u.note,
+                   c.source, u.derived, u.attributed_commit, u.reported_cost_usd
+            FROM usage_rows u
+            JOIN contexts c ON c.id = u.context_id
+            JOIN sessions s ON s.id = u.session_pk
+            """,
+        ),
+    ),
+    Migration(
+        5,
+        "rate-limit snapshots: the limits, remaining and resets a provider reported",
+        (
+            # One row per snapshot of one provider's rate-limit headers for one model: the limit,
+            # remaining and reset (seconds after ts_us) of each kind the provider sent.
+            """
+            CREATE TABLE rate_limit_snapshots (
+                id INTEGER PRIMARY KEY,
+                ts_us INTEGER NOT NULL,
+                provider TEXT NOT NULL,
+                model TEXT NOT NULL,
+                source TEXT NOT NULL,
+                http_status INTEGER,
+                retry_after_seconds REAL,
+                requests_limit INTEGER,
+                requests_remaining INTEGER,
+                requests_reset_seconds REAL,
+                tokens_limit INTEGER,
+                tokens_remaining INTEGER,
+                tokens_reset_seconds REAL,
+                input_tokens_limit INTEGER,
+                input_tokens_remaining INTEGER,
+                input_tokens_reset_seconds REAL,
+                output_tokens_limit INTEGER,
+                output_tokens_remaining INTEGER,
+                output_tokens_reset_seconds REAL
+            )
+            """,
+            "CREATE INDEX rate_limit_snapshots_by_model_time "
+            "ON rate_limit_snapshots(provider, model, ts_us)",
+        ),
+    ),
+    Migration(
+        6,
+        "who recorded each row: the machine beside the user, in the context",
+        (
+            # Rows recorded before this step keep their session's user and no machine.
+            "ALTER TABLE contexts ADD COLUMN machine TEXT",
+            "DROP INDEX contexts_by_value",
+            """
+            CREATE UNIQUE INDEX contexts_by_value_and_machine ON contexts(
+                project, IFNULL(branch, ''), IFNULL(user, ''), command, source,
+                IFNULL(machine, '')
+            )
+            """,
+            "CREATE INDEX contexts_by_user ON contexts(user)",
+            "DROP VIEW usage",
+            """
+            CREATE VIEW usage AS
+            SELECT u.id, s.session_id, u.ts_us, datetime(u.ts_us / 1000000, 'unixepoch') AS utc,
+                   c.project, c.branch, s.git_commit, c.user, c.machine, c.command, u.agent,
+                   u.iteration, u.model, u.prompt_tokens, u.completion_tokens, u.cached_tokens,
+                   u.cache_write_tokens, u.reasoning_tokens, u.total_tokens, u.requests,
+                   u.cost_usd, u.cost_is_actual, u.duration_seconds, u.metadata, u.note,
+                   c.source, u.derived, u.attributed_commit, u.reported_cost_usd
+            FROM usage_rows u
+            JOIN contexts c ON c.id = u.context_id
+            JOIN sessions s ON s.id = u.session_pk
+            """,
+        ),
+    ),
+    Migration(
+        7,
+        "unknown session totals, requests without usage; request and response model and ids",
+        (
+            # A session whose every count is unknown stores null totals, never 0: SQLite drops
+            # a NOT NULL only by rebuilding the table. Nothing enforces foreign keys on SQLite
+            # here, so dropping the old table leaves the rows that point at it in place.
+            "DROP VIEW usage",
+            """
+            CREATE TABLE sessions_v7 (
+                id INTEGER PRIMARY KEY,
+                session_id TEXT NOT NULL UNIQUE,
+                project TEXT NOT NULL,
+                project_remote TEXT,
+                command TEXT NOT NULL,
+                model TEXT,
+                source TEXT NOT NULL,
+                status TEXT NOT NULL,
+                start_us INTEGER NOT NULL,
+                end_us INTEGER NOT NULL,
+                duration_seconds REAL NOT NULL,
+                branch TEXT,
+                git_commit TEXT,
+                user TEXT,
+                prompt_tokens INTEGER,
+                completion_tokens INTEGER,
+                total_tokens INTEGER,
+                cached_tokens INTEGER,
+                cache_write_tokens INTEGER,
+                reasoning_tokens INTEGER,
+                requests INTEGER,
+                cost_usd REAL,
+                priced_coverage REAL,
+                successful_agents INTEGER NOT NULL,
+                failed_agents INTEGER NOT NULL,
+                note TEXT,
+                report_json TEXT NOT NULL,
+                unknown_usage_requests INTEGER
+            )
+            """,
+            """
+            INSERT INTO sessions_v7 (
+                id, session_id, project, project_remote, command, model, source, status,
+                start_us, end_us, duration_seconds, branch, git_commit, user, prompt_tokens,
+                completion_tokens, total_tokens, cached_tokens, cache_write_tokens,
+                reasoning_tokens, requests, cost_usd, priced_coverage, successful_agents,
+                failed_agents, note, report_json
+            )
+            SELECT id, session_id, project, project_remote, command, model, source, status,
+                   start_us, end_us, duration_seconds, branch, git_commit, user, prompt_tokens,
+                   completion_tokens, total_tokens, cached_tokens, cache_write_tokens,
+                   reasoning_tokens, requests, cost_usd, priced_coverage, successful_agents,
+                   failed_agents, note, report_json
+            FROM sessions
+            """,
+            "DROP TABLE sessions",
+            "ALTER TABLE sessions_v7 RENAME TO sessions",
+            "CREATE INDEX sessions_by_end ON sessions(end_us)",
+            "CREATE INDEX sessions_by_project_end ON sessions(project, end_us)",
+            # The model the request named and the one the response named (the priced one is
+            # the response's when it resolves), the provider's response and request ids, and
+            # the tokens no price covered (cached tokens of a model without a cache-read rate).
+            "ALTER TABLE usage_rows ADD COLUMN request_model TEXT",
+            "ALTER TABLE usage_rows ADD COLUMN response_model TEXT",
+            "ALTER TABLE usage_rows ADD COLUMN response_id TEXT",
+            "ALTER TABLE usage_rows ADD COLUMN request_id TEXT",
+            "ALTER TABLE usage_rows ADD COLUMN unpriced_tokens INTEGER",
+            """
+            CREATE VIEW usage AS
+            SELECT u.id, s.session_id, u.ts_us, datetime(u.ts_us / 1000000, 'unixepoch') AS utc,
+                   c.project, c.branch, s.git_commit, c.user, c.machine, c.command, u.agent,
+                   u.iteration, u.model, u.prompt_tokens, u.completion_tokens, u.cached_tokens,
+                   u.cache_write_tokens, u.reasoning_tokens, u.total_tokens, u.requests,
+                   u.cost_usd, u.cost_is_actual, u.duration_seconds, u.metadata, u.note,
+                   c.source, u.derived, u.attributed_commit, u.reported_cost_usd,
+                   u.request_model, u.response_model, u.response_id, u.request_id,
+                   u.unpriced_tokens
+            FROM usage_rows u
+            JOIN contexts c ON c.id = u.context_id
+            JOIN sessions s ON s.id = u.session_pk
+            """,
+        ),
+        postgresql=(
+            "DROP VIEW usage",
+            "ALTER TABLE sessions ALTER COLUMN prompt_tokens DROP NOT NULL",
+            "ALTER TABLE sessions ALTER COLUMN completion_tokens DROP NOT NULL",
+            "ALTER TABLE sessions ALTER COLUMN total_tokens DROP NOT NULL",
+            "ALTER TABLE sessions ADD COLUMN unknown_usage_requests INTEGER",
+            # The model the request named and the one the response named (the priced one is
+            # the response's when it resolves), the provider's response and request ids, and
+            # the tokens no price covered (cached tokens of a model without a cache-read rate).
+            "ALTER TABLE usage_rows ADD COLUMN request_model TEXT",
+            "ALTER TABLE usage_rows ADD COLUMN response_model TEXT",
+            "ALTER TABLE usage_rows ADD COLUMN response_id TEXT",
+            "ALTER TABLE usage_rows ADD COLUMN request_id TEXT",
+            "ALTER TABLE usage_rows ADD COLUMN unpriced_tokens INTEGER",
+            """
+            CREATE VIEW usage AS
+            SELECT u.id, s.session_id, u.ts_us, datetime(u.ts_us / 1000000, 'unixepoch') AS utc,
+                   c.project, c.branch, s.git_commit, c.user, c.machine, c.command, u.agent,
+                   u.iteration, u.model, u.prompt_tokens, u.completion_tokens, u.cached_tokens,
+                   u.cache_write_tokens, u.reasoning_tokens, u.total_tokens, u.requests,
+                   u.cost_usd, u.cost_is_actual, u.duration_seconds, u.metadata, u.note,
+                   c.source, u.derived, u.attributed_commit, u.reported_cost_usd,
+                   u.request_model, u.response_model, u.response_id, u.request_id,
+                   u.unpriced_tokens
+            FROM usage_rows u
+            JOIN contexts c ON c.id = u.context_id
+            JOIN sessions s ON s.id = u.session_pk
+            """,
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version
 """The schema version this code writes and reads."""
 
 
-def applied_version(db: sqlite3.Connection) -> int:
-    """Return the highest migration recorded in the file; 0 for a file without any."""
-    exists = db.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
-    ).fetchone()
-    if exists is None:
+def applied_version(db: Database) -> int:
+    """Return the highest migration recorded in the database; 0 for one without any."""
+    if not db.has_table("schema_migrations"):
         return 0
     value = db.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0]
     return int(value) if value is not None else 0
 
 
-def migrate(db: sqlite3.Connection, *, target: int | None = None) -> list[int]:
+def migrate(db: Database, *, target: int | None = None) -> list[int]:
     """Apply the pending migrations up to ``target`` (default: all), each in its own transaction.
 
-    Safe when several processes open a fresh file at once: each step re-reads the version under
-    the write lock. Returns the versions applied.
+    Safe when several processes open a fresh database at once: each step re-reads the version
+    under the write lock (SQLite's file lock; PostgreSQL's advisory lock, see
+    :mod:`~token_tracking.history.database`). Returns the versions applied.
 
     Raises:
         LedgerError: the file was written by a newer memory-banker (unknown schema version).
@@ -297,7 +521,10 @@ def migrate(db: sqlite3.Connection, *, target: int | None = None) -> list[int]:
                 db.execute("COMMIT")
                 continue
             if migration.needed is None or migration.needed(db):
-                for statement in migration.statements:
+                statements = migration.statements
+                if db.dialect == "postgresql" and migration.postgresql is not None:
+                    statements = migration.postgresql
+                for statement in statements:
                     db.execute(statement)
             db.execute(
                 "INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)",

@@ -18,7 +18,17 @@ from token_tracking.counts import sum_known
 from token_tracking.history.clock import US_PER_SECOND, from_us, to_us
 from token_tracking.records import IntervalUsage
 
-GroupColumn = Literal["branch", "model", "agent", "command", "user", "project", "source"]
+GroupColumn = Literal[
+    "branch",
+    "model",
+    "agent",
+    "command",
+    "user",
+    "project",
+    "source",
+    "attributed_commit",
+    "machine",
+]
 """A column the ledger's rows can be grouped by."""
 
 
@@ -34,6 +44,12 @@ class Filters:
     """Rows before this time (``None``: up to the last)."""
     include_offline: bool = False
     """Count rows of the offline engine too."""
+    sources: tuple[str, ...] = ()
+    """Only rows of these sources (``llm``, ``manual``, ``claude-code`` …); empty: every source."""
+    commit: str | None = None
+    """Only rows a post-commit hook attributed to this commit (a hash or a prefix of one)."""
+    user: str | None = None
+    """Only rows recorded by this user (``TOKEN_TRACKING_USER``, else the OS user, at the time)."""
 
     def where(self) -> tuple[str, list[Any]]:
         """Return the SQL condition on ``usage_rows`` and its parameters for these filters."""
@@ -45,6 +61,12 @@ class Filters:
             params.append(self.project)
         if not self.include_offline:
             context.append("source != 'offline'")
+        if self.sources:
+            context.append(f"source IN ({', '.join('?' * len(self.sources))})")
+            params.extend(self.sources)
+        if self.user is not None:
+            context.append("user = ?")
+            params.append(self.user)
         if context:
             clauses.append(f"context_id IN (SELECT id FROM contexts WHERE {' AND '.join(context)})")
         if self.start is not None:
@@ -53,7 +75,15 @@ class Filters:
         if self.end is not None:
             clauses.append("ts_us < ?")
             params.append(to_us(self.end))
+        if self.commit is not None:
+            clauses.append("attributed_commit LIKE ? ESCAPE '\\'")
+            params.append(_like_prefix(self.commit))
         return " AND ".join(clauses), params
+
+
+def _like_prefix(text: str) -> str:
+    """A LIKE pattern matching values that start with ``text``."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 class SessionSummary(BaseModel):
@@ -85,12 +115,13 @@ class SessionSummary(BaseModel):
     """Git commit the session ran on."""
     user: str | None = None
     """The git user e-mail of whoever ran it."""
-    prompt_tokens: int
-    """All input tokens (cache reads and writes included)."""
-    completion_tokens: int
-    """All output tokens (reasoning included)."""
-    total_tokens: int
-    """``prompt_tokens + completion_tokens``."""
+    prompt_tokens: int | None = None
+    """All input tokens (cache reads and writes included); ``None`` when every count is
+    unknown, a lower bound when ``unknown_usage_requests`` > 0."""
+    completion_tokens: int | None = None
+    """All output tokens (reasoning included); unknown and lower bound as ``prompt_tokens``."""
+    total_tokens: int | None = None
+    """``prompt_tokens + completion_tokens``; unknown and lower bound as ``prompt_tokens``."""
     cached_tokens: int | None = None
     """Cached input tokens; ``None`` when unknown."""
     requests: int | None = None
@@ -101,6 +132,8 @@ class SessionSummary(BaseModel):
     """Share of tokens with a known price."""
     note: str | None = None
     """The note of a manual entry."""
+    unknown_usage_requests: int = 0
+    """Requests whose provider returned no usage; the token totals are lower bounds when > 0."""
 
 
 class SessionDetail(BaseModel):
@@ -141,6 +174,8 @@ class UsageTotals(BaseModel):
     """Cost of the priced rows; ``None`` when no row has a price."""
     priced_tokens: int = 0
     """Tokens of the rows with a known cost."""
+    counted_tokens: int = 0
+    """Tokens of the rows that know their request count (what per-request averages divide)."""
 
     @property
     def known_requests(self) -> int | None:
@@ -230,6 +265,9 @@ class AgentRunRow(BaseModel):
     """The session's source."""
     note: str | None = None
     """The session's note, or the agent's error."""
+    reported_cost_usd: float | None = None
+    """The cost the source itself logged (Claude Code's ``costUSD``), beside the computed
+    ``cost_usd``; ``None`` when it logged none."""
 
 
 class PruneResult(BaseModel):
@@ -287,6 +325,7 @@ def merge_totals(parts: Iterable[UsageTotals]) -> UsageTotals:
         total_tokens=sum(part.total_tokens for part in items),
         cost_usd=sum_known(part.cost_usd for part in items),
         priced_tokens=sum(part.priced_tokens for part in items),
+        counted_tokens=sum(part.counted_tokens for part in items),
     )
 
 

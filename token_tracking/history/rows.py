@@ -16,7 +16,10 @@ session's (commit) and its context's (project, branch, user, command, source).
 
 from __future__ import annotations
 
+import getpass
 import json
+import os
+import socket
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,15 +30,17 @@ from token_tracking.history.clock import from_us, to_us
 from token_tracking.history.models import (
     AgentRunRow,
     Bucket,
+    Filters,
     ModelUsage,
     SessionSummary,
     UsageTotals,
 )
 from token_tracking.records import AgentUsage, RequestUsage
 from token_tracking.reports.file import TokenUsageReport
+from token_tracking.settings import USER_VARIABLE
 
-ContextKey = tuple[str, str | None, str | None, str, str]
-"""(project, branch, user, command, source) of a context row."""
+ContextKey = tuple[str, str | None, str | None, str, str, str | None]
+"""(project, branch, user, command, source, machine) of a context row."""
 
 # --------------------------------------------------------------------------------------------------
 # Writing
@@ -47,9 +52,9 @@ INSERT_SESSION = """
         start_us, end_us, duration_seconds, branch, git_commit, user,
         prompt_tokens, completion_tokens, total_tokens, cached_tokens,
         cache_write_tokens, reasoning_tokens, requests, cost_usd, priced_coverage,
-        successful_agents, failed_agents, note, report_json
+        successful_agents, failed_agents, note, report_json, unknown_usage_requests
     ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-              ?, ?, ?)
+              ?, ?, ?, ?)
 """
 
 
@@ -70,6 +75,8 @@ def session_values(report: TokenUsageReport, project: str, note: str | None) -> 
         git.branch if git is not None else None,
         git.commit if git is not None else None,
         git.user_email if git is not None else None,
+        # Null when every count is unknown; the sum of the known counts (a lower bound when
+        # unknown_usage_requests > 0) otherwise.
         report.total_prompt_tokens,
         report.total_completion_tokens,
         report.total_tokens,
@@ -83,15 +90,36 @@ def session_values(report: TokenUsageReport, project: str, note: str | None) -> 
         report.failed_agents,
         note,
         report.model_dump_json(),
+        report.unknown_usage_requests,
     )
 
 
-def context_key(report: TokenUsageReport, project: str) -> ContextKey:
-    """Return the context (project, branch, user, command, source) of ``report``'s rows."""
+def context_key(
+    report: TokenUsageReport, project: str, who: tuple[str | None, str | None] = (None, None)
+) -> ContextKey:
+    """Return the context (project, branch, user, command, source, machine) of ``report``'s rows.
+
+    ``who`` is the recording ``(user, machine)`` (:func:`recorder`); a missing user falls back to
+    the report's git user.
+    """
     git = report.git
     branch = git.branch if git is not None else None
-    user = git.user_email if git is not None else None
-    return (project, branch, user, report.command, report.source)
+    user, machine = who
+    if user is None:
+        user = git.user_email if git is not None else None
+    return (project, branch, user, report.command, report.source, machine)
+
+
+def recorder() -> tuple[str, str | None]:
+    """Return who records rows here: ``TOKEN_TRACKING_USER`` (else the OS user) and the hostname."""
+    user = os.environ.get(USER_VARIABLE, "").strip()
+    if not user:
+        try:
+            user = getpass.getuser()
+        except (KeyError, OSError):  # no passwd entry for the uid (containers)
+            user = f"uid-{os.getuid()}" if hasattr(os, "getuid") else "unknown"
+    machine = socket.gethostname() or None
+    return user, machine
 
 
 INSERT_AGENT_RUN = """
@@ -144,9 +172,14 @@ INSERT_ROW = """
     INSERT INTO usage_rows (
         session_pk, context_id, ts_us, agent, iteration, model, prompt_tokens, completion_tokens,
         cached_tokens, cache_write_tokens, reasoning_tokens, total_tokens, requests, cost_usd,
-        cost_is_actual, duration_seconds, metadata, note, derived
-    ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        cost_is_actual, duration_seconds, metadata, note, derived, request_model, response_model,
+        response_id, request_id, unpriced_tokens
+    ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
+
+
+_NO_REQUEST = (None, None, None, None, None)
+"""The request-only columns of a derived row (models, ids, unpriced tokens): unknown."""
 
 
 def usage_values(
@@ -175,6 +208,11 @@ def usage_values(
             json.dumps(request.metadata, sort_keys=True, default=str) if request.metadata else None,
             *tail,
             0,
+            request.request_model,
+            request.response_model,
+            request.response_id,
+            request.request_id,
+            request.unpriced_tokens,
         )
     covered = {request.agent_name for request in requests}
     for agent in report.agent_usage:
@@ -202,6 +240,7 @@ def usage_values(
             None,
             *tail,
             1,
+            *_NO_REQUEST,
         )
     if not requests and not report.agent_usage and report.total_tokens:
         # A session with tokens but no agent breakdown: one row keeps its tokens countable.
@@ -224,6 +263,7 @@ def usage_values(
             None,
             *tail,
             1,
+            *_NO_REQUEST,
         )
 
 
@@ -232,10 +272,19 @@ def usage_values(
 
 
 def session_where(
-    project: str | None, start: datetime | None, include_offline: bool, *, table: str = ""
+    project: str | None,
+    start: datetime | None,
+    include_offline: bool,
+    *,
+    table: str = "",
+    sources: Sequence[str] = (),
+    commit: str | None = None,
+    user: str | None = None,
 ) -> tuple[str, list[Any]]:
     """Return the SQL condition on ``sessions`` (columns prefixed with ``table``) selecting the
-    sessions of ``project`` that started at or after ``start``, and its parameters."""
+    sessions of ``project`` that started at or after ``start`` (of ``sources`` only, when given;
+    with rows attributed to ``commit``, a hash prefix, when given; with rows recorded by
+    ``user``, when given), and its parameters."""
     clauses = ["1 = 1"]
     params: list[Any] = []
     if project is not None:
@@ -246,6 +295,13 @@ def session_where(
         params.append(to_us(start))
     if not include_offline:
         clauses.append(f"{table}source != 'offline'")
+    if sources:
+        clauses.append(f"{table}source IN ({', '.join('?' * len(sources))})")
+        params.extend(sources)
+    if commit is not None or user is not None:
+        where, found = Filters(include_offline=True, commit=commit, user=user).where()
+        clauses.append(f"{table}id IN (SELECT session_pk FROM usage_rows WHERE {where})")
+        params.extend(found)
     return " AND ".join(clauses), params
 
 
@@ -253,7 +309,7 @@ def session_where(
 SESSION_COLUMNS = """
     session_id, project, project_remote, command, model, source, status, start_us, end_us,
     duration_seconds, branch, git_commit, user, prompt_tokens, completion_tokens, total_tokens,
-    cached_tokens, requests, cost_usd, priced_coverage, note
+    cached_tokens, requests, cost_usd, priced_coverage, note, unknown_usage_requests
 """
 
 
@@ -281,6 +337,7 @@ def session_summary(row: Sequence[Any]) -> SessionSummary:
         cost_usd=row[18],
         priced_coverage=row[19],
         note=row[20],
+        unknown_usage_requests=row[21] if row[21] is not None else 0,
     )
 
 
@@ -293,13 +350,14 @@ SUMS = """
     SUM(cached_tokens),
     SUM(total_tokens),
     SUM(cost_usd),
-    SUM(CASE WHEN cost_usd IS NOT NULL THEN total_tokens END)
+    SUM(CASE WHEN cost_usd IS NOT NULL THEN total_tokens END),
+    SUM(CASE WHEN requests IS NOT NULL THEN total_tokens END)
 """
 
 
 def usage_totals(row: Sequence[Any]) -> UsageTotals:
     """Return the sums of a row selected with :data:`SUMS`."""
-    sessions, requests, prompt, completion, cached, total, cost, priced = row
+    sessions, requests, prompt, completion, cached, total, cost, priced, counted = row
     no_rows = sessions == 0  # COUNT is never NULL
     return UsageTotals(
         sessions=sessions,
@@ -313,6 +371,7 @@ def usage_totals(row: Sequence[Any]) -> UsageTotals:
         total_tokens=total if total is not None else 0,
         cost_usd=cost,
         priced_tokens=priced if priced is not None else 0,
+        counted_tokens=counted if counted is not None else 0,
     )
 
 
@@ -414,4 +473,5 @@ def agent_run(row: Sequence[Any]) -> AgentRunRow:
         cost_usd=row[14],
         source=row[15],
         note=row[16],
+        reported_cost_usd=row[17] if len(row) > 17 else None,
     )

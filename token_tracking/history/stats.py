@@ -1,7 +1,8 @@
 """Usage statistics of ``tokens stats``: the last 60 minutes, the last 24 hours, or one session.
 
 The windows are rolling (they end now); offline rows are left out unless asked for. A session's
-figures are the sums of its request rows.
+figures are the sums of its request rows. Tokens per request divide only the tokens of rows that
+know their request count: a manual entry (``tokens add``) has tokens but no request count.
 """
 
 from __future__ import annotations
@@ -51,7 +52,10 @@ class UsageStats(BaseModel):
     priced_coverage: float | None
     """Share of tokens with a known price."""
     average_tokens_per_request: float | None
-    """``total_tokens / requests``; ``None`` without a known, non-zero request count."""
+    """Tokens per request over the rows that know their request count (a manual entry does not);
+    ``None`` without a known, non-zero request count."""
+    include_offline: bool = False
+    """Whether the offline engine's rows are counted (a session's figures always count its own)."""
 
 
 def usage_stats(
@@ -62,11 +66,15 @@ def usage_stats(
     session_id: str | None = None,
     include_offline: bool = False,
     now: datetime | None = None,
+    sources: tuple[str, ...] = (),
+    user: str | None = None,
 ) -> UsageStats:
     """Return the usage of the last hour, the last 24 hours, or one session.
 
     With ``session_id`` (a prefix is enough) the figures are that session's, whatever ``period``
-    says; ``session`` without an id means the project's latest session.
+    says; ``session`` without an id means the project's latest session (of ``sources``, when
+    given: the windows then count only rows of those sources; of ``user``, when given: only the
+    rows that user recorded).
 
     Raises:
         SessionNotFoundError: the session is unknown.
@@ -77,7 +85,7 @@ def usage_stats(
         if session_id is not None:
             session = ledger.find_session(session_id)
         else:
-            latest = ledger.sessions(project=project, limit=1)
+            latest = ledger.sessions(project=project, limit=1, sources=sources, user=user)
             if not latest:
                 scope = "any project" if project is None else f"project {project}"
                 raise LedgerError(f"no session in the ledger for {scope} yet")
@@ -86,9 +94,21 @@ def usage_stats(
         title = f"Session {session.session_id}"
         return _stats("session", title, totals, session_id=session.session_id, project=project)
     window = timedelta(hours=1) if period == "hourly" else timedelta(days=1)
-    filters = Filters(project=project, start=moment - window, include_offline=include_offline)
+    filters = Filters(
+        project=project,
+        start=moment - window,
+        include_offline=include_offline,
+        sources=sources,
+        user=user,
+    )
     title = "Last 60 minutes" if period == "hourly" else "Last 24 hours"
-    return _stats(period, title, ledger.window_totals(filters), project=project)
+    return _stats(
+        period,
+        title,
+        ledger.window_totals(filters),
+        project=project,
+        include_offline=include_offline,
+    )
 
 
 def _stats(
@@ -98,6 +118,7 @@ def _stats(
     *,
     session_id: str | None = None,
     project: str | None = None,
+    include_offline: bool = False,
 ) -> UsageStats:
     requests = totals.known_requests
     return UsageStats(
@@ -113,7 +134,8 @@ def _stats(
         total_tokens=totals.total_tokens,
         cost_usd=totals.cost_usd,
         priced_coverage=totals.priced_coverage,
-        average_tokens_per_request=totals.total_tokens / requests
+        average_tokens_per_request=totals.counted_tokens / requests
         if requests is not None and requests > 0
         else None,
+        include_offline=include_offline,
     )

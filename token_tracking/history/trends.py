@@ -18,6 +18,7 @@ Insights, each computed from the window's rows:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Literal, get_args
 
@@ -37,7 +38,9 @@ from token_tracking.history.models import (
     usage_by_model,
 )
 
-TrendBy = Literal["day", "week", "month", "branch", "model", "agent", "command", "user"]
+TrendBy = Literal[
+    "day", "week", "month", "branch", "model", "agent", "command", "user", "machine", "commit"
+]
 """What ``tokens trends --by`` groups on."""
 
 TREND_BY: tuple[TrendBy, ...] = get_args(TrendBy)
@@ -335,15 +338,21 @@ def compute_trends(
     include_offline: bool = False,
     now: datetime | None = None,
     cost_of: CostFunction | None = None,
+    sources: tuple[str, ...] = (),
+    user: str | None = None,
 ) -> TrendsResult:
     """Return the trends table and insights of the last ``days`` local days (0 = all time).
 
     ``cost_of`` prices token sums on a given model; without it the cheapest-model recommendation
-    is left out.
+    is left out. ``sources`` keeps only rows of those sources (empty: all), ``user`` only the rows
+    that user recorded; ``by="commit"`` groups by the commit a post-commit hook attributed each
+    row to, ``by="user"``/``"machine"`` by who recorded each row and where.
     """
     moment = now if now is not None else utc_now()
     start = window_start(days, now=moment)
-    filters = Filters(project=project, start=start, include_offline=include_offline)
+    filters = Filters(
+        project=project, start=start, include_offline=include_offline, sources=sources, user=user
+    )
     # One pass over the window's rows feeds the periods, the total and every context breakdown.
     buckets = list(ledger.buckets(filters))
     day_rows = _periods_of(buckets, "day")
@@ -354,8 +363,10 @@ def compute_trends(
         rows = list(reversed(_periods_of(buckets, by)))
     elif by == "branch":
         rows = branch_rows
-    elif by == "command" or by == "user":
+    elif by in ("command", "user", "machine"):
         rows = _contexts_of(buckets, ledger.context_values(by))
+    elif by == "commit":
+        rows = breakdown(ledger, filters, "attributed_commit")
     else:
         rows = breakdown(ledger, filters, by)
     total = _total_of(buckets)
@@ -383,17 +394,8 @@ def week_over_week(
     moment = now if now is not None else utc_now()
     last_start = window_start(7, now=moment)
     previous_start = window_start(14, now=moment)
-    last = ledger.window_totals(
-        Filters(project=filters.project, start=last_start, include_offline=filters.include_offline)
-    )
-    previous = ledger.window_totals(
-        Filters(
-            project=filters.project,
-            start=previous_start,
-            end=last_start,
-            include_offline=filters.include_offline,
-        )
-    )
+    last = ledger.window_totals(replace(filters, start=last_start, end=None))
+    previous = ledger.window_totals(replace(filters, start=previous_start, end=last_start))
     change = None
     if previous.total_tokens:
         change = (last.total_tokens - previous.total_tokens) / previous.total_tokens * 100
@@ -409,7 +411,7 @@ def week_over_week(
 def _first_day(ledger: Ledger, filters: Filters) -> date | None:
     """The first local day the averages count: the window's first day, or the day of the first
     record of the ledger (same project and offline filters) when that is later."""
-    everything = Filters(project=filters.project, include_offline=filters.include_offline)
+    everything = replace(filters, start=None, end=None)
     first = ledger.first_row_time(everything)
     if first is None:
         return None

@@ -21,6 +21,9 @@ from token_tracking.records import AgentUsage, RequestUsage
 from token_tracking.reports.file import TokenUsageReport
 from token_tracking.settings import default_db_path
 
+BOTH_LEDGERS = pytest.mark.usefixtures("each_ledger_backend")
+"""Runs a test on the SQLite file and on PostgreSQL (tests/conftest.py)."""
+
 START = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 
@@ -52,10 +55,10 @@ def test_ledger_uses_token_tracking_db_path(isolated_environment: Path) -> None:
 def test_migrations_from_an_empty_file(tmp_path: Path) -> None:
     path = tmp_path / "ledger.sqlite3"
     with Ledger(path) as ledger:
-        assert ledger.schema_version() == SCHEMA_VERSION == 3
+        assert ledger.schema_version() == SCHEMA_VERSION
         db = ledger.connection
         versions = [row[0] for row in db.execute("SELECT version FROM schema_migrations")]
-        assert versions == [1, 2, 3]
+        assert versions == list(range(1, SCHEMA_VERSION + 1))
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert db.execute("PRAGMA busy_timeout").fetchone()[0] == 30000
         assert {
@@ -68,7 +71,7 @@ def test_migrations_from_an_empty_file(tmp_path: Path) -> None:
             "usage_rows_by_context_time",
             "usage_rows_by_model_time",
             "usage_rows_by_session",
-            "contexts_by_value",
+            "contexts_by_value_and_machine",
             "contexts_by_branch",
             "sessions_by_project_end",
         } <= _tables(db)
@@ -94,6 +97,7 @@ def test_a_file_that_is_not_a_database_is_a_ledger_error(tmp_path: Path) -> None
         Ledger(path)
 
 
+@BOTH_LEDGERS
 def test_a_session_with_three_agents_lands_with_exact_totals(tmp_path: Path) -> None:
     report, requests = make_session(
         tmp_path,
@@ -104,7 +108,7 @@ def test_a_session_with_three_agents_lands_with_exact_totals(tmp_path: Path) -> 
             AgentSpec("systemPatterns", 900, 100, None, model="mystery-model"),
         ],
     )
-    with Ledger(tmp_path / "l.sqlite3") as ledger:
+    with Ledger() as ledger:
         assert ledger.insert_report(report, requests) is True
         (session,) = ledger.sessions(project=None)
         assert session.session_id == report.session_id
@@ -139,9 +143,10 @@ def test_a_session_with_three_agents_lands_with_exact_totals(tmp_path: Path) -> 
         ]
 
 
+@BOTH_LEDGERS
 def test_insert_is_idempotent_by_session_id(tmp_path: Path) -> None:
     report, requests = make_session(tmp_path, START, [AgentSpec("a", 100, 10, 0.001)])
-    with Ledger(tmp_path / "l.sqlite3") as ledger:
+    with Ledger() as ledger:
         assert ledger.insert_report(report, requests) is True
         assert ledger.insert_report(report, requests) is False
         count = ledger.connection.execute("SELECT COUNT(*) FROM usage_rows").fetchone()[0]
@@ -149,6 +154,7 @@ def test_insert_is_idempotent_by_session_id(tmp_path: Path) -> None:
         assert ledger.session_ids() == {report.session_id}
 
 
+@BOTH_LEDGERS
 def test_a_report_without_requests_gets_one_derived_row_per_agent(tmp_path: Path) -> None:
     report, _ = make_session(
         tmp_path,
@@ -156,7 +162,7 @@ def test_a_report_without_requests_gets_one_derived_row_per_agent(tmp_path: Path
         [AgentSpec("a", 100, 10, 0.001), AgentSpec("b", 200, 20, None)],
         with_requests=False,
     )
-    with Ledger(tmp_path / "l.sqlite3") as ledger:
+    with Ledger() as ledger:
         ledger.insert_report(report)
         rows = ledger.connection.execute(
             "SELECT agent, total_tokens, cost_usd, derived FROM usage_rows ORDER BY id"
@@ -164,6 +170,7 @@ def test_a_report_without_requests_gets_one_derived_row_per_agent(tmp_path: Path
         assert rows == [("a", 110, 0.001, 1), ("b", 220, None, 1)]
 
 
+@BOTH_LEDGERS
 def test_a_0_1_report_with_naive_times_reads_them_as_local_time(
     tmp_path: Path, local_timezone: None
 ) -> None:
@@ -194,7 +201,7 @@ def test_a_0_1_report_with_naive_times_reads_them_as_local_time(
             )
         ],
     )
-    with Ledger(tmp_path / "l.sqlite3") as ledger:
+    with Ledger() as ledger:
         ledger.insert_report(report)
         (session,) = ledger.sessions()
         # Europe/Berlin is UTC+1 in December.
@@ -202,8 +209,9 @@ def test_a_0_1_report_with_naive_times_reads_them_as_local_time(
         assert session.requests is None
 
 
+@BOTH_LEDGERS
 def test_find_session_by_prefix_and_errors(tmp_path: Path) -> None:
-    with Ledger(tmp_path / "l.sqlite3") as ledger:
+    with Ledger() as ledger:
         for session_id in ("abc-111", "abc-222", "def-333"):
             report, requests = make_session(
                 tmp_path, START, [AgentSpec("a", 1, 1)], session_id=session_id
@@ -219,6 +227,7 @@ def test_find_session_by_prefix_and_errors(tmp_path: Path) -> None:
             ledger.find_session("%")
 
 
+@BOTH_LEDGERS
 def test_intervals_span_three_boundaries_plus_a_partial_one(tmp_path: Path) -> None:
     # 5-minute intervals; requests at +1:00, +4:59, +5:00, +12:30, +16:00; the session ends at
     # +17:30, so intervals 1-3 are full and the 4th lasts 2:30.
@@ -245,7 +254,7 @@ def test_intervals_span_three_boundaries_plus_a_partial_one(tmp_path: Path) -> N
     report = report.model_copy(
         update={"end_time": START + timedelta(seconds=1050), "total_duration_seconds": 1050.0}
     )
-    with Ledger(tmp_path / "l.sqlite3") as ledger:
+    with Ledger() as ledger:
         ledger.insert_report(report, requests_usage)
         detail = ledger.session_detail(report.session_id[:8], 5)
     got = [
@@ -270,10 +279,11 @@ def test_intervals_span_three_boundaries_plus_a_partial_one(tmp_path: Path) -> N
     assert (total.total_tokens, total.requests, total.cost_usd) == (1650, 5, None)
 
 
+@BOTH_LEDGERS
 def test_prune_counts_then_removes_old_sessions(tmp_path: Path) -> None:
     old, old_requests = make_session(tmp_path, START - timedelta(days=100), [AgentSpec("a", 5, 5)])
     new, new_requests = make_session(tmp_path, START, [AgentSpec("a", 7, 7, requests=2)])
-    with Ledger(tmp_path / "l.sqlite3") as ledger:
+    with Ledger() as ledger:
         ledger.insert_report(old, old_requests)
         ledger.insert_report(new, new_requests)
         cutoff = START - timedelta(days=90)
@@ -360,28 +370,32 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
         assert totals.total_tokens == 400 * 165
         assert totals.cost_usd == pytest.approx(400 * 0.0015, rel=1e-9)
         versions = ledger.connection.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()
-        assert versions == (3,)
+        assert versions == (SCHEMA_VERSION,)
 
 
+@BOTH_LEDGERS
 def test_insert_reports_writes_a_batch_in_one_transaction(tmp_path: Path) -> None:
     sessions = [
         make_session(tmp_path, START + timedelta(minutes=n), [AgentSpec("a", 10, n)])
         for n in range(3)
     ]
-    with Ledger(tmp_path / "l.sqlite3") as ledger:
+    with Ledger() as ledger:
         assert ledger.insert_reports(sessions[:2]) == 2
         assert ledger.insert_reports(sessions) == 1  # the first two are already there
         assert ledger.window_totals(Filters()).total_tokens == 30 + 0 + 1 + 2
 
 
-def test_grouping_by_branch_merges_the_contexts_of_a_branch(tmp_path: Path) -> None:
-    with Ledger(tmp_path / "l.sqlite3") as ledger:
-        sessions = (("init", "a@x", 10), ("update", "b@x", 20), ("update", "a@x", 40))
-        for command, user, tokens in sessions:
-            report, requests = make_session(
-                tmp_path, START, [AgentSpec("a", tokens, 0, 0.01)], command=command, user=user
-            )
-            ledger.insert_report(report, requests)
+@BOTH_LEDGERS
+def test_grouping_by_branch_merges_the_contexts_of_a_branch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sessions = (("init", "a@x", 10), ("update", "b@x", 20), ("update", "a@x", 40))
+    for command, user, tokens in sessions:
+        monkeypatch.setenv("TOKEN_TRACKING_USER", user)
+        report, requests = make_session(tmp_path, START, [AgentSpec("a", tokens, 0, 0.01)])
+        with Ledger() as ledger:
+            ledger.insert_report(report.model_copy(update={"command": command}), requests)
+    with Ledger() as ledger:
         contexts = ledger.connection.execute("SELECT COUNT(*) FROM contexts").fetchone()[0]
         assert contexts == 3
         by_branch = dict(ledger.grouped("branch", Filters()))

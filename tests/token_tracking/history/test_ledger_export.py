@@ -23,13 +23,18 @@ from token_tracking.history.ledger import Ledger
 from token_tracking.history.manual import manual_entry
 from token_tracking.history.models import Filters
 
+BOTH_LEDGERS = pytest.mark.usefixtures("each_ledger_backend")
+"""Runs a test on the SQLite file and on PostgreSQL (tests/conftest.py)."""
+
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ledger]:
+def ledger(
+    each_ledger_backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Ledger]:
     """Three runs on two branches (one agent unpriced), an old run, and a manual entry."""
-    with use_timezone(monkeypatch, "UTC"), Ledger(tmp_path / "l.sqlite3") as opened:
+    with use_timezone(monkeypatch, "UTC"), Ledger() as opened:
         runs = [
             (NOW - timedelta(days=1), "feature/pdf", [AgentSpec("a", 1000, 200, 0.012),
                                                       AgentSpec("b", 3000, 500, None, "mystery")]),
@@ -57,7 +62,8 @@ def test_csv_has_the_summary_columns_first_and_sums_back_to_the_ledger(ledger: L
     header = text.splitlines()[0]
     assert header == (
         "timestamp,branch,tokens,estimated_cost,notes,project,command,agent,model,prompt_tokens,"
-        "completion_tokens,cached_tokens,cache_write_tokens,reasoning_tokens,requests,source"
+        "completion_tokens,cached_tokens,cache_write_tokens,reasoning_tokens,requests,source,"
+        "reported_cost_usd"
     )
     rows = list(csv.DictReader(io.StringIO(text)))
     assert tuple(rows[0]) == CSV_COLUMNS
@@ -84,10 +90,11 @@ def test_csv_has_the_summary_columns_first_and_sums_back_to_the_ledger(ledger: L
     assert [row["branch"] for row in rows] == ["main"] + ["feature/pdf"] * 4
 
 
+@BOTH_LEDGERS
 def test_csv_timestamps_are_local_time_in_a_spreadsheet_format(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with use_timezone(monkeypatch, "Europe/Berlin"), Ledger(tmp_path / "l.sqlite3") as ledger:
+    with use_timezone(monkeypatch, "Europe/Berlin"), Ledger() as ledger:
         report, requests = make_session(tmp_path, NOW, [AgentSpec("a", 10, 5, 0.001)])
         ledger.insert_report(report, requests)
         rows = list(csv.DictReader(io.StringIO(export_csv(ledger, days=0, now=NOW))))

@@ -15,6 +15,9 @@ from token_tracking.history.limits import check_limits_before_run, limits_status
 from token_tracking.records import RequestUsage
 from token_tracking.settings import load_settings
 
+BOTH_LEDGERS = pytest.mark.usefixtures("each_ledger_backend")
+"""Runs a test on the SQLite file and on PostgreSQL (tests/conftest.py)."""
+
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
@@ -42,9 +45,9 @@ def _insert(
 
 
 @pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
+def ledger(each_ledger_backend: str, tmp_path: Path) -> Iterator[Ledger]:
     """Rows on both sides of each window's edge, plus offline and manual rows."""
-    opened = Ledger(tmp_path / "l.sqlite3")
+    opened = Ledger()
     other = tmp_path / "other-project"
     other.mkdir()
     rows = [
@@ -121,8 +124,9 @@ def test_levels_follow_the_thresholds(ledger: Ledger) -> None:
     assert levels == ["ok", "warning", "critical", "exceeded"]
 
 
+@BOTH_LEDGERS
 def test_defaults_warn_but_never_refuse(tmp_path: Path) -> None:
-    with Ledger(tmp_path / "l.sqlite3") as ledger:
+    with Ledger() as ledger:
         _insert(ledger, tmp_path, NOW - timedelta(minutes=1), requests=501, tokens=10, cost=0.01)
         verdict = check_limits_before_run(ledger, {}, now=NOW)
         assert verdict.refuse is False
@@ -131,8 +135,9 @@ def test_defaults_warn_but_never_refuse(tmp_path: Path) -> None:
         ]
 
 
+@BOTH_LEDGERS
 def test_refusal_only_above_a_limit_set_in_the_environment(tmp_path: Path) -> None:
-    with Ledger(tmp_path / "l.sqlite3") as ledger:
+    with Ledger() as ledger:
         _insert(ledger, tmp_path, NOW - timedelta(minutes=1), requests=500, tokens=10, cost=0.01)
         at_limit = check_limits_before_run(ledger, {"CLAUDE_HOURLY_LIMIT": "500"}, now=NOW)
         assert at_limit.refuse is False  # exactly 100% is not above it
@@ -148,8 +153,9 @@ def test_refusal_only_above_a_limit_set_in_the_environment(tmp_path: Path) -> No
         ]
 
 
+@BOTH_LEDGERS
 def test_below_the_warning_level_nothing_is_said(tmp_path: Path) -> None:
-    with Ledger(tmp_path / "l.sqlite3") as ledger:
+    with Ledger() as ledger:
         _insert(ledger, tmp_path, NOW - timedelta(minutes=1), requests=249, tokens=10, cost=0.01)
         verdict = check_limits_before_run(ledger, {}, now=NOW)
         assert (verdict.warnings, verdict.refusals) == ([], [])

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from tests.support.ledger_factory import AgentSpec, make_first_form_ledger, make_session
+from token_tracking.history.database import Database
 from token_tracking.history.ledger import Ledger
-from token_tracking.history.migrations import MIGRATIONS, SCHEMA_VERSION, Migration
+from token_tracking.history.migrations import MIGRATIONS, SCHEMA_VERSION, Migration, migrate
 from token_tracking.history.models import Filters
 
 START = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -24,11 +25,18 @@ FROZEN = {
     1: "2b5b5664a97f0734d61ad2c490d23f205fc0a29c454b8cd5df1e8d112c5296d0",  # 420f2d0
     2: "d37cc9d78bea0e9119e1ca0adfa80143c805031c07ca956fe2c3663c6e5026fe",  # 420f2d0
     3: "af6840641f0c318399329b2a07d38f28f2489808b3c97db53d34b9af03c08f3a",
+    4: "520b1f2c9a2eaa738b51269f497a90b2ded4cff0642a7f540c96b0e1fef402a8",
+    5: "12c70a56c14af690271013534695863ddb0c0631cc9e0b9c02d3ca7c42c0ab57",
+    6: "fd1a82f9f658aa368cc129939dd82cc652cd5d22cae821714d72f36cb846b804",
+    7: "8448d1dec4e274e38f818b6f9e35bfe539df84553f21838be06298479b57abd8",
 }
 
 
 def _checksum(migration: Migration) -> str:
-    text = "\x00".join((str(migration.version), migration.description, *migration.statements))
+    postgresql = migration.postgresql or ()
+    text = "\x00".join(
+        (str(migration.version), migration.description, *migration.statements, *postgresql)
+    )
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -36,7 +44,7 @@ def test_committed_migrations_are_never_edited() -> None:
     assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1))
     # A new step gets its checksum added here; an old one's never changes.
     assert {m.version: _checksum(m) for m in MIGRATIONS} == FROZEN
-    assert SCHEMA_VERSION == 3
+    assert SCHEMA_VERSION == 7
 
 
 @pytest.mark.parametrize("version", [1, 2])
@@ -48,13 +56,14 @@ def test_a_file_of_the_first_committed_schema_migrates_with_its_rows(
     with Ledger(path) as ledger:
         db = ledger.connection
         versions = [row[0] for row in db.execute("SELECT version FROM schema_migrations")]
-        assert versions == [1, 2, 3]
+        assert versions == list(range(1, SCHEMA_VERSION + 1))
         contexts = db.execute(
-            "SELECT project, branch, user, command, source FROM contexts ORDER BY id"
+            "SELECT project, branch, user, command, source, machine FROM contexts ORDER BY id"
         ).fetchall()
+        # Rows recorded before the machine column keep their session's user and no machine.
         assert contexts == [
-            ("/p", "feature/a", None, "init", "llm"),
-            ("/p", "main", "dev@x", "update", "llm"),
+            ("/p", "feature/a", None, "init", "llm", None),
+            ("/p", "main", "dev@x", "update", "llm", None),
         ]
         totals = ledger.window_totals(Filters(project="/p"))
         assert (totals.sessions, totals.requests, totals.total_tokens) == (2, 4, 1380)
@@ -73,12 +82,13 @@ def test_a_file_of_the_first_committed_schema_migrates_with_its_rows(
             ("s-main", "1970-01-01 00:00:01", "main", "abc123", "dev@x", 60, 1, 0),
             ("s-feature", "1970-01-01 00:00:05", "feature/a", "def456", None, 1200, 0, version - 1),
         ]
-        # New sessions land beside the migrated ones, in the same contexts where they match.
+        # New sessions land beside the migrated ones, in a context of their own: they record
+        # the machine, which the migrated rows never had.
         report, requests = make_session(
             Path("/p"), START, [AgentSpec("a", 7, 3, 0.01)], user="dev@x"
         )
         assert ledger.insert_report(report, requests)
-        assert db.execute("SELECT COUNT(*) FROM contexts").fetchone() == (2,)
+        assert db.execute("SELECT COUNT(*) FROM contexts").fetchone() == (3,)
         assert ledger.window_totals(Filters(project="/p")).total_tokens == 1390
 
 
@@ -87,12 +97,14 @@ def test_a_file_already_in_the_context_form_at_version_2_only_records_step_3(
 ) -> None:
     """Files made between ea5fef1 and migration 3 hold today's tables under version 2."""
     path = tmp_path / "interim.sqlite3"
+    db = sqlite3.connect(path, isolation_level=None)
+    migrate(Database.sqlite(db), target=3)
+    db.execute("DELETE FROM schema_migrations WHERE version = 3")
+    db.close()
     with Ledger(path) as ledger:
+        assert ledger.schema_version() == SCHEMA_VERSION
         report, requests = make_session(tmp_path, START, [AgentSpec("a", 40, 2, 0.02)])
         ledger.insert_report(report, requests)
-        ledger.connection.execute("DELETE FROM schema_migrations WHERE version = 3")
-    with Ledger(path) as ledger:
-        assert ledger.schema_version() == 3
         totals = ledger.window_totals(Filters())
         assert (totals.sessions, totals.total_tokens) == (1, 42)
         assert totals.cost_usd == pytest.approx(0.02, rel=1e-9)
@@ -126,5 +138,63 @@ def test_fresh_and_migrated_files_end_with_the_same_schema(tmp_path: Path) -> No
     Ledger(tmp_path / "old.sqlite3").close()
     fresh = _shape(tmp_path / "fresh.sqlite3")
     assert _shape(tmp_path / "old.sqlite3") == fresh
-    assert {"contexts", "usage", "usage_rows_by_context_time", "contexts_by_value"} <= set(fresh)
+    assert {"contexts", "usage", "usage_rows_by_context_time"} <= set(fresh)
+    assert "contexts_by_value_and_machine" in fresh
     assert "usage_rows_by_project_time" not in fresh  # the first form's indexes went with it
+
+
+def test_step_5_adds_the_rate_limit_snapshots_to_a_file_of_schema_4(tmp_path: Path) -> None:
+    path = tmp_path / "v4.sqlite3"
+    db = sqlite3.connect(path, isolation_level=None)
+    migrate(Database.sqlite(db), target=4)
+    db.close()
+    Ledger(path).close()
+    assert _shape(path) == _shape_of_fresh(tmp_path)
+    assert "rate_limit_snapshots" in _shape(path)
+    assert _shape(path)["rate_limit_snapshots_by_model_time"] == (
+        "rate_limit_snapshots",
+        ["provider", "model", "ts_us"],
+    )
+
+
+def _shape_of_fresh(tmp_path: Path) -> dict[str, object]:
+    Ledger(tmp_path / "fresh-5.sqlite3").close()
+    return _shape(tmp_path / "fresh-5.sqlite3")
+
+
+def test_step_7_keeps_the_rows_of_a_file_of_schema_6(tmp_path: Path) -> None:
+    path = tmp_path / "v6.sqlite3"
+    db = sqlite3.connect(path, isolation_level=None)
+    migrate(Database.sqlite(db), target=6)
+    db.execute(
+        "INSERT INTO sessions (id, session_id, project, command, source, status, start_us, "
+        "end_us, duration_seconds, prompt_tokens, completion_tokens, total_tokens, requests, "
+        "cost_usd, successful_agents, failed_agents, report_json) VALUES "
+        "(1, 's-6', '/p', 'update', 'llm', 'success', 0, 5000000, 5.0, 100, 20, 120, 2, 0.5, "
+        "1, 0, '{}')"
+    )
+    db.execute(
+        "INSERT INTO agent_runs (session_pk, position, agent, success, prompt_tokens, "
+        "completion_tokens, total_tokens, requests) VALUES (1, 0, 'writer', 1, 100, 20, 120, 2)"
+    )
+    db.execute(
+        "INSERT INTO contexts (id, project, command, source) VALUES (1, '/p', 'update', 'llm')"
+    )
+    db.execute(
+        "INSERT INTO usage_rows (session_pk, context_id, ts_us, agent, prompt_tokens, "
+        "completion_tokens, total_tokens, requests, cost_usd, cost_is_actual) VALUES "
+        "(1, 1, 1000000, 'writer', 100, 20, 120, 2, 0.5, 0)"
+    )
+    db.close()
+    with Ledger(path) as ledger:
+        assert ledger.schema_version() == 7
+        (session,) = ledger.sessions(project=None)
+        assert (session.session_id, session.total_tokens, session.requests) == ("s-6", 120, 2)
+        assert session.unknown_usage_requests == 0
+        connection = ledger.connection
+        assert connection.execute("SELECT COUNT(*) FROM agent_runs").fetchone()[0] == 1
+        flat = connection.execute(
+            "SELECT session_id, total_tokens, request_model, unpriced_tokens FROM usage"
+        ).fetchall()
+        assert [tuple(row) for row in flat] == [("s-6", 120, None, None)]
+    assert _shape(path) == _shape_of_fresh(tmp_path)

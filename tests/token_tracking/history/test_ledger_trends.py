@@ -24,6 +24,9 @@ from token_tracking.history.trends import (
 )
 from token_tracking.records import RequestUsage
 
+BOTH_LEDGERS = pytest.mark.usefixtures("each_ledger_backend")
+"""Runs a test on the SQLite file and on PostgreSQL (tests/conftest.py)."""
+
 # Monday 2026-11-23, noon UTC; local time is UTC unless a test says otherwise.
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -39,8 +42,11 @@ def _at(day: int, hour: int, month: int = 11) -> datetime:
 
 
 @pytest.fixture
-def seeded(tmp_path: Path, utc_local: None) -> Iterator[tuple[Ledger, str]]:
-    """Six sessions (one offline, one outside the 30-day window) in project ``tmp_path``.
+def seeded(
+    each_ledger_backend: str, tmp_path: Path, utc_local: None, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Ledger, str]]:
+    """Six sessions (one offline, one outside the 30-day window) in project ``tmp_path``,
+    recorded by the user ``dev@example.com``.
 
     | session | day | branch | agents (prompt/completion/cost, model) | tokens | cost |
     |---|---|---|---|---|---|
@@ -61,7 +67,8 @@ def seeded(tmp_path: Path, utc_local: None) -> Iterator[tuple[Ledger, str]]:
         (_at(1, 8, month=10), "old", [AgentSpec("a", 10000, 0, 0.03, mini)], "llm"),
         (_at(22, 8), "main", [AgentSpec("a", 50000, 5000, 0.0, "offline")], "offline"),
     ]  # fmt: skip
-    with Ledger(tmp_path / "l.sqlite3") as ledger:
+    monkeypatch.setenv("TOKEN_TRACKING_USER", "dev@example.com")
+    with Ledger() as ledger:
         for start, branch, agents, source in sessions:
             report, requests = make_session(tmp_path, start, agents, branch=branch, source=source)
             ledger.insert_report(report, requests)
@@ -188,8 +195,9 @@ def test_other_projects_are_left_out_unless_all_projects(
     assert everyone.totals.total_tokens == 15702
 
 
+@BOTH_LEDGERS
 def test_an_empty_ledger_has_no_rows_and_no_insights(tmp_path: Path, utc_local: None) -> None:
-    with Ledger(tmp_path / "empty.sqlite3") as ledger:
+    with Ledger() as ledger:
         result = compute_trends(ledger, days=30, now=NOW)
         assert result.rows == []
         assert (result.totals.total_tokens, result.totals.cost_usd) == (0, None)
@@ -203,6 +211,7 @@ def test_an_empty_ledger_has_no_rows_and_no_insights(tmp_path: Path, utc_local: 
         assert daily_series(ledger, Filters(), now=NOW) == []
 
 
+@BOTH_LEDGERS
 def test_a_window_crossing_a_local_day_boundary(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -219,7 +228,7 @@ def test_a_window_crossing_a_local_day_boundary(
             RequestUsage(timestamp=moment, agent_name="a", prompt_tokens=n, completion_tokens=0)
             for moment, n in times_and_tokens
         ]
-        with Ledger(tmp_path / "l.sqlite3") as ledger:
+        with Ledger() as ledger:
             ledger.insert_report(report, requests)
             now = datetime(2026, 11, 23, 17, 0, tzinfo=UTC)  # 12:00 local
             everything = compute_trends(ledger, days=0, now=now)
@@ -239,6 +248,7 @@ def test_a_window_crossing_a_local_day_boundary(
             ]
 
 
+@BOTH_LEDGERS
 def test_periods_of_a_half_hour_time_zone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # India is UTC+5:30: 18:29 UTC is 23:59 local, 18:30 UTC the next local day.
     with use_timezone(monkeypatch, "Asia/Kolkata"):
@@ -251,14 +261,15 @@ def test_periods_of_a_half_hour_time_zone(tmp_path: Path, monkeypatch: pytest.Mo
             )
             for minute, tokens in ((29, 5), (30, 7))
         ]
-        with Ledger(tmp_path / "l.sqlite3") as ledger:
+        with Ledger() as ledger:
             ledger.insert_report(report, requests)
             rows = periods(ledger, Filters(), "day")
             assert [(r.key, r.total_tokens) for r in rows] == [("2026-11-20", 5), ("2026-11-21", 7)]
 
 
+@BOTH_LEDGERS
 def test_usage_stats_hourly_daily_and_session(tmp_path: Path, utc_local: None) -> None:
-    with Ledger(tmp_path / "l.sqlite3") as ledger:
+    with Ledger() as ledger:
         recent, recent_requests = make_session(
             tmp_path, NOW - timedelta(minutes=30), [AgentSpec("a", 300, 100, 0.004, requests=4)]
         )
@@ -279,12 +290,13 @@ def test_usage_stats_hourly_daily_and_session(tmp_path: Path, utc_local: None) -
         assert (chosen.period, chosen.total_tokens, chosen.requests) == ("session", 1000, 1)
 
 
+@BOTH_LEDGERS
 def test_manual_entries_leave_requests_and_cached_tokens_unknown(
     tmp_path: Path, utc_local: None
 ) -> None:
     """A manual entry knows neither its request count nor its cached tokens: their sums are
     unknown (``None``), not 0, until a row that knows them joins the group."""
-    with Ledger(tmp_path / "l.sqlite3") as ledger:
+    with Ledger() as ledger:
         for day, tokens_in in ((20, 10_000), (22, 4_000)):
             entry = manual_entry(
                 tmp_path,
@@ -328,10 +340,11 @@ def test_manual_entries_leave_requests_and_cached_tokens_unknown(
     assert (mixed.totals.requests, mixed.totals.cached_tokens) == (3, 800)
 
 
+@BOTH_LEDGERS
 def test_an_empty_window_has_zero_requests_and_cached_tokens_not_unknown(
     tmp_path: Path, utc_local: None
 ) -> None:
-    with Ledger(tmp_path / "l.sqlite3") as ledger:
+    with Ledger() as ledger:
         trends = compute_trends(ledger, days=7, now=NOW)
         stats = usage_stats(ledger, "hourly", now=NOW)
 

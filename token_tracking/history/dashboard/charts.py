@@ -139,6 +139,8 @@ def chart_specs(data: DashboardData) -> dict[str, dict[str, Any]]:
         "chart-by-model": _group_spec(data.by_model, "model"),
         "chart-by-agent": _group_spec(data.by_agent, "agent"),
     }
+    if data.by_people is not None:
+        specs[f"chart-by-{data.by_people}"] = _group_spec(data.by_people_groups, data.by_people)
     if data.limits is not None and data.limits.limits:
         specs["chart-limits"] = _limits_spec(data.limits)
     return specs

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -103,8 +104,8 @@ class SessionRow(BaseModel):
     """``llm``, ``offline``, ``manual`` or ``import``."""
     status: str
     """The session's outcome."""
-    total_tokens: int
-    """Prompt plus completion tokens."""
+    total_tokens: int | None
+    """Prompt plus completion tokens; ``None`` when every count is unknown."""
     cost_usd: float | None = None
     """Cost in USD; ``None`` when unknown."""
     note: str | None = None
@@ -138,6 +139,10 @@ class DashboardData(BaseModel):
     """Usage per model, most tokens first."""
     by_agent: list[GroupUsage] = Field(default_factory=list)
     """Usage per agent (or operation), most tokens first."""
+    by_people: Literal["user", "machine"] | None = None
+    """The extra breakdown asked for (``--by user`` or ``--by machine``), if any."""
+    by_people_groups: list[GroupUsage] = Field(default_factory=list)
+    """Usage per user or machine that recorded it, most tokens first (with ``by_people``)."""
     limits: LimitsReport | None = None
     """Configured limits against their rolling windows, as ``tokens limits`` shows them (limits
     are per user: all projects, whatever the dashboard's window)."""
@@ -175,12 +180,16 @@ def collect_dashboard_data(
     include_offline: bool = False,
     now: datetime | None = None,
     environ: Mapping[str, str] | None = None,
+    sources: tuple[str, ...] = (),
+    by: Literal["user", "machine"] | None = None,
 ) -> DashboardData:
     """Read the ledger into the dashboard's model.
 
     ``days`` is the window in local calendar days including today (0 = all history); ``project``
     is a ledger project key (``None`` = all projects). Offline-engine sessions are left out
-    unless ``include_offline``. The figures come from :mod:`token_tracking.history.trends`, so they
+    unless ``include_offline``; ``sources``, when given, keeps only those; ``by`` adds usage per
+    user or per machine (who recorded each row, and where). The figures come
+    from :mod:`token_tracking.history.trends`, so they
     equal ``tokens trends`` over the same window.
 
     Limits come from ``environ`` (default ``os.environ``), as ``tokens limits`` reads them.
@@ -195,9 +204,17 @@ def collect_dashboard_data(
     # Read first: a bad limit setting is an error naming the variable, before any work.
     settings = load_settings(environ)
     trends = compute_trends(
-        ledger, days=days, by="day", project=project, include_offline=include_offline, now=moment
+        ledger,
+        days=days,
+        by="day",
+        project=project,
+        include_offline=include_offline,
+        now=moment,
+        sources=sources,
     )
-    filters = Filters(project=project, start=trends.start, include_offline=include_offline)
+    filters = Filters(
+        project=project, start=trends.start, include_offline=include_offline, sources=sources
+    )
     totals = trends.totals
     daily = daily_series(ledger, filters, now=moment) if totals.sessions else []
     insights = trends.insights
@@ -230,6 +247,8 @@ def collect_dashboard_data(
         by_branch=_groups(ledger, filters, "branch"),
         by_model=_groups(ledger, filters, "model"),
         by_agent=_groups(ledger, filters, "agent"),
+        by_people=by,
+        by_people_groups=_groups(ledger, filters, by) if by is not None else [],
         limits=limits_status(ledger, settings, now=moment),
         top_sessions=_top_sessions(ledger, filters) if totals.sessions else [],
     )
@@ -267,6 +286,7 @@ def _top_sessions(ledger: Ledger, filters: Filters) -> list[SessionRow]:
         start=filters.start,
         include_offline=filters.include_offline,
         order_by="cost",
+        sources=filters.sources,
     )
     return [
         SessionRow(

@@ -13,7 +13,6 @@ ledger (branch names, notes, model and project names) reaches the page either th
 from __future__ import annotations
 
 import html
-import json
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,7 @@ def script_json(value: Any) -> str:
     ``<``, ``>`` and ``&`` become ``\\u003c``, ``\\u003e`` and ``\\u0026`` (so no ``</script>`` or
     comment opener can appear), and U+2028/U+2029 are escaped too; ``JSON.parse`` restores them.
     """
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    text = display.json_text(value, indent=None, separators=(",", ":"))
     for raw, escaped in (
         ("<", "\\u003c"),
         (">", "\\u003e"),
@@ -214,6 +213,11 @@ def _render_full(data: DashboardData) -> str:
         else ""
     )
 
+    people = (
+        f'<div class="row">{panel(f"chart-by-{data.by_people}", f"By {data.by_people}")}</div>'
+        if data.by_people is not None
+        else ""
+    )
     limits_panel = (
         panel("chart-limits", "Limits (all projects)")
         if "chart-limits" in specs
@@ -231,6 +235,7 @@ def _render_full(data: DashboardData) -> str:
         f"{panel('chart-by-branch', 'By branch')}{panel('chart-by-model', 'By model')}"
         f"{panel('chart-by-agent', 'By agent')}"
         "</div>"
+        f"{people}"
         f'<div class="row split">{limits_panel}{_render_sessions(data)}</div>'
         '<p class="note">Charts drawn with Vega-Lite, inlined; this page loads nothing from the '
         "network.</p>"

@@ -42,6 +42,9 @@ from token_tracking.history.ledger import Ledger, project_key
 from token_tracking.history.manual import manual_entry
 from token_tracking.settings import CACHE_DIR_VARIABLE, cache_dir
 
+BOTH_LEDGERS = pytest.mark.usefixtures("each_ledger_backend")
+"""Runs a test on the SQLite file and on PostgreSQL (tests/conftest.py)."""
+
 
 @pytest.fixture(autouse=True)
 def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
@@ -49,8 +52,8 @@ def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    with Ledger(tmp_path / "ledger.sqlite3") as opened:
+def ledger(each_ledger_backend: str, tmp_path: Path) -> Iterator[Ledger]:
+    with Ledger() as opened:
         yield opened
 
 
