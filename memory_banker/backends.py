@@ -18,17 +18,32 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import ipaddress
 import os
-from collections.abc import Iterator, Mapping
+import socket
+import ssl
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
-from memory_banker.errors import UsageError
-from memory_banker.keys import env_base_url, is_openai_model, provider_of
+from memory_banker.digest.build import build_digest
+from memory_banker.digest.files import withheld_files
+from memory_banker.digest.secrets import OutgoingRedactor
+from memory_banker.errors import MemoryBankerError, UsageError
+from memory_banker.keys import (
+    env_base_url,
+    is_openai_model,
+    key_values,
+    provider_of,
+)
 from memory_banker.offline.engine import OfflineRunner
-from memory_banker.specs import AgentSpec
+from memory_banker.specs import AgentSpec, spec_by_name, system_instructions, user_message
+from memory_banker.writer import read_bank_file
 from token_tracking import OFFLINE_MODEL
+from token_tracking.ratelimits import watch_client
+from token_tracking.reports.file import DigestSummary
 
 if TYPE_CHECKING:
     from agents import Model, ModelSettings
@@ -42,6 +57,22 @@ BackendKind = Literal["openai-responses", "openai-chat", "litellm", "offline"]
 # A key is required by the OpenAI client even when the server at --api-base needs none (Ollama,
 # vLLM): this placeholder is sent instead, and it is not a secret.
 _PLACEHOLDER_KEY = "not-needed"
+
+LOOPBACK_MAX_RETRIES = 1
+"""Retries of a failed request to a server on this machine (the OpenAI client's default is 2,
+with growing back-off): a refused connection there means nothing listens, so it fails fast."""
+
+LOOPBACK_CONNECT_TIMEOUT = 2.0
+"""Seconds to wait for a connection to a server on this machine (the client's default: 5)."""
+
+REQUEST_TIMEOUT = 600.0
+"""Seconds a request may take once connected (the OpenAI client's default); ``--timeout`` bounds
+each agent as a whole."""
+
+
+class ProviderConnectionError(MemoryBankerError):
+    """An agent could not reach its provider: the message names the URL (never its credentials)
+    and the reason (refused, timed out, DNS, TLS)."""
 
 
 @dataclass(frozen=True)
@@ -222,13 +253,115 @@ def build_model(
     from openai import AsyncOpenAI
 
     key = api_key or env.get("OPENAI_API_KEY") or (_PLACEHOLDER_KEY if backend.base_url else None)
-    if max_retries is None:
-        client = AsyncOpenAI(api_key=key, base_url=backend.base_url)
-    else:
-        client = AsyncOpenAI(api_key=key, base_url=backend.base_url, max_retries=max_retries)
+    client = AsyncOpenAI(
+        api_key=key, base_url=backend.base_url, **client_options(backend, max_retries)
+    )
+    # The provider's rate-limit headers of every response go to the ledger (`tokens limits`).
+    watch_client(client, provider="openai", source="memory-banker")
     if backend.kind == "openai-chat":
         return OpenAIChatCompletionsModel(model=backend.api_model, openai_client=client)
     return OpenAIResponsesModel(model=backend.api_model, openai_client=client)
+
+
+def is_loopback(url: str | None) -> bool:
+    """True when ``url``'s host is this machine (``localhost``, 127.0.0.0/8, ``::1``)."""
+    if not url:
+        return False
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return False
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def client_options(backend: Backend, max_retries: int | None) -> dict[str, Any]:
+    """Return the OpenAI client's ``max_retries`` and ``timeout`` for ``backend``.
+
+    ``max_retries`` given wins; a loopback base URL gets :data:`LOOPBACK_MAX_RETRIES` and a
+    :data:`LOOPBACK_CONNECT_TIMEOUT` connect timeout; otherwise the client's defaults.
+    """
+    # Lazy: openai loads only for runs that call a model.
+    from openai import Timeout
+
+    options: dict[str, Any] = {}
+    if is_loopback(backend.base_url):
+        options["max_retries"] = LOOPBACK_MAX_RETRIES
+        options["timeout"] = Timeout(REQUEST_TIMEOUT, connect=LOOPBACK_CONNECT_TIMEOUT)
+    if max_retries is not None:
+        options["max_retries"] = max_retries
+    return options
+
+
+def _chain(error: BaseException) -> Iterator[BaseException]:
+    """Yield ``error`` and its causes and contexts, each once."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def _connection_reason(errors: Sequence[BaseException]) -> str | None:
+    """Say in a few words why a connection failed, from the exceptions of one chain."""
+    names = {type(error).__name__ for error in errors}
+    for error in errors:
+        if isinstance(error, ssl.SSLCertVerificationError):
+            detail = getattr(error, "verify_message", None) or "verify failed"
+            return f"TLS certificate not accepted ({detail})"
+        if isinstance(error, ssl.SSLError):
+            return f"TLS handshake failed ({getattr(error, 'reason', None) or 'SSL error'})"
+    for error in errors:
+        if isinstance(error, ConnectionRefusedError):
+            return "connection refused (is the server running?)"
+        if isinstance(error, socket.gaierror):
+            return "DNS lookup failed (unknown host)"
+    if any(
+        isinstance(error, TimeoutError) or "Timeout" in type(error).__name__ for error in errors
+    ):
+        return "timed out"
+    for error in errors:
+        if isinstance(error, ConnectionResetError):
+            return "connection reset by the server"
+    if names & {"APIConnectionError", "ConnectError", "ClientConnectorError"}:
+        return "connection failed"
+    return None
+
+
+def _request_url(errors: Sequence[BaseException]) -> str | None:
+    """Return the URL of the failed request named deepest in the chain (the transport's)."""
+    found: str | None = None
+    for error in errors:
+        try:
+            request = getattr(error, "request", None)
+            url = getattr(request, "url", None)
+        except RuntimeError:  # httpx raises when an error has no request attached
+            continue
+        if url is not None:
+            found = str(url)
+    return found
+
+
+def connection_failure(error: BaseException, backend: Backend) -> str | None:
+    """Return ``cannot connect to <url>: <reason>`` when ``error`` is a failure to reach the
+    provider (refused, timed out, DNS, TLS), else None. The URL never carries credentials or a
+    query, and no object repr is ever part of the line."""
+    errors = list(_chain(error))
+    reason = _connection_reason(errors)
+    if reason is None:
+        return None
+    url = backend.base_url or _request_url(errors)
+    if url is None:
+        where = f"the {provider_of(backend.model) or 'provider'}'s server"
+    else:
+        parts = urlsplit(_without_credentials(url))
+        where = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+    return f"cannot connect to {where}: {reason}"
 
 
 # --- running agents ------------------------------------------------------------------------------
@@ -251,7 +384,11 @@ class AgentRunner(Protocol):
 
 class SdkRunner:
     """Runs agents through the OpenAI Agents SDK's ``Runner`` on a model that calls a provider;
-    the tracker's hooks record each response's usage."""
+    the tracker's hooks record each response's usage.
+
+    Every text sent (the system instructions and each user message) passes through
+    :attr:`redactor` right before it is sent, the one place a run's texts leave the machine.
+    """
 
     def __init__(
         self,
@@ -270,25 +407,47 @@ class SdkRunner:
         self.trace = trace
         self.model = build_model(backend, api_key=api_key, max_retries=max_retries, environ=environ)
         self.settings = model_settings(backend)
+        self.redactor = OutgoingRedactor(key_values(backend.model, api_key, environ))
+        """Redacts what is sent and counts the redactions by kind."""
 
     async def run_agent(self, spec: AgentSpec, instructions: str, message: str) -> str:
         """Run ``spec``'s agent to its end with the tracker's hooks; return its final output."""
         # Lazy: see configure_tracing (already imported by __init__ on this path).
         from agents import Agent, RunConfig, Runner
 
+        instructions, message = self.redactor.outgoing(instructions, message)
         agent = Agent(
             name=spec.name,
             instructions=instructions,
             model=self.model,
             model_settings=agent_settings(self.backend, self.settings, spec.name),
         )
-        result = await Runner.run(
-            agent,
-            message,
-            hooks=self.tracker.agents_hooks(),
-            run_config=RunConfig(tracing_disabled=not self.trace),
-        )
+        try:
+            result = await Runner.run(
+                agent,
+                message,
+                hooks=self.tracker.agents_hooks(),
+                run_config=RunConfig(tracing_disabled=not self.trace),
+            )
+        except Exception as error:  # classified here, re-raised unchanged when not a connection
+            failure = connection_failure(error, self.backend)
+            if failure is None:
+                raise
+            raise ProviderConnectionError(failure) from error
         return str(result.final_output or "")
+
+
+def digest_summary(runner: AgentRunner, project: Path) -> DigestSummary | None:
+    """Return what a run of ``runner`` kept from the provider: redactions by kind, withheld files.
+
+    ``None`` for a runner that sends nothing (the offline engine).
+    """
+    if not isinstance(runner, SdkRunner):
+        return None
+    return DigestSummary(
+        redactions=dict(sorted(runner.redactor.counts.items())),
+        withheld_file_count=len(withheld_files(project)),
+    )
 
 
 def open_runner(
@@ -315,4 +474,49 @@ def open_runner(
         max_retries=max_retries,
         trace=trace,
         environ=environ,
+    )
+
+
+# --- what a run sends ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """What a run would send for the existing bank state, exactly as the runner sends it."""
+
+    system: str
+    """The system instructions every agent shares (preamble and digest), redacted."""
+    agents: dict[str, str]
+    """Each agent's user message, redacted, in run order."""
+    tokens: int
+    """Tokens of the digest."""
+    withheld_files: list[str]
+    """Files never opened: possibly secret, or named by ``.memorybankignore``."""
+    redactions: dict[str, int]
+    """Secrets replaced in those texts, by kind."""
+
+
+def outgoing(
+    project: Path, specs: Sequence[AgentSpec], *, context_tokens: int, secrets: Sequence[str] = ()
+) -> Outgoing:
+    """Return what a run of ``specs`` would send, passed through the runner's redactor.
+
+    Inputs come from the existing bank files (in a run, an input regenerated in an earlier round
+    is that agent's new output). ``secrets``: exact values to withhold too. Raises ``UsageError``
+    for a ``context_tokens`` below the minimum or a bank input that cannot be read.
+    """
+    digest = build_digest(project, context_tokens=context_tokens)
+    redactor = OutgoingRedactor(secrets)
+    shared = system_instructions(digest)
+    system, _ = redactor.outgoing(shared, "")
+    messages: dict[str, str] = {}
+    for spec in specs:
+        inputs = {dep: read_bank_file(project, spec_by_name(dep).file) for dep in spec.depends_on}
+        _, messages[spec.name] = redactor.outgoing(shared, user_message(spec, inputs))
+    return Outgoing(
+        system=system,
+        agents=messages,
+        tokens=digest.tokens,
+        withheld_files=withheld_files(project),
+        redactions=dict(sorted(redactor.counts.items())),
     )

@@ -149,3 +149,15 @@ def check_api_key(
         f"Set {variable}{also} or pass --api-key, or run with --offline to generate the "
         "memory bank without a model."
     )
+
+
+def key_values(
+    model: str, api_key: str | None, environ: Mapping[str, str] | None = None
+) -> tuple[str, ...]:
+    """Return the key values a run of ``model`` could hold (the given key and the provider's key
+    variables): never sent, never printed, whatever a text contains."""
+    env = os.environ if environ is None else environ
+    requirement = key_requirement(model)
+    variables = requirement.variables if requirement is not None else ()
+    values = [api_key, *(env.get(name) for name in variables)]
+    return tuple(value for value in values if value)

@@ -9,22 +9,26 @@ loads an encoding makes counting work with no network. The folder is found with
 imported.
 
 The same counts serve the context-digest budget, the offline engine's usage figures and
-``estimate``, so the three agree with one another exactly.
+``estimate``, so the three agree with one another exactly. Counts (and truncation points) are
+kept by a hash of the text under the user cache folder, so a text counted once is not encoded
+again, and a run whose texts were all counted before never loads the encoding.
 """
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import importlib.util
+import json
 import os
 import threading
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-import tiktoken
-
 from memory_banker.errors import TokenizerUnavailableError
+from token_tracking.files import write_cache_file
+from token_tracking.settings import cache_dir
 
 ENCODING_NAME = "o200k_base"
 """The encoding of the GPT-4o family, used for every model (an estimate for other providers)."""
@@ -65,6 +69,9 @@ def _load_encoding() -> Any:
         )
     # tiktoken reads the variable when it loads an encoding (not at import), so it is set for the
     # load only: a cache folder the user chose may lack the file, and then tiktoken would download.
+    # Imported on first load: a run whose counts are all cached never needs it.
+    import tiktoken
+
     previous = os.environ.get("TIKTOKEN_CACHE_DIR")
     os.environ["TIKTOKEN_CACHE_DIR"] = str(folder)
     try:
@@ -80,11 +87,18 @@ def count_tokens(text: str) -> int:
     """Return the number of ``o200k_base`` tokens in ``text``.
 
     Special-token strings such as ``<|endoftext|>`` are counted as plain text, never rejected.
-    Raises ``TokenizerUnavailableError`` when LiteLLM's bundled encoding file is missing.
+    Raises ``TokenizerUnavailableError`` when LiteLLM's bundled encoding file is missing (and the
+    count is not cached).
     """
     if not text:
         return 0
-    return len(_encoding().encode(text, disallowed_special=()))
+    known = _known()
+    key = _key(text)
+    count = known.get(key)
+    if count is None:
+        count = len(_encoding().encode(text, disallowed_special=()))
+        _remember(key, count)
+    return count
 
 
 def truncate_to_tokens(text: str, limit: int) -> str:
@@ -94,6 +108,16 @@ def truncate_to_tokens(text: str, limit: int) -> str:
     """
     if limit <= 0:
         return ""
+    key = f"{limit}:{_key(text)}"
+    length = _known().get(key)
+    if length is not None and 0 <= length <= len(text):
+        return text[:length]
+    result = _truncate(text, limit)
+    _remember(key, len(result))
+    return result
+
+
+def _truncate(text: str, limit: int) -> str:
     encoding = _encoding()
     tokens = encoding.encode(text, disallowed_special=())
     if len(tokens) <= limit:
@@ -105,6 +129,67 @@ def truncate_to_tokens(text: str, limit: int) -> str:
             return candidate
         keep -= 1
     return ""
+
+
+# --- the cache of counts -------------------------------------------------------------------------
+
+_CACHE_LIMIT = 50_000
+"""Entries kept at most; past it the file starts again from this process's entries."""
+_cache_lock = threading.Lock()
+_cache: dict[str, int] | None = None
+_added: dict[str, int] = {}
+
+
+def _key(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
+
+
+def _cache_file() -> Path:
+    return cache_dir() / f"token-counts-{ENCODING_NAME}.json"
+
+
+def _known() -> dict[str, int]:
+    """The cached counts (read from the cache file on first use; empty when it is unreadable)."""
+    global _cache
+    if _cache is None:
+        with _cache_lock:
+            if _cache is None:
+                try:
+                    raw = json.loads(_cache_file().read_text(encoding="utf-8"))
+                except (OSError, ValueError):
+                    raw = {}
+                loaded = raw if isinstance(raw, dict) else {}
+                _cache = {k: v for k, v in loaded.items() if type(v) is int and v >= 0}
+    return _cache
+
+
+def _remember(key: str, count: int) -> None:
+    with _cache_lock:
+        if not _added:
+            atexit.register(_save)
+        _added[key] = count
+        known = _cache if _cache is not None else {}
+        known[key] = count
+
+
+def _save() -> None:
+    """Write the cache file with this process's new counts; a cache that cannot be written is
+    skipped."""
+    with _cache_lock:
+        if not _added:
+            return
+        try:
+            raw = json.loads(_cache_file().read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            raw = {}
+        merged = raw if isinstance(raw, dict) and len(raw) < _CACHE_LIMIT else {}
+        merged.update(_added)
+        _added.clear()
+        try:
+            _cache_file().parent.mkdir(parents=True, exist_ok=True)
+            write_cache_file(_cache_file(), json.dumps(merged, separators=(",", ":")))
+        except OSError:
+            pass  # a cache that cannot be written only costs an encoding next time
 
 
 def count_prompt_tokens(system: str, user: str) -> int:

@@ -1,11 +1,11 @@
-"""Rendering the digest within its token budget.
+"""Fitting the digest into its token budget.
 
-The text is at most ``context_tokens`` tokens as counted by :mod:`memory_banker.tokenizer`: the
-header and git facts first, then the file tree (up to 30 % of the budget, the rest folded into
-counts per folder), the manifests and README, then source excerpts (entry points first, then
-code by depth and path, tests last) until the budget is spent.
-Each file is a fenced block, truncated at a line when it does not fit whole. The joined text is
-counted once more and its trailing optional blocks dropped (or the text cut) until it fits.
+The text is at most ``context_tokens`` tokens as counted by :mod:`memory_banker.tokenizer`.
+Sections are added in priority order; each may use at most a share of the budget, and whatever
+a section leaves unused flows on to the next. The last stage, full texts of files in rank order,
+takes everything left: a file that fits is included whole, a file too big for what is left is
+included as its outline plus its first part. The joined text is counted once more and its
+trailing optional blocks dropped (or the text cut) until it fits.
 """
 
 from __future__ import annotations
@@ -14,10 +14,22 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
-from memory_banker.digest.facts import GitFacts, ProjectFacts
+from memory_banker.digest.facts import ModuleMap
 from memory_banker.digest.files import FileInfo, Texts
+from memory_banker.digest.rank import key_symbols
+from memory_banker.digest.secrets import redact
 from memory_banker.tokenizer import count_tokens, truncate_to_tokens
 from token_tracking.display import plural
+
+_MAX_BYTES_PER_TOKEN = 8
+"""No text this tokenizer counts has more bytes per token (long whitespace runs aside), so a file
+of more bytes than this times the room cannot fit whole."""
+
+MAX_MISSES = 20
+"""The full-text stage stops after this many files in a row did not fit."""
+
+MIN_PARTIAL_TOKENS = 300
+"""A file is cut to its first part only when at least this many tokens are left for it."""
 
 
 class Budget:
@@ -42,6 +54,16 @@ class Budget:
         self.used += cost
         return True
 
+    def add_capped(self, text: str, cap: int) -> None:
+        """Append ``text``, cut at a line to at most ``cap`` tokens (and what is left)."""
+        room = min(cap, self.left)
+        if room <= 0 or not text:
+            return
+        if count_tokens(text) > room:
+            cut = truncate_to_tokens(text, max(room - 12, 0))
+            text = (cut.rsplit("\n", 1)[0] if "\n" in cut else cut) + "\n… (cut to fit)\n\n"
+        self.add(text)
+
 
 def _fence(text: str) -> str:
     """Return a code fence longer than any backtick run in ``text``."""
@@ -49,122 +71,116 @@ def _fence(text: str) -> str:
     return "`" * max(3, longest + 1)
 
 
-def _file_block(path: str, text: str, limit: int) -> str | None:
-    """Render one file as a fenced block of at most ``limit`` tokens, or None if nothing fits."""
+def file_block(
+    path: str, text: str, limit: int, outline: str = "", lines: int | None = None
+) -> str | None:
+    """Render one file as a fenced block of at most ``limit`` tokens, or None if nothing useful
+    fits. A file that does not fit whole is its ``outline`` (when given) and its first part;
+    ``lines`` is its length when ``text`` is only its beginning."""
     fence = _fence(text)
-    head = f"### {path}\n{fence}\n"
-    tail = f"{fence}\n\n"
-    room = limit - count_tokens(head) - count_tokens(tail) - 8
-    if room <= 20:
-        return None
     body = text if text.endswith("\n") else text + "\n"
-    if count_tokens(body) > room:
-        cut = truncate_to_tokens(body, room - 8)
-        body = cut.rsplit("\n", 1)[0] + "\n… (truncated)\n" if "\n" in cut else cut + "\n"
-    return head + body + tail
+    whole = f"### {path}\n{fence}\n{body}{fence}\n\n"
+    if lines is None and count_tokens(whole) <= limit:
+        return whole
+    total = body.count("\n") if lines is None else lines
+    head = f"### {path} (first part; {plural(total, 'line')} in all)\n"
+    if outline:
+        head += f"Outline:\n{outline}\n"
+    head += f"{fence}\n"
+    tail = f"… (truncated)\n{fence}\n\n"
+    room = limit - count_tokens(head) - count_tokens(tail) - 4
+    if room < 40:
+        return None
+    cut = truncate_to_tokens(body, room)
+    cut = cut.rsplit("\n", 1)[0] + "\n" if "\n" in cut else cut + "\n"
+    return head + cut + tail
 
 
-def _tree_lines(infos: Sequence[FileInfo]) -> list[str]:
-    return [
-        f"- {info.path} ({plural(info.lines, 'line')})"
-        if info.text is not None
-        else f"- {info.path}"
-        for info in infos
-    ]
+def outline_text(module: ModuleMap | None) -> str:
+    """The symbols of ``module`` as signature lines (``""`` when none)."""
+    if module is None or not module.symbols:
+        return ""
+    symbols, _ = key_symbols(module, top=80, methods=12)
+    return "\n".join(
+        ("    " if symbol.kind == "method" else "  ") + f"{symbol.signature} (line {symbol.line})"
+        for symbol in symbols
+    )
 
 
-def render_header(facts: ProjectFacts, file_count: int, withheld: int) -> str:
-    """Return the digest's first section: name, languages, runtimes, counts, entry points."""
-    lines = [f"# Project digest: {facts.name}", ""]
-    if facts.description:
-        lines.append(f"Description: {facts.description}")
-    code = [stat for stat in facts.languages if stat.is_code]
-    if code:
-        lines.append(
-            "Languages (lines): " + ", ".join(f"{stat.name} {stat.lines}" for stat in code)
-        )
-    if facts.runtimes:
-        lines.append("Runtimes: " + ", ".join(facts.runtimes))
-    lines.append(f"Files listed: {file_count}")
-    if withheld:
-        lines.append(f"Files withheld as possibly secret (never read): {withheld}")
-    if facts.entry_points:
-        lines.append("Entry points: " + "; ".join(facts.entry_points))
-    if facts.test_frameworks:
-        tests = plural(len(facts.test_files), "file")
-        lines.append(f"Tests: {tests} ({', '.join(facts.test_frameworks)})")
-    if facts.ci:
-        lines.append("CI: " + ", ".join(facts.ci))
-    lines.append(f"TODO markers: {facts.todo_count}, FIXME markers: {facts.fixme_count}")
-    return "\n".join(lines) + "\n\n"
-
-
-def render_git(git: GitFacts) -> str:
-    """Return the ``## Git`` section: branch, counts, authors, recent commits, status."""
-    lines = ["## Git", "", f"Branch: {git.branch}", f"Commits: {git.total_commits}"]
-    if git.authors:
-        lines.append("Authors: " + ", ".join(f"{name} ({count})" for name, count in git.authors))
-    if git.commits:
-        lines.append("Recent commits:")
-        lines.extend(f"- {c.sha} {c.date} {c.author}: {c.subject}" for c in git.commits)
-    if git.status:
-        lines.append("Working tree status:")
-        lines.extend(f"- {line}" for line in git.status[:20])
-        if len(git.status) > 20:
-            lines.append(f"- … and {len(git.status) - 20} more")
-    else:
-        lines.append("Working tree status: clean")
-    return "\n".join(lines) + "\n\n"
-
-
-def add_tree(budget: Budget, infos: Sequence[FileInfo]) -> None:
-    """Add the file tree, one file per line, within 30 % of the budget; fold the rest."""
-    header = f"## File tree ({len(infos)} files)\n\n"
-    room = int(budget.total * 0.3)
-    lines = _tree_lines(infos)
-    kept: list[str] = []
-    used = count_tokens(header)
-    for line in lines:
-        cost = count_tokens(line + "\n")
-        if used + cost > room - 60:
-            break
-        kept.append(line)
-        used += cost
-    text = header + "\n".join(kept) + ("\n" if kept else "")
-    if len(kept) < len(lines):
-        rest = Counter(
-            info.path.split("/", 1)[0] + "/" if "/" in info.path else "."
-            for info in infos[len(kept) :]
-        )
-        folded = ", ".join(f"{name} {count}" for name, count in sorted(rest.items()))
-        text += truncate_to_tokens(
-            f"- … {len(lines) - len(kept)} more files: {folded}\n", max(room - used, 20)
-        )
-    budget.add(text + "\n")
-
-
-def add_files(
+def add_full_texts(
     budget: Budget,
     heading: str,
     paths: Sequence[str],
+    files: dict[str, FileInfo],
     texts: Texts,
+    modules: dict[str, ModuleMap],
     excerpted: list[str],
-    *,
-    per_file: int,
-    reserve: int,
 ) -> None:
-    """Add fenced file blocks under ``heading`` (which is only added with its first block)."""
+    """Add files in the order given, each whole when it fits, else outline and first part (when
+    enough is left for that); the heading is added with the first block. A file is decoded and
+    redacted only when it is rendered, and only its first part when that is all that fits."""
     pending = heading
-    for path in paths:
-        if budget.left < reserve:
+    # A rough token cost of the files after each one (about 4 bytes a token), so a file cut to
+    # fit leaves room for the rest and no more.
+    sizes = [len(files[p].text or b"") // 3 + 30 if p in files else 0 for p in paths]
+    after = [0] * len(sizes)
+    for index in range(len(sizes) - 2, -1, -1):
+        after[index] = after[index + 1] + sizes[index + 1]
+    misses = 0
+    for index, path in enumerate(paths):
+        if budget.left < 60 or misses >= MAX_MISSES:
             break
-        if path not in texts:
+        info = files.get(path)
+        if info is None or info.text is None or path not in texts:
             continue
         room = budget.left - count_tokens(pending)
-        block = _file_block(path, texts[path], min(room, per_file))
+        if room <= 0:
+            break
+        whole = len(info.text) <= room * _MAX_BYTES_PER_TOKEN
+        block = file_block(path, texts[path], room) if whole else None
+        if block is None or not block.startswith(f"### {path}\n"):
+            # Too big for what is left: cut it so the files after it still get room.
+            share = max(room - after[index], room // 3, MIN_PARTIAL_TOKENS)
+            if share > room:
+                misses += 1
+                continue
+            head = redact(info.text[: share * _MAX_BYTES_PER_TOKEN].decode("utf-8", "replace"))
+            lines = info.text.count(b"\n")
+            block = file_block(path, head, share, outline_text(modules.get(path)), lines)
         if block is not None and budget.add(pending + block):
             excerpted.append(path)
             pending = ""
+            misses = 0
+        else:
+            misses += 1
+
+
+def render_tree(infos: Sequence[FileInfo], shown: set[str], limit: int) -> str:
+    """Return ``## Other files``: files not in the repo map, one a line, folded past ``limit``."""
+    rest = [info for info in infos if info.path not in shown]
+    if not rest:
+        return ""
+    header = f"## Other files ({plural(len(rest), 'file')})\n\n"
+    used = count_tokens(header)
+    lines: list[str] = []
+    for index, info in enumerate(rest):
+        line = (
+            f"- {info.path} ({plural(info.lines, 'line')})"
+            if info.text is not None
+            else (f"- {info.path}")
+        )
+        cost = count_tokens(line + "\n")
+        if used + cost > limit - 40:
+            folded = Counter(
+                item.path.split("/", 1)[0] + "/" if "/" in item.path else "."
+                for item in rest[index:]
+            )
+            names = ", ".join(f"{name} {count}" for name, count in sorted(folded.items()))
+            lines.append(f"- … {len(rest) - index} more files: {names}")
+            break
+        lines.append(line)
+        used += cost
+    return header + "\n".join(lines) + "\n\n"
 
 
 def fit_text(
@@ -176,7 +192,7 @@ def fit_text(
     while count_tokens(text) > limit:
         if len(parts) > required:
             dropped = parts.pop()
-            heading = re.search(r"^### (.+)$", dropped, re.MULTILINE)
+            heading = re.search(r"^### (\S+)", dropped, re.MULTILINE)
             if heading is not None:
                 excerpted = [path for path in excerpted if path != heading.group(1)]
             text = "".join(parts)

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-MAX_COMMITS = 10
+MAX_COMMITS = 20
 """How many recent commits the digest lists."""
+
+AUTHOR_WINDOW_DAYS = 90
+"""Authors are counted over this many days before HEAD's commit date."""
+
+MAX_MARKERS = 30
+"""How many TODO/FIXME/HACK/XXX comment texts the digest keeps."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,72 @@ class Commit:
 
 
 @dataclass(frozen=True)
+class Command:
+    """One command a developer runs, with the file it was read from."""
+
+    kind: str
+    """``test``, ``lint``, ``format``, ``typecheck``, ``build``, ``run``, ``docs`` or ``other``."""
+    command: str
+    """The command line as a developer types it (``make test``, ``npm test``, ``tox -e py``)."""
+    source: str
+    """Where it was found: a project-relative path, with the target or step when useful."""
+
+
+@dataclass(frozen=True)
+class Symbol:
+    """One top-level symbol of a source file, or a method of a top-level class."""
+
+    kind: str
+    """``class``, ``function``, ``method``, ``struct``, ``interface``, ``trait``, ``enum``,
+    ``type``, ``module`` or ``constant``."""
+    name: str
+    """Its name; a method is ``Class.method``."""
+    signature: str
+    """Its declaration line without the body, e.g. ``def get(url, params=None)``."""
+    line: int
+    """1-based line of the declaration."""
+    doc: str = ""
+    """The first line of its docstring or leading comment, ``""`` when none."""
+
+
+@dataclass(frozen=True)
+class ModuleMap:
+    """One source file of the repo map."""
+
+    path: str
+    """Project-relative POSIX path."""
+    language: str
+    """Its language, e.g. ``Python``."""
+    category: str
+    """``source``, ``test``, ``example``, ``benchmark``, ``docs``, ``script`` or ``generated``;
+    everything but ``source`` ranks after the source files."""
+    doc: str
+    """The first line of the module docstring or leading comment, ``""`` when none."""
+    symbols: tuple[Symbol, ...]
+    """Top-level symbols in file order."""
+    imports: tuple[str, ...]
+    """Project files it imports (project-relative paths), sorted."""
+    score: float
+    """Its import-graph rank (PageRank, summing to 1 over the map); higher is more depended on."""
+    lines: int
+    """Lines of text."""
+
+
+@dataclass(frozen=True)
+class Marker:
+    """One TODO/FIXME/HACK/XXX comment."""
+
+    path: str
+    """Project-relative path."""
+    line: int
+    """1-based line."""
+    kind: str
+    """``TODO``, ``FIXME``, ``HACK`` or ``XXX``."""
+    text: str
+    """The comment text after the marker, redacted, at most 160 characters."""
+
+
+@dataclass(frozen=True)
 class GitFacts:
     """What git says about the project; absent when the project is not in a git work tree."""
 
@@ -80,6 +152,11 @@ class GitFacts:
     """(author, commits) over that history, most commits first."""
     status: tuple[str, ...]
     """``git status --porcelain`` lines, bank and withheld files left out."""
+    recent_authors: tuple[tuple[str, int], ...] = ()
+    """(author, commits) over the ``AUTHOR_WINDOW_DAYS`` days before HEAD's commit date, most
+    commits first."""
+    head_date: str = ""
+    """HEAD's commit date, ``YYYY-MM-DD``; ``""`` without commits."""
 
 
 @dataclass(frozen=True)
@@ -119,6 +196,26 @@ class ProjectFacts:
     its first one, at most 600 characters, redacted; ``""`` when none."""
     git: GitFacts | None
     """Git facts, ``None`` outside a git work tree."""
+    summary: str = ""
+    """One sentence saying what the project is: the manifest description, else the first
+    sentence of the README's first descriptive paragraph; ``""`` when neither has one."""
+    summary_source: str = ""
+    """The file ``summary`` comes from, ``""`` when none."""
+    commands: tuple[Command, ...] = ()
+    """Test, lint, build and run commands with their source, in the order found."""
+    test_evidence: tuple[str, ...] = ()
+    """Why each test framework is named, e.g. ``pytest: dependency in pyproject.toml``."""
+    modules: tuple[ModuleMap, ...] = ()
+    """The repo map: every source file, most depended-on first, non-source categories last."""
+    markers: tuple[Marker, ...] = ()
+    """The first ``MAX_MARKERS`` TODO/FIXME/HACK/XXX comments by path and line."""
+    changelog: str = ""
+    """The changelog's path and its first lines (about 40), ``""`` when there is none."""
+    doc_titles: tuple[tuple[str, str], ...] = ()
+    """(path, first title) of the documentation files, sorted by path."""
+    manifest_notes: tuple[str, ...] = ()
+    """Per manifest, what it declares or that it declares no dependencies, e.g.
+    ``pyproject.toml: tool settings only (no [project] table)``."""
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,13 @@
 - **Skipped**: vendored and build folders (``node_modules``, ``.venv``, ``dist`` …), binary files
   (by extension, or a NUL byte in the first 8 KiB), minified bundles, the bank folder itself, and
   the files :func:`memory_banker.digest.secrets.is_sensitive_path` withholds.
+- **Ignored**: the files a ``.memorybankignore`` at the project root lists (gitignore syntax) are
+  never listed nor read.
 - **Reading**: a regular file of at most ``MAX_FILE_BYTES`` is read once (a symlink is listed but
   never followed); its lines, its ``TODO``/``FIXME`` comment markers and, for Python, a
-  ``__main__`` guard are counted then. Its text is decoded and redacted only when rendered.
+  ``__main__`` guard are counted then. A Kubernetes ``Secret`` manifest or a service-account key
+  (recognised by content) is dropped as soon as it is read. A text is decoded and redacted only
+  when rendered.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from memory_banker.digest.paths import file_name, file_suffix
-from memory_banker.digest.secrets import is_sensitive_path, redact
+from memory_banker.digest.secrets import is_secret_content, is_sensitive_path, redact
 from memory_banker.specs import BANK_DIR
 from token_tracking.git import run_git
 
@@ -30,6 +34,9 @@ MAX_FILE_BYTES = 1_000_000
 """Files larger than this are listed but not read (generated data, bundles)."""
 
 _SNIFF_BYTES = 8192
+
+IGNORE_FILE = ".memorybankignore"
+"""The project-root file (gitignore syntax) naming files the digest never lists nor reads."""
 
 SKIP_DIRS = frozenset(
     {
@@ -122,12 +129,52 @@ def git_files(project: Path) -> list[str] | None:
     """Return the files git tracks under ``project`` (project-relative); in a repository with
     nothing tracked yet, the files git would track (untracked, not ignored). None when git cannot
     answer (not a work tree, no git)."""
+    listed = _git_listing(project)
+    return None if listed is None else _not_ignored(project, listed)
+
+
+def _git_listing(project: Path) -> list[str] | None:
     out = run_git(project, "ls-files", "-z", "--cached", "--", ".")
     if out == "":
         out = run_git(project, "ls-files", "-z", "--others", "--exclude-standard", "--", ".")
     if out is None:
         return None
     return [path for path in out.split("\0") if path]
+
+
+def _user_ignored(project: Path) -> _IgnoreRules | None:
+    """Return the rules of ``project``'s ``.memorybankignore``; None when there is none.
+
+    A symlinked ignore file is not followed (it is treated as absent)."""
+    path = project / IGNORE_FILE
+    if path.is_symlink() or not path.is_file():
+        return None
+    rules = _IgnoreRules()
+    rules.add_file("", path)
+    return rules
+
+
+def _not_ignored(project: Path, paths: Sequence[str]) -> list[str]:
+    """Return ``paths`` less those ``.memorybankignore`` names (a file, or a folder above it)."""
+    rules = _user_ignored(project)
+    if rules is None:
+        return list(paths)
+    return [path for path in paths if not ignored_by(rules, path)]
+
+
+def ignored_by(rules: _IgnoreRules, path: str) -> bool:
+    """Return True when ``rules`` ignore ``path`` or one of the folders above it."""
+    parts = path.split("/")
+    folders = ("/".join(parts[:depth]) for depth in range(1, len(parts)))
+    return any(rules.ignored(folder, True) for folder in folders) or rules.ignored(path, False)
+
+
+def user_ignored_files(project: Path, paths: Sequence[str]) -> list[str]:
+    """Return the paths of ``paths`` that ``project``'s ``.memorybankignore`` names."""
+    rules = _user_ignored(project)
+    if rules is None:
+        return []
+    return [path for path in paths if ignored_by(rules, path)]
 
 
 class _IgnoreRules:
@@ -209,10 +256,15 @@ def _glob_to_regex(pattern: str, anchored: bool) -> str:
 
 
 def walk_files(project: Path) -> list[str]:
-    """Return the files under ``project`` that ``.gitignore`` files there do not ignore.
+    """Return the files under ``project`` that ``.gitignore`` files there and its
+    ``.memorybankignore`` do not ignore.
 
     Skipped folders and symlinked folders are not descended into. Paths are project-relative.
     """
+    return _not_ignored(project, _walk(project))
+
+
+def _walk(project: Path) -> list[str]:
     rules = _IgnoreRules()
     found: list[str] = []
     for folder, dirnames, filenames in os.walk(project):
@@ -234,6 +286,40 @@ def walk_files(project: Path) -> list[str]:
             if not rules.ignored(path, False):
                 found.append(path)
     return found
+
+
+def withheld_files(project: Path) -> list[str]:
+    """Return, sorted, the files of ``project`` whose content is never sent: possibly secret by
+    name, named by ``.memorybankignore``, or a secret recognised by content."""
+    project = project.resolve()
+    listed = _git_listing(project)
+    candidates = sorted(set(listed if listed is not None else _walk(project)))
+    ignored = set(user_ignored_files(project, candidates))
+    withheld = []
+    for path in candidates:
+        if path in ignored or (is_withheld(path) and not is_skipped(path)):
+            withheld.append(path)
+        elif keep_path(path) and not is_skipped(path) and _sniffed_secret(project, path):
+            withheld.append(path)
+    return withheld
+
+
+def _may_hold_secret_content(path: str) -> bool:
+    return path.lower().endswith((".yaml", ".yml", ".json"))
+
+
+def _sniffed_secret(project: Path, path: str) -> bool:
+    if not _may_hold_secret_content(path):
+        return False
+    full = os.path.join(project, path)
+    try:
+        status = os.lstat(full)
+        if not stat.S_ISREG(status.st_mode) or status.st_size > MAX_FILE_BYTES:
+            return False
+        with open(full, "rb") as handle:
+            return is_secret_content(handle.read())
+    except OSError:
+        return False
 
 
 # --- reading -------------------------------------------------------------------------------------
@@ -259,7 +345,8 @@ class FileInfo:
 
 def read_file(project: Path, path: str) -> FileInfo | None:
     """Return what ``path`` (under ``project``) holds; None when it turns out to be binary (a NUL
-    byte in its first 8 KiB), which then is not listed. Never raises for an unreadable file."""
+    byte in its first 8 KiB) or a secret recognised by content (a Kubernetes ``Secret``, a
+    service-account key), which then is not listed. Never raises for an unreadable file."""
     info = FileInfo(path)
     full = os.path.join(project, path)
     try:
@@ -271,31 +358,41 @@ def read_file(project: Path, path: str) -> FileInfo | None:
             data = handle.read()
     except OSError:
         return info
-    if b"\0" in data[:_SNIFF_BYTES]:
+    if b"\0" in data[:_SNIFF_BYTES] or (_may_hold_secret_content(path) and is_secret_content(data)):
         return None
     info.text = data
     info.lines = data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
-    info.todo = _count_markers(_TODO, data)
-    info.fixme = _count_markers(_FIXME, data)
+    # A plain substring test first: the pattern has no literal prefix, so it is slow to search,
+    # and most files hold neither word.
+    info.todo = _count_markers(_TODO, data, b"TODO")
+    info.fixme = _count_markers(_FIXME, data, b"FIXME")
     if path.endswith(".py"):
         info.main_guard = _MAIN_GUARD.search(data) is not None
     return info
 
 
-def _count_markers(pattern: re.Pattern[bytes], data: bytes) -> int:
-    """Count the matches of ``pattern`` that are not inside a string literal on their line.
+def _count_markers(pattern: re.Pattern[bytes], data: bytes, word: bytes) -> int:
+    """Count the matches of ``pattern`` (which ends in ``word``) that are not inside a string
+    literal on their line.
 
     A test that writes ``"# TODO"`` into a fixture file is not a TODO of the project: a match
     counts only when the text before it on its line has an even number of each quote character.
+    Only the lines holding ``word`` are searched: the pattern has no literal prefix, so it is slow
+    to run over a whole file, and a match never reaches past its word's line.
     """
     count = 0
-    for match in pattern.finditer(data):
-        start = data.rfind(b"\n", 0, match.start()) + 1
-        before = data[start : match.start()]
-        if b"\\" in before:
-            before = re.sub(rb"\\.", b"", before)
-        if before.count(b'"') % 2 == 0 and before.count(b"'") % 2 == 0:
-            count += 1
+    position = data.find(word)
+    while position != -1:
+        start = data.rfind(b"\n", 0, position) + 1
+        end = data.find(b"\n", position)
+        end = len(data) if end == -1 else end
+        for match in pattern.finditer(data, start, end):
+            before = data[start : match.start()]
+            if b"\\" in before:
+                before = re.sub(rb"\\.", b"", before)
+            if before.count(b'"') % 2 == 0 and before.count(b"'") % 2 == 0:
+                count += 1
+        position = data.find(word, end)
     return count
 
 

@@ -1,4 +1,5 @@
-"""Git facts for the digest: branch, recent commits, commit counts by author, working tree status.
+"""Git facts for the digest: branch, recent commits with the files each touched, commit counts by
+author (over the whole history and over the days before HEAD's commit date), working tree status.
 
 Commits that touch only the bank folder are invisible (committing a generated bank does not change
 the next digest), and the bank folder and withheld files are left out of commit paths and status
@@ -8,9 +9,10 @@ lines. Author names, subjects and status lines are redacted.
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from memory_banker.digest.facts import MAX_COMMITS, Commit, GitFacts
+from memory_banker.digest.facts import AUTHOR_WINDOW_DAYS, MAX_COMMITS, Commit, GitFacts
 from memory_banker.digest.files import keep_path
 from memory_banker.digest.secrets import redact
 from memory_banker.specs import BANK_DIR
@@ -38,6 +40,8 @@ def git_facts(project: Path, prefix: str) -> GitFacts:
     has_head = run_git(project, "rev-parse", "--verify", "--quiet", "HEAD") is not None
     commits: list[Commit] = []
     authors: list[tuple[str, int]] = []
+    recent: list[tuple[str, int]] = []
+    head_date = ""
     total = 0
     if has_head:
         log = run_git(
@@ -69,6 +73,7 @@ def git_facts(project: Path, prefix: str) -> GitFacts:
         counts = Counter(redact(author) for author in (author_log or "").split("\n") if author)
         authors = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
         total = sum(counts.values())
+        head_date, recent = _recent_authors(project)
     status_out = run_git(
         project, "status", "--porcelain=v1", "-z", "--untracked-files=normal", "--",
         *_PROJECT_PATHSPEC,
@@ -86,7 +91,28 @@ def git_facts(project: Path, prefix: str) -> GitFacts:
             index += 1
         if keep_path(path.rstrip("/")):
             status.append(redact(f"{code} {path}"))
-    return GitFacts(branch, tuple(commits), total, tuple(authors), tuple(sorted(status)))
+    return GitFacts(
+        branch, tuple(commits), total, tuple(authors), tuple(sorted(status)), tuple(recent),
+        head_date,
+    )  # fmt: skip
+
+
+def _recent_authors(project: Path) -> tuple[str, list[tuple[str, int]]]:
+    """The commit date of HEAD's latest commit touching the project (bank-only commits do not
+    count) and the commits per author over the ``AUTHOR_WINDOW_DAYS`` days before it: measured
+    from the history, never from today, so one repository state gives one answer."""
+    head = run_git(project, "log", "-1", "--format=%cI", "HEAD", "--", *_PROJECT_PATHSPEC)
+    try:
+        when = datetime.fromisoformat((head or "").strip())
+    except ValueError:
+        return "", []
+    since = (when - timedelta(days=AUTHOR_WINDOW_DAYS)).isoformat()
+    log = run_git(
+        project, "log", f"--since={since}", f"--until={when.isoformat()}", "--format=%an", "--",
+        *_PROJECT_PATHSPEC, timeout=_LOG_TIMEOUT_SECONDS,
+    )  # fmt: skip
+    counts = Counter(redact(author) for author in (log or "").split("\n") if author)
+    return when.date().isoformat(), sorted(counts.items(), key=lambda item: (-item[1], item[0]))
 
 
 def _project_relative(repo_path: str, prefix: str) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from memory_banker.digest.build import build_digest
-from memory_banker.digest.facts import Dependency
+from memory_banker.digest.facts import Command, Dependency, Marker
 from memory_banker.digest.secrets import is_sensitive_path, redact
 from memory_banker.errors import UsageError
 from memory_banker.tokenizer import MESSAGE_OVERHEAD, count_prompt_tokens, count_tokens
@@ -67,8 +67,8 @@ def test_secrets_never_reach_the_digest(sample: Path) -> None:
     assert "id_rsa" not in digest.text
     assert digest.withheld == 3
     # The key pasted into source is read, but redacted.
-    assert 'API_KEY = "[REDACTED]"' in digest.text
-    assert 'AWS_KEY = "[REDACTED]"' in digest.text
+    assert 'API_KEY = "[REDACTED:openai-key]"' in digest.text
+    assert 'AWS_KEY = "[REDACTED:aws-access-key-id]"' in digest.text
 
 
 @pytest.mark.parametrize("budget", [500, 700, 900, 1000, 30000])
@@ -83,7 +83,7 @@ def test_a_small_budget_drops_excerpts_but_keeps_header_git_and_tree(sample: Pat
     small = build_digest(sample, context_tokens=600)
     full = build_digest(sample, context_tokens=30000)
     assert "## Git" in small.text
-    assert "- widgets/cli.py (13 lines)" in small.text
+    assert "- widgets/inventory.py (15 lines, imported by 1): The widget inventory." in small.text
     assert len(small.excerpted) < len(full.excerpted)
     assert full.excerpted == (
         ".github/workflows/ci.yml",
@@ -122,8 +122,6 @@ def test_facts_of_the_sample_project(sample: Path) -> None:
     assert facts.entry_points == (
         "console script `widget-service` -> `widgets.cli:main` (pyproject.toml)",
         "package main -> `web/index.js` (package.json)",
-        "npm run start: `node web/index.js` (package.json)",
-        "`widgets/cli.py` (runs as a script)",
     )
     assert facts.dependencies == (
         Dependency("click", ">=8.1", "pyproject.toml", "runtime"),
@@ -150,6 +148,35 @@ def test_facts_of_the_sample_project(sample: Path) -> None:
     # The commit that added .env, id_rsa and the PEM file lists only the source file.
     assert facts.git.commits[0].paths == ("widgets/client.py",)
     assert facts.git.status == (" M widgets/inventory.py", "?? NOTES.txt")
+    assert (facts.git.head_date, facts.git.recent_authors) == (
+        "2026-01-03",
+        (("Ada Lovelace", 2), ("Grace Hopper", 1)),
+    )
+    assert (facts.summary, facts.summary_source) == (
+        "Inventory of widgets with a small HTTP API",
+        "pyproject.toml",
+    )
+    assert facts.commands == (
+        Command("run", "npm start", "package.json scripts.start: node web/index.js"),
+        Command("test", "npm test", "package.json scripts.test: jest"),
+        Command("test", "pip install -e .[test] && pytest", ".github/workflows/ci.yml (CI step)"),
+    )
+    assert facts.test_evidence == (
+        "pytest: [tool.pytest] in pyproject.toml",
+        "jest: devDependencies in package.json",
+    )
+    assert facts.markers == (
+        Marker("widgets/inventory.py", 9, "TODO", "reject negative counts"),
+        Marker("widgets/inventory.py", 15, "FIXME", "persist the stock"),
+        Marker("widgets/client.py", 9, "TODO", "read the key from the environment instead"),
+        Marker("web/index.js", 1, "FIXME", "read the port from the environment"),
+    )
+    assert facts.manifest_notes == (
+        "pyproject.toml: package metadata, 3 dependencies",
+        "package.json: 1 dependencies, 1 devDependencies",
+    )
+    assert facts.modules[0].path == "widgets/inventory.py"
+    assert facts.modules[-1].imports == ("widgets/inventory.py",)
 
 
 def test_a_folder_outside_git_honours_gitignore(tmp_path: Path) -> None:
@@ -198,21 +225,21 @@ def test_redaction_patterns() -> None:
         "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n"
     )
     assert redact(text) == (
-        "openai [REDACTED] aws [REDACTED] gh [REDACTED] slack [REDACTED]"
-        " risk-averse task-sk-short\n[REDACTED]\n"
+        "openai [REDACTED:openai-key] aws [REDACTED:aws-access-key-id] gh [REDACTED:github-token]"
+        " slack [REDACTED:slack-token] risk-averse task-sk-short\n[REDACTED:private-key]\n"
     )
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("key sk-abc123", "key [REDACTED]"),
-        ("id AKIAABCDEFGHIJKL.", "id [REDACTED]."),
-        ("token ghs_abcdefghijkl", "token [REDACTED]"),
-        ("Authorization: Bearer abc.def=", "Authorization: [REDACTED]"),
+        ("key sk-abc123", "key [REDACTED:openai-key]"),
+        ("id AKIAABCDEFGHIJKL.", "id [REDACTED:aws-access-key-id]."),
+        ("token ghs_abcdefghijkl", "token [REDACTED:github-token]"),
+        ("Authorization: Bearer abc.def=", "Authorization: Bearer [REDACTED:authorization]"),
         ('f"Bearer {token}"', 'f"Bearer {token}"'),
-        ("google AIza" + "B" * 35, "google [REDACTED]"),
-        ("pat github_pat_" + "a1" * 15, "pat [REDACTED]"),
+        ("google AIza" + "B" * 35, "google [REDACTED:google-api-key]"),
+        ("pat github_pat_" + "a1" * 15, "pat [REDACTED:github-token]"),
     ],
 )
 def test_redaction_covers_every_key_kind(text: str, expected: str) -> None:
@@ -220,8 +247,10 @@ def test_redaction_covers_every_key_kind(text: str, expected: str) -> None:
 
 
 def test_redaction_replaces_the_given_secrets_first() -> None:
-    assert redact("user=x pass=hunter2!", ["hunter2!", ""]) == "user=x pass=[REDACTED]"
-    assert redact("auth: Bearer key:with$odd chars", ["key:with$odd"]) == "auth: [REDACTED] chars"
+    assert redact("user=x pass=hunter2!", ["hunter2!", ""]) == "user=x pass=[REDACTED:api-key]"
+    assert redact("auth: Bearer key:with$odd chars", ["key:with$odd"]) == (
+        "auth: Bearer [REDACTED:api-key] chars"
+    )
 
 
 def test_prompt_token_count_is_texts_plus_fixed_overhead() -> None:
@@ -245,7 +274,12 @@ def test_tokenizer_loads_from_litellms_files_without_network(tmp_path: Path) -> 
     empty.mkdir()
     completed = subprocess.run(
         [sys.executable, "-c", script],
-        env={**os.environ, "TIKTOKEN_CACHE_DIR": str(empty)},
+        # An empty cache folder too, so the count is not served from an earlier run's cache.
+        env={
+            **os.environ,
+            "TIKTOKEN_CACHE_DIR": str(empty),
+            "TOKEN_TRACKING_CACHE_DIR": str(tmp_path / "no-counts"),
+        },
         capture_output=True,
         text=True,
         check=True,
@@ -265,10 +299,10 @@ def test_a_long_tree_is_folded_within_the_budget(tmp_path: Path) -> None:
     assert digest.tokens == count_tokens(digest.text)
     assert digest.tokens <= 1000
     assert len(digest.files) == 300
-    assert "## File tree (300 files)" in digest.text
+    assert "## Repo map (300 files;" in digest.text
     folded = [line for line in digest.text.splitlines() if " more files: " in line]
     assert len(folded) == 1
-    assert folded[0] == "- … 279 more files: pkg0/ 79, pkg1/ 100, pkg2/ 100"
+    assert folded[0] == "- … 275 more files: pkg0/ 75, pkg1/ 100, pkg2/ 100"
 
 
 def test_only_comment_markers_count(tmp_path: Path) -> None:
