@@ -2,15 +2,17 @@
 
 How the numbers are made:
 
-- **First round** (agents with no inputs): the prompts are built exactly as the pipeline builds
-  them — :func:`memory_banker.specs.system_instructions` of the digest plus the agent's
-  :func:`memory_banker.specs.user_message` — and counted with
+- **Rounds** follow the pipeline (:func:`memory_banker.specs.plan_rounds`): projectbrief; then
+  productContext, systemPatterns and techContext; then activeContext and progress.
+- **First round** (agents whose inputs this run does not regenerate): the prompts are built
+  exactly as the pipeline builds them — :func:`memory_banker.specs.system_instructions` of the
+  digest plus the agent's :func:`memory_banker.specs.user_message` — and counted with
   :func:`memory_banker.tokenizer.count_prompt_tokens` (text tokens plus a fixed
   ``MESSAGE_OVERHEAD`` per message). These counts are exact for the tokenizer.
-- **Second round** (activeContext, progress): the same shared prefix and the agent's message with
-  its input files. An input that this run regenerates is not known yet: its framing is counted
-  with an empty body and its *expected length* is added. An input that is not regenerated (with
-  ``--agents``) is read from the existing bank file and counted exactly.
+- **Later rounds**: the same shared prefix and the agent's message with its input files. An input
+  that this run regenerates is not known yet: its framing is counted with an empty body and its
+  *expected length* is added. An input that is not regenerated (with ``--agents``) is read from
+  the existing bank file and counted exactly.
 - **Expected output lengths**: from the given report (this project's latest real report: the
   completion tokens of each agent that succeeded in it), else each spec's
   ``expected_output_tokens``.
@@ -32,13 +34,21 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field
+from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from memory_banker.digest.build import build_digest
 from memory_banker.digest.facts import Digest
 from memory_banker.errors import UsageError
-from memory_banker.specs import AGENT_SPECS, AgentSpec, system_instructions, user_message
+from memory_banker.specs import (
+    AGENT_SPECS,
+    AgentSpec,
+    plan_rounds,
+    system_instructions,
+    user_message,
+)
 from memory_banker.tokenizer import MESSAGE_OVERHEAD, count_prompt_tokens, count_tokens
 from memory_banker.writer import read_bank_file
 from pricing import PriceBook, Usage
@@ -59,7 +69,8 @@ class AgentEstimate(BaseModel):
     file: str
     """The file it writes inside ``memory-bank/``."""
     round: int
-    """1 for agents without inputs, 2 for those that read the first round's files."""
+    """The round it runs in: 1 for projectbrief, 2 for the three agents given it, 3 for the two
+    given those four (with ``--agents``, an agent whose inputs are not regenerated runs first)."""
     prompt_tokens: int
     """Projected prompt tokens of its request (system + user message, with overhead)."""
     prompt_exact: bool
@@ -173,7 +184,7 @@ def estimate_agents(
     specs: Sequence[AgentSpec],
     report: TokenUsageReport | None = None,
 ) -> list[AgentEstimate]:
-    """Return the projected request of each agent in ``specs`` (first round first).
+    """Return the projected request of each agent in ``specs``, in the pipeline's round order.
 
     Raises nothing beyond ``OSError`` from reading an existing bank file.
     """
@@ -181,9 +192,13 @@ def estimate_agents(
     chosen = {spec.name for spec in specs}
     expected = _expected_outputs([*specs, *AGENT_SPECS], report)
     shared = system_instructions(digest)
-    ordered = sorted(specs, key=lambda spec: (bool(spec.depends_on), AGENT_SPECS.index(spec)))
+    ordered = [
+        (number, spec)
+        for number, round_ in enumerate(plan_rounds(specs), start=1)
+        for spec in round_
+    ]
     estimates = []
-    for spec in ordered:
+    for number, spec in ordered:
         inputs: dict[str, str | None] = {}
         added = 0
         for name in spec.depends_on:
@@ -198,7 +213,7 @@ def estimate_agents(
             AgentEstimate(
                 agent=spec.name,
                 file=spec.file,
-                round=2 if spec.depends_on else 1,
+                round=number,
                 prompt_tokens=prompt,
                 prompt_exact=added == 0,
                 output_tokens=output,
@@ -302,29 +317,59 @@ def estimate(
     )
 
 
+_ESTIMATE_HEADERS = ("Model", "Prompt tokens", "Output tokens", "Cost (low-high)", "Cache saving")
+# Least wanted first: the prompt-cache saving, then the prompt and output token ranges go before
+# a model name or a cost is ever cut.
+_ESTIMATE_DROP_ORDER = (4, 1, 2)
+
+
 def render_estimate(result: EstimateResult, console: Console) -> None:
-    """Print the estimate: one row per model, then the per-agent prompts it is built from."""
-    table = Table(title="Estimated cost per model (no request made)")
-    table.add_column("Model")
-    table.add_column("Prompt tokens", justify="right")
-    table.add_column("Output tokens", justify="right")
-    table.add_column("Cost (low - high)", justify="right")
-    table.add_column("Prompt-cache saving", justify="right")
+    """Print the estimate: one row per model, then the per-agent prompts it is built from.
+
+    The model table fits the console's width: model names and costs are never cut; when the
+    columns do not fit, the prompt-cache saving goes first, then the prompt tokens, then the
+    output token range.
+    """
+    rows = []
     for model in result.models:
         cost = (
             "unknown"
             if model.cost_low_usd is None or model.cost_high_usd is None
-            else f"{display.usd(model.cost_low_usd)} - {display.usd(model.cost_high_usd)}"
+            else f"{display.usd(model.cost_low_usd)}-{display.usd(model.cost_high_usd)}"
         )
         saving = "-" if model.cache_saving_usd is None else display.usd(model.cache_saving_usd)
-        table.add_row(
-            model.model,
-            f"{model.prompt_tokens:,}",
-            f"{model.output_tokens_low:,} - {model.output_tokens_high:,}",
-            cost,
-            saving,
+        rows.append(
+            (
+                display.printable(model.model),
+                f"{model.prompt_tokens:,}",
+                f"{model.output_tokens_low:,}-{model.output_tokens_high:,}",
+                cost,
+                saving,
+            )
         )
+    widths = [
+        max(len(cell) for cell in column) for column in zip(_ESTIMATE_HEADERS, *rows, strict=True)
+    ]
+    # Each column is padded by one space on either side: three characters between two columns
+    # and one at each end.
+    keep = display.fit_columns(widths, _ESTIMATE_DROP_ORDER, console.width - 2, gap=3)
+    table = Table(
+        title="Estimated cost per model (no request made)", box=box.SIMPLE_HEAD, show_edge=False
+    )
+    for index in keep:
+        # "fold": a model name too long for any terminal wraps whole rather than being cut.
+        table.add_column(
+            _ESTIMATE_HEADERS[index],
+            justify="left" if index == 0 else "right",
+            overflow="fold",
+            no_wrap=True,
+        )
+    for row in rows:
+        table.add_row(*(escape(row[index]) for index in keep))
     console.print(table)
+    dropped = [_ESTIMATE_HEADERS[index] for index in _ESTIMATE_DROP_ORDER if index not in keep]
+    if dropped:
+        console.print(display.left_out(dropped, console.width), markup=False)
     agents = Table(title="Requests")
     agents.add_column("Agent")
     agents.add_column("Round", justify="right")

@@ -1,4 +1,5 @@
-"""The live view of a run: a Rich table on stderr, one row per agent, plus the burn rate.
+"""The live view of a run: a Rich table on stderr, one row per agent in launch order (round by
+round), plus the burn rate.
 
 Shown only when stderr is a terminal and ``--quiet`` is not given; stdout is never touched, so
 ``--json`` output and piped reports stay clean. The table is rebuilt from the run's progress and the
@@ -53,6 +54,7 @@ def render_progress(
     by_name = {agent.agent_name: agent for agent in usage}
     table = Table(title=title, title_justify="left", expand=False)
     table.add_column("Agent")
+    table.add_column("Round", justify="right")
     table.add_column("State")
     table.add_column("Tokens", justify="right")
     table.add_column("Cost", justify="right")
@@ -64,6 +66,7 @@ def render_progress(
         seconds = outcome.elapsed(now)
         table.add_row(
             outcome.name,
+            "-" if outcome.round is None else str(outcome.round),
             Text(outcome.state, style=_STATE_STYLES[outcome.state]),
             display.tokens(tokens, unknown="-"),
             "-" if agent is None else display.usd(cost),
@@ -88,6 +91,8 @@ class LiveView:
         self._progress = progress
         self._tracker = tracker
         self._title = title
+        # Set once the report exists: the last frame then shows its totals.
+        self._final: tuple[float, float | None] | None = None
         self._live = Live(
             console=console,
             refresh_per_second=4,
@@ -100,13 +105,22 @@ class LiveView:
         self._stopped = threading.Event()
         self._ticker = threading.Thread(target=self._tick, name="live-intervals", daemon=True)
 
+    def show_totals(self, duration_seconds: float, cost_usd: float | None) -> None:
+        """Make the last frame show the report's own totals (its ``total_duration_seconds`` and
+        ``total_cost_usd``), so that the view and the report printed under it agree."""
+        self._final = (duration_seconds, cost_usd)
+
     def _renderable(self) -> RenderableType:
         now = time.monotonic()
+        if self._final is not None:
+            elapsed, spent = self._final
+        else:
+            elapsed, spent = now - self._progress.started, self._tracker.spent_cost()
         return render_progress(
             list(self._progress.outcomes.values()),
             self._tracker.agent_snapshot(),
-            elapsed=now - self._progress.started,
-            spent=self._tracker.spent_cost(),
+            elapsed=elapsed,
+            spent=spent,
             title=self._title,
             now=now,
         )

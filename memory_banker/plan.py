@@ -20,12 +20,13 @@ from memory_banker import writer
 from memory_banker.backends import ApiKind, Backend, choose_backend
 from memory_banker.digest.build import build_digest
 from memory_banker.digest.facts import Digest
-from memory_banker.errors import BudgetRefusedError, LimitsRefusedError, UsageError
+from memory_banker.errors import BudgetRefusedError, LimitsRefusedError
 from memory_banker.estimate import EstimateResult, estimate, latest_real_report
 from memory_banker.keys import check_api_key
-from memory_banker.specs import AgentSpec, select_agents, spec_by_name
+from memory_banker.specs import AgentSpec, plan_rounds, select_agents, spec_by_name
 from pricing import PriceBook
-from token_tracking.display import usd
+from token_tracking.display import plural, usd
+from token_tracking.errors import LedgerError
 from token_tracking.history.ledger import Ledger
 from token_tracking.history.limits import check_limits_before_run
 
@@ -66,6 +67,8 @@ class GenerateOptions:
     """``init --force``: write even when bank files exist."""
     max_retries: int | None = None
     """Retries of a failed request by the OpenAI client (its default, 2, when ``None``)."""
+    otel: bool | None = None
+    """Send the finished run to an OpenTelemetry collector (``None``: ``TOKEN_TRACKING_OTEL``)."""
 
 
 @dataclass(frozen=True)
@@ -92,31 +95,6 @@ class Plan:
     def report_model(self) -> str:
         """The model name reports and pricing use (``offline`` for the offline engine)."""
         return self.backend.model
-
-
-def plan_rounds(specs: Sequence[AgentSpec]) -> tuple[tuple[AgentSpec, ...], ...]:
-    """Group ``specs`` into rounds: an agent runs after the selected agents it depends on.
-
-    Agents whose inputs are not selected read them from the bank instead, so they run in round one.
-    Raises ``UsageError`` on a dependency cycle (none among the six specs).
-    """
-    remaining = list(specs)
-    done: set[str] = set()
-    selected = {spec.name for spec in specs}
-    rounds: list[tuple[AgentSpec, ...]] = []
-    while remaining:
-        ready = tuple(
-            spec
-            for spec in remaining
-            if all(dep in done or dep not in selected for dep in spec.depends_on)
-        )
-        if not ready:
-            names = ", ".join(spec.name for spec in remaining)
-            raise UsageError(f"the agents {names} depend on each other in a cycle")
-        rounds.append(ready)
-        done.update(spec.name for spec in ready)
-        remaining = [spec for spec in remaining if spec.name not in done]
-    return tuple(rounds)
 
 
 def prepare(
@@ -208,7 +186,8 @@ def _check_budget(plan: Plan, max_cost: float) -> None:
     low, high = projected
     if low > max_cost:
         raise BudgetRefusedError(
-            f"refusing to start: the estimated cost of {len(plan.specs)} agents on {model} is "
+            f"refusing to start: the estimated cost of {plural(len(plan.specs), 'agent')} on "
+            f"{model} is "
             f"{usd(low)}-{usd(high)}, above --max-cost {usd(max_cost)}"
         )
 
@@ -265,14 +244,19 @@ def plan_summary(plan: Plan) -> PlanSummary:
 def check_usage_limits(options: GenerateOptions, *, ignore_limits: bool) -> list[str]:
     """Check the user's usage limits before a run and return the warning lines.
 
-    Offline runs are free and never counted, so they are not checked. Raises
-    LimitsRefusedError when a limit set explicitly in the environment is above 100% (unless
-    ``ignore_limits``), and SettingError (exit 2) for an invalid limit setting.
+    Offline runs are free and never counted, so they are not checked. An unusable ledger (a
+    read-only or full file system, a folder where the file should be) never blocks a run: the
+    one warning says the limits were not checked. Raises LimitsRefusedError when a limit set
+    explicitly in the environment is above 100% (unless ``ignore_limits``), and SettingError
+    (exit 2) for an invalid limit setting.
     """
     if options.offline:
         return []
-    with Ledger() as ledger:
-        verdict = check_limits_before_run(ledger)
+    try:
+        with Ledger() as ledger:
+            verdict = check_limits_before_run(ledger)
+    except LedgerError as exc:
+        return [f"not checked ({exc}); the run goes on"]
     if verdict.refuse and not ignore_limits:
         raise LimitsRefusedError(
             "usage limit exceeded: "

@@ -7,13 +7,17 @@ after it, in the user message. A section name is never written in the shared pre
 
 The user message starts with the line ``Write the file `memory-bank/<file>`.``: anyone reading a
 captured request tells the agents apart by it.
+
+The agents run in three rounds (:data:`ROUNDS`, from each spec's ``depends_on``): projectbrief,
+the foundation; then productContext, systemPatterns and techContext, each given projectbrief;
+then activeContext and progress, given those four.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -36,21 +40,30 @@ class AgentSpec:
     sections: tuple[str, ...]
     """The ``##`` sections the file must contain, in order."""
     depends_on: tuple[str, ...]
-    """Names of the agents whose files it reads as inputs (second round)."""
+    """Names of the agents whose files it reads as inputs: it runs in a later round."""
     expected_output_tokens: int
-    """Typical length of the written file in tokens, used by ``estimate`` without history."""
+    """Typical length of the written file in tokens: the target length its prompt asks for, and
+    what ``estimate`` assumes without history."""
+
+    @property
+    def target_words(self) -> int:
+        """The target length in words given in the prompt: about 3/4 of a token each, rounded
+        to tens."""
+        return 10 * round(self.expected_output_tokens * 0.075)
 
 
-_FIRST_FOUR = ("projectbrief", "productContext", "systemPatterns", "techContext")
+_ROUND_TWO = ("productContext", "systemPatterns", "techContext")
 
 AGENT_SPECS: tuple[AgentSpec, ...] = (
     AgentSpec(
         name="projectbrief",
         file="projectbrief.md",
         task=(
-            "Write the project brief: the foundation document the other memory-bank files build"
-            " on. Say what the project is, what it must do, what it aims at and where its"
-            " boundaries lie, in plain statements a new contributor can trust."
+            "Write the project brief: the foundation document every other memory-bank file builds"
+            " on. Say in one sentence what the project is (from its manifests or README), what it"
+            " must do (its public commands, entry points or library interface, as the digest shows"
+            " them), what it aims at, and where its boundaries lie: which top-level folders hold"
+            " the product and which hold tests, examples, docs or tooling."
         ),
         sections=("Overview", "Core Requirements", "Goals", "Scope"),
         depends_on=(),
@@ -61,7 +74,9 @@ AGENT_SPECS: tuple[AgentSpec, ...] = (
         file="productContext.md",
         task=(
             "Write the product context: why the project exists, the problems it solves for its"
-            " users, how it works from a user's point of view, and the experience it aims for."
+            " users, how it works from a user's point of view (the commands, the API calls or the"
+            " configuration a user writes, as the README and the entry points show them), and the"
+            " experience it aims for. Build on the project brief without repeating it."
         ),
         sections=(
             "Why This Project Exists",
@@ -69,16 +84,19 @@ AGENT_SPECS: tuple[AgentSpec, ...] = (
             "How It Works",
             "User Experience Goals",
         ),
-        depends_on=(),
+        depends_on=("projectbrief",),
         expected_output_tokens=750,
     ),
     AgentSpec(
         name="systemPatterns",
         file="systemPatterns.md",
         task=(
-            "Write the system patterns: how the code is organised, the key technical decisions"
-            " visible in it, the design patterns it uses and how its components relate. Name"
-            " real modules and folders from the digest."
+            "Write the system patterns: how the code is organised (the main modules and what each"
+            " is responsible for, from the repo map), the key technical decisions visible in the"
+            " code, the design patterns it uses, and how its components relate (which modules"
+            " import which). Include a `### Critical implementation paths` subsection that follows"
+            " one or two central operations through the named modules and functions, and say"
+            " where a new command or feature would be added. Build on the project brief."
         ),
         sections=(
             "Architecture",
@@ -86,16 +104,20 @@ AGENT_SPECS: tuple[AgentSpec, ...] = (
             "Design Patterns",
             "Component Relationships",
         ),
-        depends_on=(),
-        expected_output_tokens=900,
+        depends_on=("projectbrief",),
+        expected_output_tokens=1000,
     ),
     AgentSpec(
         name="techContext",
         file="techContext.md",
         task=(
-            "Write the technical context: languages, frameworks and tools in use, how to set up"
-            " a development environment and run the tests, the declared dependencies, and the"
-            " technical constraints a contributor must respect."
+            "Write the technical context: languages, frameworks and tools in use; how to set up a"
+            " development environment, with the exact commands to install, test, lint, format,"
+            " build and run as the manifests, Makefile, task runner or CI files give them; the"
+            " declared dependencies (runtime apart from development and optional ones, with the"
+            " manifest that declares them); and the constraints a contributor must respect:"
+            " supported language versions, formatter and linter settings, and the commit message"
+            " style seen in the git log. Build on the project brief."
         ),
         sections=(
             "Technologies",
@@ -103,31 +125,36 @@ AGENT_SPECS: tuple[AgentSpec, ...] = (
             "Dependencies",
             "Technical Constraints",
         ),
-        depends_on=(),
-        expected_output_tokens=850,
+        depends_on=("projectbrief",),
+        expected_output_tokens=900,
     ),
     AgentSpec(
         name="activeContext",
         file="activeContext.md",
         task=(
             "Write the active context: what the project is working on now, judged from the recent"
-            " commits, the working-tree status and open TODO/FIXME markers; what changed"
-            " recently, what should come next and which decisions are in play."
+            " commits and the files they touched, the uncommitted changes and the TODO/FIXME"
+            " comments the digest quotes with their location; the recent changes grouped by area;"
+            " what should come next; and the decisions in play, with the learnings and project"
+            " insights (preferences and patterns) a newcomer should follow. Build on the four"
+            " input files and do not repeat them."
         ),
         sections=("Current Focus", "Recent Changes", "Next Steps", "Active Decisions"),
-        depends_on=_FIRST_FOUR,
+        depends_on=("projectbrief", *_ROUND_TWO),
         expected_output_tokens=750,
     ),
     AgentSpec(
         name="progress",
         file="progress.md",
         task=(
-            "Write the progress file: what already works, what is left to build, the overall"
-            " status, and the known issues (failing or missing tests, TODO/FIXME markers,"
-            " gaps between the README and the code)."
+            "Write the progress file: what already works (features present in the code), what is"
+            " left to build (TODO/FIXME comments with their location, README promises the code"
+            " does not keep yet), the current status (version, changelog head, recent activity),"
+            " and the known issues (FIXME/HACK/XXX comments with their location, gaps between the"
+            " README and the code). Build on the four input files and do not repeat them."
         ),
         sections=("What Works", "What's Left to Build", "Current Status", "Known Issues"),
-        depends_on=_FIRST_FOUR,
+        depends_on=("projectbrief", *_ROUND_TWO),
         expected_output_tokens=750,
     ),
 )
@@ -136,24 +163,59 @@ AGENT_SPECS: tuple[AgentSpec, ...] = (
 AGENT_NAMES: tuple[str, ...] = tuple(spec.name for spec in AGENT_SPECS)
 """The valid ``--agents`` names, in canonical order."""
 
-FIRST_ROUND: tuple[AgentSpec, ...] = tuple(spec for spec in AGENT_SPECS if not spec.depends_on)
-"""Agents that need no other file: they run concurrently first."""
-
-SECOND_ROUND: tuple[AgentSpec, ...] = tuple(spec for spec in AGENT_SPECS if spec.depends_on)
-"""Agents that read the first round's files: they run once those are written."""
-
 _BY_NAME = {spec.name: spec for spec in AGENT_SPECS}
 
+
+def plan_rounds(specs: Sequence[AgentSpec]) -> tuple[tuple[AgentSpec, ...], ...]:
+    """Group ``specs`` into rounds: an agent runs after the selected agents it depends on.
+
+    Agents whose inputs are not selected read them from the bank instead, so they run as early as
+    their selected inputs allow. Raises ``UsageError`` on a dependency cycle (none among the six).
+    """
+    remaining = list(specs)
+    done: set[str] = set()
+    selected = {spec.name for spec in specs}
+    rounds: list[tuple[AgentSpec, ...]] = []
+    while remaining:
+        ready = tuple(
+            spec
+            for spec in remaining
+            if all(dep in done or dep not in selected for dep in spec.depends_on)
+        )
+        if not ready:
+            names = ", ".join(spec.name for spec in remaining)
+            raise UsageError(f"the agents {names} depend on each other in a cycle")
+        rounds.append(ready)
+        done.update(spec.name for spec in ready)
+        remaining = [spec for spec in remaining if spec.name not in done]
+    return tuple(rounds)
+
+
+ROUNDS: tuple[tuple[AgentSpec, ...], ...] = plan_rounds(AGENT_SPECS)
+"""The three rounds of a full run: projectbrief; then productContext, systemPatterns and
+techContext, each given projectbrief; then activeContext and progress, given the four."""
+
 PREAMBLE = """\
-You are one of six writers of a memory bank: a set of markdown files that lets a developer, or \
-an AI assistant with no memory of earlier sessions, pick up work on a software project quickly. \
-Each writer produces one file; your file, its purpose and its required headings are given in the \
-user message.
+You are one of six writers of a memory bank: a set of markdown files that an AI coding assistant \
+reads at the start of every session, with no memory of earlier ones, to pick up work on a \
+software project. Each writer produces one file; your file, its purpose, its required headings \
+and its target length are given in the user message.
+
+Write what that assistant needs to make a correct change: where the code for a feature lives and \
+where a new command or feature would go; the exact commands to install, test, lint, format, \
+build and run, copied from the manifests, Makefile, task runner or CI files in the digest; the \
+conventions to follow (formatter and linter settings, naming, the commit message style seen in \
+the git log); and the pitfalls and invariants visible in the code.
 
 Rules:
-- Use only facts found in the project digest below and in the input files you are given. Where \
-the digest does not say, write that it is not known rather than guessing.
-- Be specific: name real files, folders, commands, packages and commits from the digest.
+- Use only facts found in the project digest below and in the input files you are given. Name a \
+file, symbol, dependency or command only if the digest shows it. Where the digest does not say, \
+write what was looked at and that it does not say, rather than guessing.
+- The digest holds no test or benchmark results, coverage, issue tracker or usage figures: never \
+claim any of them.
+- Be specific: name real files, folders, classes, functions, commands, packages and commits.
+- Say each thing once. State a figure (a count, a share, a version) only where it helps, and do \
+not repeat what an input file already says: refer to that file instead.
 - Start the file with a single `# ` title line. Use every required `##` heading exactly as \
 written, in the given order, each followed by at least one line of content. You may add `###` \
 subheadings.
@@ -233,6 +295,8 @@ def user_message(spec: AgentSpec, inputs: Mapping[str, str | None]) -> str:
         f"Write the file `{BANK_DIR}/{spec.file}`.",
         "",
         spec.task,
+        "",
+        f"Target length: about {spec.target_words} words.",
         "",
         "Required sections, as `##` headings in this order:",
         *(f"## {section}" for section in spec.sections),

@@ -1,5 +1,6 @@
-"""The offline engine (``--offline``): the memory bank written from a static scan, no model.
+"""The offline engine (``--offline``): the memory bank written from the project digest, no model.
 
 ``engine`` runs the agents in-process and records their usage; ``writers`` writes the six files;
-``phrases`` builds their sentences from the project's facts. Nothing here imports an LLM SDK.
+``structure`` reads the module map and import graph, ``conventions`` the tool settings and commit
+style, and ``phrases`` builds the shared sentences. Nothing here imports an LLM SDK.
 """

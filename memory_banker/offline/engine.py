@@ -46,7 +46,7 @@ class OfflineRunner:
         the bundled tokenizer file is missing (nothing is recorded then).
         """
         started = time.monotonic()
-        text = render_offline(spec, self.digest.facts)
+        text = render_offline(spec, self.digest.facts, self.digest.files)
         prompt_tokens = count_prompt_tokens(instructions, message)
         completion_tokens = count_tokens(text)
         self.recorder.record(

@@ -1,7 +1,8 @@
 """Sentences and bullet lists the offline writers build from a project's static facts.
 
-Each function reads only the :class:`ProjectFacts` it is given, so its text depends on the
-repository state alone (no clock, no absolute path) and the same state gives the same bytes.
+Each function reads only the facts it is given, so its text depends on the repository state alone
+(no clock, no absolute path) and the same state gives the same bytes. An absence is always said
+together with what was looked at.
 """
 
 from __future__ import annotations
@@ -15,63 +16,44 @@ from memory_banker.digest.facts import Commit, ProjectFacts
 MAX_LISTED = 40
 """The longest bullet list a section shows before it ends in ``… and N more``."""
 
+PROJECT_MANIFESTS = frozenset(
+    {"pyproject.toml", "package.json", "Cargo.toml", "go.mod", "pom.xml", "Gemfile"}
+)
+"""File names of a project manifest: each one marks a deliverable the repository builds."""
+
+_AUXILIARY_FOLDERS = frozenset(
+    {"benchmarks", "bench", "examples", "example", "docs", "doc", "scripts", "tools"}
+)
+"""Top folders whose runnable files are tools around the project, not ways into the program."""
+
+_FOLDER_ROLES = {
+    ".github": "CI and repository settings",
+    ".ci": "CI scripts",
+    "docs": "documentation",
+    "doc": "documentation",
+    "scripts": "scripts",
+    "examples": "examples",
+    "benchmarks": "benchmarks",
+}
+_CATEGORY_ROLES = {
+    "source": "source code",
+    "test": "tests",
+    "example": "examples",
+    "benchmark": "benchmarks",
+    "script": "scripts",
+    "docs": "documentation",
+    "generated": "generated or data files",
+}
+
 
 def count_of(count: int, noun: str) -> str:
     """Return ``1 file``, ``2 files``: the count (no digit grouping) and the noun in its number."""
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
-def code_shares(facts: ProjectFacts) -> list[tuple[str, int, int]]:
-    """(language, lines, percent of code lines) for code languages, most lines first."""
-    code = [stat for stat in facts.languages if stat.is_code]
-    total = sum(stat.lines for stat in code)
-    if total == 0:
-        return []
-    return [(stat.name, stat.lines, round(100 * stat.lines / total)) for stat in code]
-
-
-def language_summary(facts: ProjectFacts) -> str:
-    """Return one sentence naming the main code language and its share, then up to three more."""
-    shares = code_shares(facts)
-    if not shares:
-        return "No source code in a recognised language was found."
-    parts = [f"{name} ({percent}% of {lines:,} code lines)" for name, lines, percent in shares[:1]]
-    parts += [f"{name} {percent}%" for name, _, percent in shares[1:4]]
-    return "Written mainly in " + ", ".join(parts) + "."
-
-
-def folder_lines(facts: ProjectFacts) -> list[str]:
-    """Return one bullet per top-level folder: files, lines, languages and its role when known."""
-    lines = []
-    for folder in facts.top_folders:
-        label = "project root" if folder.name == "." else f"`{folder.name}/`"
-        languages = f"; {', '.join(folder.languages)}" if folder.languages else ""
-        lines.append(
-            f"- {label}: {count_of(folder.files, 'file')}, {count_of(folder.lines, 'line')}"
-            f"{languages}{_folder_role(folder.name, facts)}"
-        )
-    return lines or ["- No files were found."]
-
-
-def _folder_role(name: str, facts: ProjectFacts) -> str:
-    lowered = name.lower()
-    if any(path.startswith(f"{name}/") for path in facts.test_files) and lowered in {
-        "tests",
-        "test",
-        "spec",
-        "__tests__",
-    }:
-        return " (tests)"
-    roles = {
-        ".github": " (CI and repository settings)",
-        "docs": " (documentation)",
-        "doc": " (documentation)",
-        "scripts": " (scripts)",
-        "examples": " (examples)",
-        "benchmarks": " (benchmarks)",
-        ".ci": " (CI scripts)",
-    }
-    return roles.get(lowered, "")
+def code(text: str) -> str:
+    """Return ``text`` as inline code, its own backquotes turned into quotes."""
+    return "`" + text.replace("`", "'") + "`"
 
 
 def bullets(items: Sequence[str], empty: str, limit: int = MAX_LISTED) -> list[str]:
@@ -85,20 +67,103 @@ def bullets(items: Sequence[str], empty: str, limit: int = MAX_LISTED) -> list[s
     return lines
 
 
+def code_shares(facts: ProjectFacts) -> list[tuple[str, int, int]]:
+    """(language, lines, percent of code lines) for code languages, most lines first."""
+    code_stats = [stat for stat in facts.languages if stat.is_code]
+    total = sum(stat.lines for stat in code_stats)
+    if total == 0:
+        return []
+    return [(stat.name, stat.lines, round(100 * stat.lines / total)) for stat in code_stats]
+
+
+def language_names(facts: ProjectFacts) -> str:
+    """Return ``Python`` or ``Python, with JavaScript and Shell``: the code languages by share,
+    no figures (the shares are given once, in the technical context)."""
+    names = [name for name, _, _ in code_shares(facts)]
+    if not names:
+        return ""
+    if len(names) == 1:
+        return names[0]
+    return f"{names[0]}, with {', '.join(names[1:3])}" + (" and others" if len(names) > 3 else "")
+
+
+def manifests_checked(facts: ProjectFacts) -> str:
+    """Return the manifests a statement about dependencies or commands was checked against."""
+    ci = {item.partition(" (")[0] for item in facts.ci}
+    build = [
+        path for path in facts.manifests if not path.upper().startswith("README") and path not in ci
+    ]
+    if not build:
+        return (
+            "no manifest was found (looked for pyproject.toml, setup.py, setup.cfg,"
+            " requirements files, package.json, Cargo.toml, go.mod, Gemfile, pom.xml, Gradle"
+            " and composer.json files)"
+        )
+    return "checked " + ", ".join(code(path) for path in build)
+
+
+def folder_roles(facts: ProjectFacts) -> dict[str, str]:
+    """Return the role of each top folder: the category most of its repo-map files have, else a
+    role known from its name."""
+    per_folder: dict[str, Counter[str]] = {}
+    for module in facts.modules:
+        top = module.path.split("/", 1)[0] if "/" in module.path else "."
+        per_folder.setdefault(top, Counter())[module.category] += 1
+    roles = {}
+    for folder in facts.top_folders:
+        counts = per_folder.get(folder.name)
+        if counts:
+            category = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[0][0]
+            roles[folder.name] = _CATEGORY_ROLES.get(category, category)
+        elif folder.name.lower() in _FOLDER_ROLES:
+            roles[folder.name] = _FOLDER_ROLES[folder.name.lower()]
+    return roles
+
+
+def folder_lines(facts: ProjectFacts) -> list[str]:
+    """Return one bullet per top-level folder: files, lines, languages and its role when known."""
+    roles = folder_roles(facts)
+    lines = []
+    for folder in facts.top_folders:
+        label = "project root" if folder.name == "." else f"`{folder.name}/`"
+        languages = f"; {', '.join(folder.languages)}" if folder.languages else ""
+        role = f" ({roles[folder.name]})" if folder.name in roles else ""
+        lines.append(
+            f"- {label}: {count_of(folder.files, 'file')}, {count_of(folder.lines, 'line')}"
+            f"{languages}{role}"
+        )
+    return lines or ["- No files were found (the project folder holds none the scan lists)."]
+
+
+MAX_GROUP_NAMES = 12
+"""The most names a line of development or optional dependencies shows."""
+
+
 def dependency_lines(facts: ProjectFacts) -> list[str]:
-    """Return one line per declared dependency: name, version spec, manifest and group."""
-    return [
+    """Return one line per runtime dependency (name, version spec, manifest), then one line per
+    manifest and other group (development, test, docs, an extra) naming its packages."""
+    lines = [
         f"`{d.name}` {d.spec} ({d.manifest}, {d.group})"
         if d.spec
         else f"`{d.name}` ({d.manifest}, {d.group})"
         for d in facts.dependencies
+        if d.group == "runtime"
     ]
+    groups: dict[tuple[str, str], list[str]] = {}
+    for d in facts.dependencies:
+        if d.group != "runtime":
+            groups.setdefault((d.manifest, d.group), []).append(d.name)
+    for (manifest, group), names in groups.items():
+        shown = ", ".join(f"`{name}`" for name in dict.fromkeys(names[:MAX_GROUP_NAMES]))
+        more = f" and {len(names) - MAX_GROUP_NAMES} more" if len(names) > MAX_GROUP_NAMES else ""
+        lines.append(f"{group} ({manifest}): {shown}{more}")
+    return lines
 
 
 def test_summary(facts: ProjectFacts) -> str:
     """Return one sentence: how many test files, and the frameworks they use."""
     if not facts.test_files:
-        return "No test files were found."
+        return "No test files were found (looked for test folders and test_/_test/.spec names)."
     frameworks = f" using {', '.join(facts.test_frameworks)}" if facts.test_frameworks else ""
     return f"{count_of(len(facts.test_files), 'test file')}{frameworks}."
 
@@ -106,42 +171,15 @@ def test_summary(facts: ProjectFacts) -> str:
 def ci_summary(facts: ProjectFacts) -> str:
     """Return one sentence naming the CI configuration files, or saying there are none."""
     if not facts.ci:
-        return "No CI configuration was found."
+        return (
+            "No CI configuration was found (looked for .github/workflows, .gitlab-ci.yml,"
+            " .circleci, Jenkinsfile, azure-pipelines.yml, .travis.yml and .ci/)."
+        )
     quoted = []
     for item in facts.ci:
         path, _, name = item.partition(" (")
         quoted.append(f"`{path}` ({name}" if name else f"`{path}`")
     return "CI is configured in " + ", ".join(quoted) + "."
-
-
-def readme_or(facts: ProjectFacts, fallback: str) -> str:
-    """Return the README summary, else the package description, else ``fallback``."""
-    if facts.readme:
-        return f"From the README: {facts.readme}"
-    if facts.description:
-        return f"From the package description: {facts.description.rstrip('.')}."
-    return fallback
-
-
-def marker_counts(facts: ProjectFacts) -> str:
-    """Return one sentence counting the TODO and FIXME markers in the scanned files."""
-    return (
-        f"{count_of(facts.todo_count, 'TODO marker')} and "
-        f"{count_of(facts.fixme_count, 'FIXME marker')} in the scanned files."
-    )
-
-
-def marker_files(facts: ProjectFacts) -> list[str]:
-    """Nested bullets: the files with the most markers, TODO and FIXME counted together."""
-    return [
-        f"  - `{path}`: {count_of(count, 'TODO/FIXME marker')}" for path, count in facts.todo_files
-    ]
-
-
-# Top folders whose runnable files are tools around the project, not ways into the program.
-_AUXILIARY_FOLDERS = frozenset(
-    {"benchmarks", "bench", "examples", "example", "docs", "doc", "scripts", "tools"}
-)
 
 
 def _entry_folder(entry: str) -> str | None:
@@ -150,9 +188,29 @@ def _entry_folder(entry: str) -> str | None:
     return match.group(1) if match else None
 
 
+_SCRIPT_MODULE = "(runs as a script)"
+"""How the digest marks a module that has a ``__main__`` block but is no declared entry point."""
+
+
 def program_entries(facts: ProjectFacts) -> list[str]:
-    """Entry points into the program itself: auxiliary scripts (benchmarks, examples…) left out."""
-    return [e for e in facts.entry_points if _entry_folder(e) not in _AUXILIARY_FOLDERS]
+    """The declared entry points into the program (console scripts, package bin/main, main
+    packages, ``python -m``): library modules that merely run as scripts and auxiliary scripts
+    (benchmarks, examples…) left out."""
+    return [
+        e
+        for e in facts.entry_points
+        if _entry_folder(e) not in _AUXILIARY_FOLDERS and not e.endswith(_SCRIPT_MODULE)
+    ]
+
+
+def script_modules(facts: ProjectFacts) -> list[str]:
+    """Modules of the program that also run on their own (a ``__main__`` block), which are not
+    ways into it."""
+    return [
+        e
+        for e in facts.entry_points
+        if _entry_folder(e) not in _AUXILIARY_FOLDERS and e.endswith(_SCRIPT_MODULE)
+    ]
 
 
 def auxiliary_scripts(facts: ProjectFacts) -> list[str]:
@@ -169,70 +227,54 @@ def auxiliary_scripts(facts: ProjectFacts) -> list[str]:
     ]
 
 
+def area_of(path: str) -> str:
+    """Return the area a path belongs to: its first two folders (``pkg/sub/``), its top folder,
+    or ``project root``."""
+    parts = path.split("/")
+    if len(parts) == 1:
+        return "project root"
+    if len(parts) == 2:
+        return parts[0] + "/"
+    return "/".join(parts[:2]) + "/"
+
+
+def commit_area(commit: Commit) -> str:
+    """Return the area most of a commit's files are in (ties: the first in path order)."""
+    if not commit.paths:
+        return "no files"
+    counts = Counter(area_of(path) for path in commit.paths)
+    return sorted(counts.items(), key=_area_order)[0][0]
+
+
+def _area_order(item: tuple[str, int]) -> tuple[int, bool, str]:
+    """Most commits first; on a tie a folder before the project root, then by name."""
+    area, count = item
+    return (-count, area == "project root", area)
+
+
 def changed_areas(facts: ProjectFacts) -> list[tuple[str, int]]:
-    """Return (top folder, commits touching it) over the recent commits, most touched first."""
+    """Return (area, commits mostly in it) over the recent commits, most first."""
     if facts.git is None:
         return []
-    areas: Counter[str] = Counter()
-    for commit in facts.git.commits:
-        touched = {
-            path.split("/", 1)[0] + "/" if "/" in path else "project root" for path in commit.paths
-        }
-        areas.update(touched)
-    return sorted(areas.items(), key=lambda item: (-item[1], item[0]))
+    areas = Counter(commit_area(commit) for commit in facts.git.commits)
+    return sorted(areas.items(), key=_area_order)
 
 
-def commit_line(commit: Commit) -> str:
-    """Return one commit as ``sha date author: subject (N files)``."""
-    files = f" ({count_of(len(commit.paths), 'file')})" if commit.paths else ""
-    return f"`{commit.sha}` {commit.date} {commit.author}: {commit.subject}{files}"
-
-
-def setup_commands(facts: ProjectFacts) -> list[str]:
-    """Return the install and test commands the manifests and test frameworks imply."""
-    names = {path.rsplit("/", 1)[-1] for path in facts.manifests}
-    groups = {d.group for d in facts.dependencies if d.manifest.endswith("pyproject.toml")}
-    commands = []
-    if "pyproject.toml" in names or "setup.cfg" in names or "setup.py" in names:
-        extra = next((g for g in ("test", "tests", "dev") if g in groups), None)
-        commands.append(f'`pip install -e ".[{extra}]"`' if extra else "`pip install -e .`")
-    if any(path.rsplit("/", 1)[-1].startswith("requirements") for path in facts.manifests):
-        commands.append("`pip install -r requirements.txt` (see the requirements files)")
-    if "package.json" in names:
-        commands.append("`npm install`")
-    if "Cargo.toml" in names:
-        commands.append("`cargo build`")
-    if "go.mod" in names:
-        commands.append("`go build ./...`")
-    if "Gemfile" in names:
-        commands.append("`bundle install`")
-    if "pom.xml" in names:
-        commands.append("`mvn package`")
-    test_commands = {
-        "pytest": "`pytest`",
-        "unittest": "`python -m unittest`",
-        "jest": "`npm test` (jest)",
-        "vitest": "`npx vitest`",
-        "mocha": "`npm test` (mocha)",
-        "go test": "`go test ./...`",
-        "cargo test": "`cargo test`",
-        "rspec": "`bundle exec rspec`",
-        "junit": "`mvn test`",
-    }
-    commands += [test_commands[name] for name in facts.test_frameworks if name in test_commands]
-    return commands
-
-
-PROJECT_MANIFESTS = frozenset(
-    {"pyproject.toml", "package.json", "Cargo.toml", "go.mod", "pom.xml", "Gemfile"}
-)
-"""File names of a project manifest: each one marks a deliverable the repository builds."""
+def commit_line(commit: Commit, *, files: int = 4, author: bool = True) -> str:
+    """Return one commit as ``sha date author: subject`` (``sha date subject`` without
+    ``author``), then up to ``files`` paths it touched."""
+    who = f" {commit.author}:" if author else ""
+    line = f"`{commit.sha}` {commit.date}{who} {commit.subject}"
+    if commit.paths:
+        shown = ", ".join(f"`{p}`" for p in commit.paths[:files])
+        more = f" and {len(commit.paths) - files} more" if len(commit.paths) > files else ""
+        line += f" ({shown}{more})"
+    return line
 
 
 _PATTERN_HINTS = {
     "click": "command-line interface built with click",
     "typer": "command-line interface built with typer",
-    "argparse": "command-line interface built with argparse",
     "fastapi": "HTTP API with FastAPI",
     "flask": "web application with Flask",
     "django": "web application with Django",
@@ -248,20 +290,29 @@ _PATTERN_HINTS = {
     "rich": "terminal rendering with Rich",
     "tokio": "async runtime with tokio",
     "serde": "serialisation with serde",
-    "gin": "HTTP server with gin",
+    "github.com/gin-gonic/gin": "HTTP server with gin",
+    "github.com/spf13/cobra": "command-line interface built with cobra",
 }
 
 
-def patterns(facts: ProjectFacts) -> list[str]:
-    """Return the design patterns a static scan can see: libraries, layout, manifests, tests."""
+def library_patterns(facts: ProjectFacts) -> list[str]:
+    """Return the patterns the declared runtime libraries imply, each with its manifest."""
     found = []
     seen: set[str] = set()
     for dep in facts.dependencies:
-        key = dep.name.split("[", 1)[0].lower().rsplit("/", 1)[-1]
-        hint = _PATTERN_HINTS.get(key)
+        if dep.group not in {"runtime", "dependencies"}:
+            continue
+        key = dep.name.split("[", 1)[0].lower()
+        hint = _PATTERN_HINTS.get(key) or _PATTERN_HINTS.get(key.rsplit("/", 1)[-1])
         if hint is not None and hint not in seen:
             seen.add(hint)
             found.append(f"{hint[0].upper()}{hint[1:]} (`{dep.name}` in {dep.manifest}).")
+    return found
+
+
+def layout_patterns(facts: ProjectFacts) -> list[str]:
+    """Return what the folder layout and the manifests show about how the repository is cut."""
+    found = []
     folders = {folder.name for folder in facts.top_folders}
     if "src" in folders:
         found.append("A `src/` layout keeps importable code apart from the project root.")
@@ -271,6 +322,4 @@ def patterns(facts: ProjectFacts) -> list[str]:
             "Several project manifests (" + ", ".join(f"`{p}`" for p in roots) + ") suggest"
             " more than one deliverable in one repository."
         )
-    if facts.test_files:
-        found.append(f"Automated tests: {test_summary(facts)}")
     return found

@@ -1,4 +1,4 @@
-"""estimate: exact first-round prompts, expected second round, per-model cost ranges."""
+"""estimate: exact first-round prompts, expected later rounds, per-model cost ranges."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from memory_banker.estimate import (
 )
 from memory_banker.specs import (
     AGENT_SPECS,
-    FIRST_ROUND,
+    ROUNDS,
     select_agents,
     spec_by_name,
     system_instructions,
@@ -46,9 +46,10 @@ def test_first_round_prompts_are_counted_exactly(project: Path) -> None:
     result = estimate(project, ["gpt-4o-mini"], AGENT_SPECS, 30000, default_pricebook())
     digest = build_digest(project, context_tokens=30000)
     shared = system_instructions(digest)
+    assert [a.round for a in result.agents] == [1, 2, 2, 2, 3, 3]
     first = [a for a in result.agents if a.round == 1]
-    assert [a.agent for a in first] == [spec.name for spec in FIRST_ROUND]
-    for agent, spec in zip(first, FIRST_ROUND, strict=True):
+    assert [a.agent for a in first] == [spec.name for spec in ROUNDS[0]]
+    for agent, spec in zip(first, ROUNDS[0], strict=True):
         assert agent.prompt_exact
         assert agent.prompt_tokens == count_prompt_tokens(shared, user_message(spec, {}))
         assert agent.prompt_tokens == (
@@ -58,7 +59,7 @@ def test_first_round_prompts_are_counted_exactly(project: Path) -> None:
     assert result.digest_tokens == digest.tokens
 
 
-def test_second_round_adds_expected_outputs_to_the_prefix(project: Path) -> None:
+def test_later_rounds_add_expected_outputs_to_the_prefix(project: Path) -> None:
     result = estimate(project, ["gpt-4o-mini"], AGENT_SPECS, 30000, default_pricebook())
     digest = build_digest(project, context_tokens=30000)
     shared = system_instructions(digest)
@@ -141,7 +142,7 @@ def test_expected_lengths_come_from_a_real_report(project: Path) -> None:
     brief = next(a for a in result.agents if a.agent == "projectbrief")
     tech = next(a for a in result.agents if a.agent == "techContext")
     assert (brief.output_tokens, brief.output_source) == (321, "report")
-    assert (tech.output_tokens, tech.output_source) == (850, "spec")
+    assert (tech.output_tokens, tech.output_source) == (900, "spec")
     assert result.report_session_id == "abc123"
     baseline = estimate(project, ["gpt-4o-mini"], AGENT_SPECS, 30000, default_pricebook())
     progress = next(a for a in result.agents if a.agent == "progress")
@@ -200,25 +201,23 @@ def test_render(project: Path) -> None:
     console = Console(file=io.StringIO(), width=100, color_system=None)
     render_estimate(result, console)
     assert console.file.getvalue() == snapshot("""\
-                          Estimated cost per model (no request made)                          \n\
-┏━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━┓
-┃ Model            ┃ Prompt tokens ┃ Output tokens ┃ Cost (low - high) ┃ Prompt-cache saving ┃
-┡━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━┩
-│ gpt-4o-mini      │        15,021 │ 2,350 - 7,050 │ $0.0037 - $0.0065 │             $0.0005 │
-│ no-such-model-zz │        15,021 │ 2,350 - 7,050 │           unknown │                   - │
-└──────────────────┴───────────────┴───────────────┴───────────────────┴─────────────────────┘
+                    Estimated cost per model (no request made)                     \n\
+ Model              Prompt tokens   Output tokens   Cost (low-high)   Cache saving \n\
+───────────────────────────────────────────────────────────────────────────────────
+ gpt-4o-mini               21,727     2,425-7,275   $0.0047-$0.0076        $0.0007 \n\
+ no-such-model-zz          21,727     2,425-7,275           unknown              - \n\
                           Requests                          \n\
 ┏━━━━━━━━━━━━━━━━┳━━━━━━━┳━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━┓
 ┃ Agent          ┃ Round ┃ Prompt tokens ┃ Expected output ┃
 ┡━━━━━━━━━━━━━━━━╇━━━━━━━╇━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━┩
-│ projectbrief   │     1 │         1,419 │      700 (spec) │
-│ productContext │     1 │         1,417 │      750 (spec) │
-│ systemPatterns │     1 │         1,415 │      900 (spec) │
-│ techContext    │     1 │         1,413 │      850 (spec) │
-│ activeContext  │     2 │  4,679 (est.) │      750 (spec) │
-│ progress       │     2 │  4,678 (est.) │      750 (spec) │
+│ projectbrief   │     1 │         2,114 │      700 (spec) │
+│ productContext │     2 │  2,832 (est.) │      750 (spec) │
+│ systemPatterns │     2 │  2,852 (est.) │    1,000 (spec) │
+│ techContext    │     2 │  2,864 (est.) │      900 (spec) │
+│ activeContext  │     3 │  5,533 (est.) │      750 (spec) │
+│ progress       │     3 │  5,532 (est.) │      750 (spec) │
 └────────────────┴───────┴───────────────┴─────────────────┘
-Digest 1,079 of 30,000 tokens; shared prefix 1,330 tokens; 4 tokens per message. Output range \n\
+Digest 1,540 of 30,000 tokens; shared prefix 1,982 tokens; 4 tokens per message. Output range \n\
 0.5x-1.5x the expected length (lengths from the agent specs).
 no-such-model-zz: price unknown; pass --pricing-file to price it.
 """)

@@ -11,9 +11,8 @@ from memory_banker.errors import UsageError
 from memory_banker.specs import (
     AGENT_NAMES,
     AGENT_SPECS,
-    FIRST_ROUND,
     PREAMBLE,
-    SECOND_ROUND,
+    ROUNDS,
     missing_sections,
     select_agents,
     spec_by_name,
@@ -57,9 +56,14 @@ def test_each_file_requires_its_four_sections_in_order() -> None:
         "activeContext",
         "progress",
     )
-    assert [spec.name for spec in FIRST_ROUND] == list(AGENT_NAMES[:4])
-    assert [spec.name for spec in SECOND_ROUND] == ["activeContext", "progress"]
-    for spec in SECOND_ROUND:
+    assert [[spec.name for spec in round_] for round_ in ROUNDS] == [
+        ["projectbrief"],
+        ["productContext", "systemPatterns", "techContext"],
+        ["activeContext", "progress"],
+    ]
+    for spec in ROUNDS[1]:
+        assert spec.depends_on == ("projectbrief",)
+    for spec in ROUNDS[2]:
         assert spec.depends_on == AGENT_NAMES[:4]
 
 
@@ -107,7 +111,11 @@ def test_user_message_names_task_sections_and_inputs() -> None:
         spec,
         {"projectbrief": "# Brief\n\n## Overview\nA widget store.\n", "techContext": None},
     )
-    assert message.startswith("Write the file `memory-bank/progress.md`.\n\n" + spec.task)
+    assert message.startswith(
+        "Write the file `memory-bank/progress.md`.\n\n"
+        + spec.task
+        + "\n\nTarget length: about 560 words.\n\n"
+    )
     assert "## What Works\n## What's Left to Build\n## Current Status\n## Known Issues\n" in message
     assert '<file name="projectbrief.md">\n# Brief\n\n## Overview\nA widget store.\n</file>' in (
         message
@@ -122,6 +130,7 @@ def test_first_round_message_has_no_inputs() -> None:
     assert message == (
         "Write the file `memory-bank/projectbrief.md`.\n\n"
         f"{spec.task}\n\n"
+        "Target length: about 520 words.\n\n"
         "Required sections, as `##` headings in this order:\n"
         "## Overview\n## Core Requirements\n## Goals\n## Scope\n"
     )
@@ -137,3 +146,16 @@ def test_missing_sections() -> None:
     complete = markdown + "## Current  Status\nok\n## Known Issues ##\nnone\n"
     assert missing_sections(spec, complete) == []
     assert missing_sections(spec, "") == list(spec.sections)
+
+
+def test_prompts_ask_for_what_an_assistant_needs_and_nothing_the_digest_lacks() -> None:
+    preamble = PREAMBLE.casefold()
+    for wanted in ("exact commands", "commit message style", "pitfalls and invariants"):
+        assert wanted in preamble
+    assert "never claim" in preamble and "test or benchmark results" in preamble
+    assert "critical implementation paths" in spec_by_name("systemPatterns").task.casefold()
+    assert "learnings" in spec_by_name("activeContext").task
+    for spec in AGENT_SPECS:
+        assert "failing" not in spec.task
+        assert f"Target length: about {spec.target_words} words." in user_message(spec, {})
+    assert [spec.target_words for spec in AGENT_SPECS] == [520, 560, 750, 680, 560, 560]

@@ -10,8 +10,11 @@ from tests.support.fake_provider import FakeProvider, Reply
 from token_tracking.reports.file import TokenUsageReport
 
 AGENT_NAMES = tuple(spec.name for spec in AGENT_SPECS)
-FIRST_ROUND = AGENT_NAMES[:4]
-SECOND_ROUND = AGENT_NAMES[4:]
+ROUNDS = (AGENT_NAMES[:1], AGENT_NAMES[1:4], AGENT_NAMES[4:])
+"""The agent names of the three rounds of a full run."""
+FIRST_FOUR = AGENT_NAMES[:4]
+"""The agents of the first two rounds: the inputs of the last round."""
+LAST_ROUND = AGENT_NAMES[4:]
 
 # gpt-4o-mini in litellm 1.83.0's bundled table: $0.15 per 1M input tokens, $0.60 per 1M output.
 GPT_4O_MINI_INPUT = 0.15 / 1_000_000

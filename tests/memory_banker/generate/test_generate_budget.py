@@ -11,10 +11,9 @@ from tests.support.cli import invoke
 from tests.support.fake_provider import FakeProvider, Reply
 from tests.support.generate import (
     AGENT_NAMES,
-    FIRST_ROUND,
     GPT_4O_MINI_INPUT,
     GPT_4O_MINI_OUTPUT,
-    SECOND_ROUND,
+    ROUNDS,
     TEST_KEY,
     bank_markdown,
     reports,
@@ -54,30 +53,36 @@ def test_max_cost_below_the_estimate_refuses_before_any_request(
     assert result.stdout == ""
 
 
-def test_spending_past_the_budget_after_round_one_stops_round_two(
+def test_spending_past_the_budget_in_round_one_stops_the_later_rounds(
     project: Path, fake_provider: FakeProvider
 ) -> None:
-    # Each first-round answer bills 1,000,000 prompt tokens ($0.15 on gpt-4o-mini): $0.60 in all,
-    # far above the estimate, and above the $0.50 budget once round one is done.
+    # The projectbrief answer bills 1,000,000 prompt tokens ($0.15 on gpt-4o-mini): far above the
+    # estimate, and above the $0.10 budget once round one is done.
     overrides = {
-        name: Reply(text=bank_markdown(spec(name)), prompt_tokens=1_000_000, completion_tokens=10)
-        for name in FIRST_ROUND
+        "projectbrief": Reply(
+            text=bank_markdown(spec("projectbrief")), prompt_tokens=1_000_000, completion_tokens=10
+        )
     }
     script_bank(fake_provider, overrides=overrides)
 
-    result = invoke(project, "init", "--max-cost", "0.50", env=env_for(fake_provider))
+    result = invoke(project, "init", "--max-cost", "0.10", env=env_for(fake_provider))
 
     assert result.exit_code == 1
-    assert len(fake_provider.requests) == 4
-    assert sorted(six_files(project)) == sorted(spec(name).file for name in FIRST_ROUND)
+    assert len(fake_provider.requests) == 1
+    assert sorted(six_files(project)) == ["projectbrief.md"]
     [report] = reports(project)
     assert report.status == "budget_exceeded"
-    assert report.agents_not_run == list(SECOND_ROUND)
-    assert [agent.agent_name for agent in report.agent_usage] == list(FIRST_ROUND)
+    later = [*ROUNDS[1], *ROUNDS[2]]
+    assert report.agents_not_run == later
+    assert report.agents_not_run_reasons == dict.fromkeys(later, "--max-cost budget spent")
+    assert [agent.agent_name for agent in report.agent_usage] == ["projectbrief"]
     assert report.total_cost_usd == pytest.approx(
-        4 * (1_000_000 * GPT_4O_MINI_INPUT + 10 * GPT_4O_MINI_OUTPUT), rel=1e-9
+        1_000_000 * GPT_4O_MINI_INPUT + 10 * GPT_4O_MINI_OUTPUT, rel=1e-9
     )
-    assert "Not run (--max-cost budget spent): activeContext, progress" in result.stderr
+    assert (
+        "Not run (--max-cost budget spent): productContext, systemPatterns, techContext,"
+        " activeContext, progress"
+    ) in result.stderr
 
 
 def test_max_cost_with_an_unknown_price_refuses_unless_a_custom_price_is_given(
@@ -130,12 +135,13 @@ def test_dry_run_prints_the_plan_and_calls_nothing(
         lines[3],
     ]
     assert lines[3].startswith("  Digest:  ")
-    assert lines[4:6] == [
-        "  Round 1: projectbrief, productContext, systemPatterns, techContext",
-        "  Round 2: activeContext, progress",
+    assert lines[4:7] == [
+        "  Round 1: projectbrief",
+        "  Round 2: productContext, systemPatterns, techContext",
+        "  Round 3: activeContext, progress",
     ]
-    assert lines[7].startswith("  Estimate: $0.")
-    assert lines[-1] == "Dry run: no model was called and no file was written."
+    assert lines[8].startswith("  Estimate: $0.")
+    assert "Dry run: no model was called and no file was written." in lines
     assert fake_provider.requests == []
     assert not (project / "memory-bank").exists()
 

@@ -1,4 +1,4 @@
-"""`estimate` against a real run: its first-round prompt counts are those of the prompts sent."""
+"""`estimate` against a real run: its first-round prompt count is that of the prompt sent."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from memory_banker.specs import AGENT_SPECS
 from memory_banker.tokenizer import count_prompt_tokens
 from tests.support.cli import invoke
 from tests.support.fake_provider import FakeProvider
-from tests.support.generate import FIRST_ROUND, match_for, script_bank
+from tests.support.generate import ROUNDS, match_for, script_bank
 from tests.support.sample_project import make_sample_project
 
 
@@ -34,6 +34,9 @@ def test_first_round_estimate_equals_the_prompts_the_provider_receives(
         agent = next((s for s in AGENT_SPECS if user["content"].startswith(match_for(s))), None)
         assert agent is not None
         received[agent.name] = count_prompt_tokens(system["content"], user["content"])
-    for name in FIRST_ROUND:
+    assert [row["round"] for row in projected.values()] == [1, 2, 2, 2, 3, 3]
+    for name in ROUNDS[0]:
         assert projected[name]["prompt_exact"] is True
         assert projected[name]["prompt_tokens"] == received[name]
+    for name in (*ROUNDS[1], *ROUNDS[2]):
+        assert projected[name]["prompt_exact"] is False

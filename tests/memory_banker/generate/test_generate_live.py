@@ -24,10 +24,12 @@ from token_tracking.records import AgentUsage
 
 def test_render_progress_shows_state_tokens_cost_elapsed_and_burn_rate() -> None:
     outcomes = [
-        AgentOutcome("projectbrief", state="done", started=10.0, ended=14.5),
-        AgentOutcome("productContext", state="running", started=10.0),
-        AgentOutcome("systemPatterns", state="failed", error="boom", started=10.0, ended=11.0),
-        AgentOutcome("activeContext", state="waiting"),
+        AgentOutcome("projectbrief", state="done", round=1, started=10.0, ended=14.5),
+        AgentOutcome("productContext", state="running", round=2, started=10.0),
+        AgentOutcome(
+            "systemPatterns", state="failed", round=2, error="boom", started=10.0, ended=11.0
+        ),
+        AgentOutcome("activeContext", state="waiting", round=3),
         AgentOutcome("progress", state="not run"),
     ]
     start = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -59,16 +61,16 @@ def test_render_progress_shows_state_tokens_cost_elapsed_and_burn_rate() -> None
 
     assert isinstance(console.file, io.StringIO)
     assert console.file.getvalue() == snapshot("""\
-memory-banker init                                       \n\
-┏━━━━━━━━━━━━━━━━┳━━━━━━━━━┳━━━━━━━━┳━━━━━━━━━┳━━━━━━━━━┓
-┃ Agent          ┃ State   ┃ Tokens ┃    Cost ┃ Elapsed ┃
-┡━━━━━━━━━━━━━━━━╇━━━━━━━━━╇━━━━━━━━╇━━━━━━━━━╇━━━━━━━━━┩
-│ projectbrief   │ done    │  1,500 │ $0.0004 │    4.5s │
-│ productContext │ running │      - │       - │    6.0s │
-│ systemPatterns │ failed  │      0 │ $0.0000 │    1.0s │
-│ activeContext  │ waiting │      - │       - │       - │
-│ progress       │ not run │      - │       - │       - │
-└────────────────┴─────────┴────────┴─────────┴─────────┘
+memory-banker init                                               \n\
+┏━━━━━━━━━━━━━━━━┳━━━━━━━┳━━━━━━━━━┳━━━━━━━━┳━━━━━━━━━┳━━━━━━━━━┓
+┃ Agent          ┃ Round ┃ State   ┃ Tokens ┃    Cost ┃ Elapsed ┃
+┡━━━━━━━━━━━━━━━━╇━━━━━━━╇━━━━━━━━━╇━━━━━━━━╇━━━━━━━━━╇━━━━━━━━━┩
+│ projectbrief   │     1 │ done    │  1,500 │ $0.0004 │    4.5s │
+│ productContext │     2 │ running │      - │       - │    6.0s │
+│ systemPatterns │     2 │ failed  │      0 │ $0.0000 │    1.0s │
+│ activeContext  │     3 │ waiting │      - │       - │       - │
+│ progress       │     - │ not run │      - │       - │       - │
+└────────────────┴───────┴─────────┴────────┴─────────┴─────────┘
 Spent $0.0004 in 18.0s · burn rate $0.07/hour
 """)
 
@@ -151,11 +153,12 @@ def test_interval_lines_appear_in_the_live_view_during_a_slow_run(
     tmp_path: Path, fake_provider: FakeProvider
 ) -> None:
     project = make_sample_project(tmp_path)
-    script_bank(fake_provider, delay=1.0)
+    # Three rounds of 1.5 s outlast the shortest interval TOKEN_INTERVAL_MINUTES allows (3 s).
+    script_bank(fake_provider, delay=1.5)
     extra = {
         "OPENAI_API_KEY": TEST_KEY,
         "OPENAI_BASE_URL": fake_provider.openai_base_url,
-        "TOKEN_INTERVAL_MINUTES": "0.01",
+        "TOKEN_INTERVAL_MINUTES": "0.05",
     }
 
     code, stdout, terminal = _run_with_stderr_on_a_pty(

@@ -12,12 +12,14 @@ from tests.support.cli import invoke
 from tests.support.fake_provider import FakeProvider, Reply
 from tests.support.generate import (
     AGENT_NAMES,
-    FIRST_ROUND,
+    FIRST_FOUR,
     GPT_4O_MINI_INPUT,
     GPT_4O_MINI_OUTPUT,
+    ROUNDS,
     TEST_KEY,
     bank_markdown,
     bank_snapshot,
+    match_for,
     reports,
     script_bank,
     six_files,
@@ -104,7 +106,37 @@ def test_all_six_requests_share_the_system_prefix_with_the_digest(
     for name in AGENT_NAMES:
         for section in spec(name).sections:
             assert f"## {section}" not in shared
-    assert fake_provider.max_in_flight == 4
+    # The widest round (productContext, systemPatterns, techContext) runs three at once.
+    assert fake_provider.max_in_flight == 3
+
+
+def test_the_rounds_run_in_the_memory_bank_order_each_given_its_inputs(
+    project: Path, fake_provider: FakeProvider
+) -> None:
+    script_bank(fake_provider, delay=0.1)
+
+    result = invoke(project, "init", *RESPONSES, env=responses_env(fake_provider))
+
+    assert result.exit_code == 0, result.stderr
+    order = [
+        next(name for name in AGENT_NAMES if match_for(spec(name)) in request.raw)
+        for request in fake_provider.requests
+    ]
+    assert order[0] == "projectbrief"
+    assert sorted(order[1:4]) == sorted(ROUNDS[1])
+    assert sorted(order[4:]) == sorted(ROUNDS[2])
+    bodies = {
+        name: json.dumps(request.body["input"])
+        for name, request in zip(order, fake_provider.requests, strict=True)
+    }
+    brief = "projectbrief Overview v1."
+    assert brief not in bodies["projectbrief"]
+    for name in ROUNDS[1]:
+        assert brief in bodies[name]
+        assert "techContext Technologies v1." not in bodies[name]
+    for name in ROUNDS[2]:
+        for earlier in FIRST_FOUR:
+            assert f"{earlier} {spec(earlier).sections[0]} v1." in bodies[name]
 
 
 def test_secrets_never_reach_a_request_or_a_report(
@@ -179,7 +211,7 @@ def test_one_agent_failing_on_update_or_refresh_leaves_its_file_byte_for_byte(
     assert second.command == command
 
 
-def test_all_six_failing_writes_nothing_and_the_report_says_failed(
+def test_round_one_failing_launches_no_later_round(
     project: Path, fake_provider: FakeProvider
 ) -> None:
     fake_provider.default = Reply(status=500)
@@ -187,13 +219,61 @@ def test_all_six_failing_writes_nothing_and_the_report_says_failed(
     result = invoke(project, "init", *RESPONSES, env=responses_env(fake_provider))
 
     assert result.exit_code == 1
+    assert len(fake_provider.requests) == 1
     assert six_files(project) == {}
-    for name in AGENT_NAMES:
-        assert f"Agent {name} failed" in result.stderr
+    assert "Agent projectbrief failed" in result.stderr
     [report] = reports(project)
     assert report.status == "failed"
-    assert (report.successful_agents, report.failed_agents) == (0, 6)
-    assert all(agent.error for agent in report.agent_usage)
+    assert (report.successful_agents, report.failed_agents) == (0, 1)
+    assert [agent.agent_name for agent in report.agent_usage] == ["projectbrief"]
+    assert report.agents_not_run == list(AGENT_NAMES[1:])
+    assert report.agents_not_run_reasons == {
+        "productContext": "every input failed or was not run (projectbrief failed)",
+        "systemPatterns": "every input failed or was not run (projectbrief failed)",
+        "techContext": "every input failed or was not run (projectbrief failed)",
+        "activeContext": "every input failed or was not run (projectbrief failed,"
+        " productContext not run, systemPatterns not run, techContext not run)",
+        "progress": "every input failed or was not run (projectbrief failed,"
+        " productContext not run, systemPatterns not run, techContext not run)",
+    }
+
+
+def test_round_two_failing_on_init_launches_round_three_without_those_files(
+    project: Path, fake_provider: FakeProvider
+) -> None:
+    failed = {name: Reply(status=500) for name in ("systemPatterns", "techContext")}
+    script_bank(fake_provider, overrides=failed)
+
+    result = invoke(project, "init", *RESPONSES, env=responses_env(fake_provider))
+
+    assert result.exit_code == 1
+    assert len(fake_provider.requests) == 6
+    [report] = reports(project)
+    assert report.status == "partial"
+    assert report.agents_not_run == []
+    [last] = [r for r in fake_provider.requests if match_for(spec("progress")) in r.raw]
+    message = json.dumps(last.body["input"])
+    assert "productContext Why This Project Exists v1." in message
+    assert "systemPatterns.md is missing" in message
+
+
+def test_an_agent_failing_on_update_leaves_its_old_file_as_the_next_rounds_input(
+    project: Path, fake_provider: FakeProvider
+) -> None:
+    script_bank(fake_provider, marker="v1")
+    assert invoke(project, "init", *RESPONSES, env=responses_env(fake_provider)).exit_code == 0
+    script_bank(fake_provider, marker="v2", overrides={"systemPatterns": Reply(status=500)})
+
+    result = invoke(project, "update", *RESPONSES, env=responses_env(fake_provider))
+
+    assert result.exit_code == 1
+    assert len(fake_provider.requests) == 12
+    for name in ROUNDS[2]:
+        [request] = [r for r in fake_provider.requests[6:] if match_for(spec(name)) in r.raw]
+        message = json.dumps(request.body["input"])
+        assert "systemPatterns Architecture v1." in message
+        assert "productContext Why This Project Exists v2." in message
+    assert reports(project)[-1].agents_not_run == []
 
 
 def test_all_six_failing_on_update_replaces_nothing(
@@ -295,7 +375,7 @@ def test_agents_subset_reads_its_inputs_from_the_existing_files(
     assert result.exit_code == 0, result.stderr
     [request] = fake_provider.requests[6:]
     message = json.dumps(request.body["input"])
-    for name in FIRST_ROUND:
+    for name in FIRST_FOUR:
         assert f"{name} {spec(name).sections[0]} v1." in message
     files = six_files(project)
     assert files["progress.md"] == bank_markdown(spec("progress"), "v2").strip() + "\n"

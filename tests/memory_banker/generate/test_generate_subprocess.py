@@ -15,8 +15,8 @@ import pytest
 from tests.support.cli import clean_environment, executable, run_installed
 from tests.support.fake_provider import FakeProvider, Reply
 from tests.support.generate import (
-    FIRST_ROUND,
-    SECOND_ROUND,
+    LAST_ROUND,
+    ROUNDS,
     TEST_KEY,
     bank_markdown,
     reports,
@@ -109,7 +109,7 @@ def test_ctrl_c_saves_an_interrupted_report_and_keeps_finished_files(
     tmp_path: Path, fake_provider: FakeProvider
 ) -> None:
     project = make_sample_project(tmp_path)
-    slow = {name: Reply(text=bank_markdown(spec(name)), delay=60.0) for name in FIRST_ROUND[1:]}
+    slow = {name: Reply(text=bank_markdown(spec(name)), delay=60.0) for name in ROUNDS[1]}
     script_bank(fake_provider, overrides=slow)
     env = clean_environment(
         {"OPENAI_API_KEY": TEST_KEY, "OPENAI_BASE_URL": fake_provider.openai_base_url}
@@ -137,10 +137,13 @@ def test_ctrl_c_saves_an_interrupted_report_and_keeps_finished_files(
     assert process.returncode == 1, stderr
     [report] = reports(project)
     assert report.status == "interrupted"
-    assert report.agents_not_run == list(SECOND_ROUND)
+    assert report.agents_not_run == list(LAST_ROUND)
+    assert report.agents_not_run_reasons == dict.fromkeys(
+        LAST_ROUND, "interrupted (Ctrl-C) before it launched"
+    )
     by_name = {agent.agent_name: agent for agent in report.agent_usage}
     assert by_name["projectbrief"].success is True
-    for name in FIRST_ROUND[1:]:
+    for name in ROUNDS[1]:
         assert by_name[name].success is False
         assert by_name[name].error == "interrupted (Ctrl-C) before the agent finished"
     assert sorted(path.name for path in (project / "memory-bank").glob("*.md")) == [

@@ -9,7 +9,8 @@ import pytest
 from memory_banker.backends import Backend, choose_backend
 from memory_banker.digest.secrets import redact
 from memory_banker.errors import UsageError
-from memory_banker.pipeline import _secrets_of, describe_error, normalize_output
+from memory_banker.keys import key_values
+from memory_banker.pipeline import describe_error, normalize_output
 from memory_banker.plan import GenerateOptions, plan_rounds
 from memory_banker.specs import AGENT_SPECS, select_agents
 
@@ -88,11 +89,18 @@ def test_backend_description_hides_credentials_in_the_url() -> None:
 def test_plan_rounds_puts_dependants_after_their_selected_inputs() -> None:
     rounds = plan_rounds(AGENT_SPECS)
     assert [[spec.name for spec in round_] for round_ in rounds] == [
-        ["projectbrief", "productContext", "systemPatterns", "techContext"],
+        ["projectbrief"],
+        ["productContext", "systemPatterns", "techContext"],
         ["activeContext", "progress"],
     ]
     subset = plan_rounds(select_agents("progress,activeContext"))
     assert [[spec.name for spec in round_] for round_ in subset] == [["activeContext", "progress"]]
+    skipping = plan_rounds(select_agents("projectbrief,techContext,progress"))
+    assert [[spec.name for spec in round_] for round_ in skipping] == [
+        ["projectbrief"],
+        ["techContext"],
+        ["progress"],
+    ]
 
 
 def test_normalize_output_strips_a_wrapping_fence_and_ends_with_one_newline() -> None:
@@ -104,10 +112,14 @@ def test_normalize_output_strips_a_wrapping_fence_and_ends_with_one_newline() ->
 def test_errors_never_carry_keys() -> None:
     error = RuntimeError("Error code: 401 - Incorrect API key provided: sk-proj-abcdef123456")
     assert describe_error(error) == (
-        "RuntimeError: Error code: 401 - Incorrect API key provided: [REDACTED]"
+        "RuntimeError: Error code: 401 - Incorrect API key provided: [REDACTED:openai-key]"
     )
-    assert redact("token=my-own-secret-value", ["my-own-secret-value"]) == "token=[REDACTED]"
-    assert redact("Authorization: Bearer abc.def") == "Authorization: [REDACTED]"
+    assert redact("token=my-own-secret-value", ["my-own-secret-value"]) == (
+        "token=[REDACTED:api-key]"
+    )
+    assert redact("Authorization: Bearer abc.def") == (
+        "Authorization: Bearer [REDACTED:authorization]"
+    )
 
 
 def test_long_errors_are_cut_to_one_bounded_line() -> None:
@@ -130,9 +142,11 @@ def test_a_run_redacts_the_given_key_and_the_providers_variables(
         api_key="given-key-value",
     )
 
-    secrets = _secrets_of(options)
+    secrets = key_values(options.model, options.api_key)
 
     assert secrets == ("given-key-value", "plain-anthropic-value")
     assert "given-key-value" not in repr(options)
     error = RuntimeError("rejected given-key-value and plain-anthropic-value")
-    assert describe_error(error, secrets) == "RuntimeError: rejected [REDACTED] and [REDACTED]"
+    assert describe_error(error, secrets) == (
+        "RuntimeError: rejected [REDACTED:api-key] and [REDACTED:api-key]"
+    )

@@ -32,7 +32,7 @@ def test_write_bank_file_replaces_the_file_and_leaves_no_temp_file(tmp_path: Pat
     writer.write_bank_file(tmp_path, "progress.md", "second\n")
     assert path == tmp_path / "memory-bank" / "progress.md"
     assert path.read_text(encoding="utf-8") == "second\n"
-    assert os.listdir(path.parent) == ["progress.md"]
+    assert sorted(os.listdir(path.parent)) == [".gitignore", "progress.md"]
 
 
 def test_write_bank_file_failure_keeps_the_old_file(tmp_path: Path) -> None:
@@ -40,7 +40,7 @@ def test_write_bank_file_failure_keeps_the_old_file(tmp_path: Path) -> None:
     with pytest.raises(UnicodeEncodeError):
         writer.write_bank_file(tmp_path, "progress.md", "bad \udc80 surrogate\n")
     assert path.read_text(encoding="utf-8") == "good\n"
-    assert os.listdir(path.parent) == ["progress.md"]
+    assert sorted(os.listdir(path.parent)) == [".gitignore", "progress.md"]
 
 
 def test_check_init_refuses_an_existing_bank_unless_forced(tmp_path: Path) -> None:
