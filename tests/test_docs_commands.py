@@ -9,8 +9,10 @@ The rules a page follows (docs/development.md, "Commands in the docs"):
   command must exit 0.
 - In a pipeline, only the ``memory-banker`` command before the first ``|`` runs.
 - ``http://127.0.0.1:8000`` stands for a local model server: the test puts the loopback fake
-  provider's address in its place. Every other name a command uses exists in the scratch folder;
-  no argument is a placeholder (``FILE``, ``<path>``, ``[--json]``).
+  provider's address in its place. ``postgresql://ledger@127.0.0.1:5432/usage`` stands for a
+  team's PostgreSQL ledger: the test puts a fresh database of its own server there. Every other
+  name a command uses exists in the scratch folder; no argument is a placeholder (``FILE``,
+  ``<path>``, ``[--json]``).
 
 Each command runs in-process (click's ``CliRunner``) in a fresh copy of one scratch folder, from
 its project (``scratch/project``). See :func:`build_scratch` for what the folder holds. Two README
@@ -46,6 +48,9 @@ PAGES = (REPOSITORY / "README.md", *sorted((REPOSITORY / "docs").glob("*.md")))
 
 LOCAL_SERVER = "http://127.0.0.1:8000"
 """The address the pages use for a local model server; replaced by the fake provider's."""
+TEAM_LEDGER = "postgresql://ledger@127.0.0.1:5432/usage"
+"""The URL the pages use for a team's PostgreSQL ledger; replaced by a fresh database on the tests'
+own PostgreSQL server (tests/support/postgres.py) for the commands that name it."""
 
 BASELINE_REPORT = "token_usage_20241206_143022.json"
 OPTIMIZED_REPORT = "token_usage_20241207_091500.json"
@@ -296,6 +301,9 @@ def scratch(
     # Anything that is not the fake provider goes to a closed port instead of the network.
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
         monkeypatch.setenv(name, "http://127.0.0.1:9")
+    # A CI runner's job summary is not the place for the pages' `--format github` examples.
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    monkeypatch.delenv("GITHUB_OUTPUT", raising=False)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
     monkeypatch.setattr(webbrowser, "open", lambda url, *args, **kwargs: True)
@@ -313,11 +321,20 @@ def test_the_pages_show_commands() -> None:
 
 @pytest.mark.parametrize("command", COMMANDS, ids=[command.id for command in COMMANDS])
 def test_the_command_exits_as_the_page_says(
-    command: DocCommand, scratch: Path, fake: FakeProvider, monkeypatch: pytest.MonkeyPatch
+    command: DocCommand,
+    scratch: Path,
+    fake: FakeProvider,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
 ) -> None:
+    team = ""
+    if TEAM_LEDGER in command.text:
+        team = request.getfixturevalue("postgres_server").create_database()
     for name, value in command.env:
-        monkeypatch.setenv(name, value)
-    args = [arg.replace(LOCAL_SERVER, fake.base_url) for arg in command.args]
+        monkeypatch.setenv(name, value.replace(TEAM_LEDGER, team))
+    args = [
+        arg.replace(LOCAL_SERVER, fake.base_url).replace(TEAM_LEDGER, team) for arg in command.args
+    ]
 
     result = invoke(None, *args)
 

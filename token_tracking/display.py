@@ -6,7 +6,11 @@ the listings, the ledger tables, the dashboard and the CI gate.
 
 from __future__ import annotations
 
+import json
+import math
+import re
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 UNKNOWN = "unknown"
 """What a figure that is not known prints as."""
@@ -90,3 +94,121 @@ def columns(
         ]
         lines.append("  ".join(cells).rstrip())
     return lines
+
+
+def span(value: float | None, *, unknown: str = "-") -> str:
+    """Return a length of time in its two largest units: ``0.12s``, ``42s``, ``6m00s``,
+    ``2h05m``, ``3d04h`` (for resets, waits and ages, where a clock's ``m:ss`` would mislead)."""
+    if value is None:
+        return unknown
+    if value < 10:
+        return f"{round(value, 2):g}s"
+    if value < 60:
+        return f"{value:.0f}s"
+    minutes, secs = divmod(round(value), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    if days:
+        return f"{days}d{hours:02d}h"
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    return f"{minutes}m{secs:02d}s"
+
+
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str, *, markup: bool = False) -> str:
+    """Return ``text`` (from a file, the ledger or a provider) safe to print on a terminal.
+
+    Control characters (C0 but tab and newline, DEL, C1; ESC among them) are shown escaped, as
+    ``\\x1b``, so a hostile string cannot retitle or clear the terminal. With ``markup``, Rich
+    markup is escaped too, for strings printed through a Rich console or table, so ``[bold]``
+    prints as written.
+    """
+    safe = _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+    if not markup:
+        return safe
+    # Lazy: rich stays off the start-up path of the commands that print plain text.
+    from rich.markup import escape
+
+    return escape(safe)
+
+
+def fit_columns(
+    widths: Sequence[int], drop_order: Sequence[int], width: int, *, gap: int = 2
+) -> list[int]:
+    """Return the indices of the columns to keep so that a table fits ``width`` characters.
+
+    ``widths`` are the columns' widths (the widest cell, header included), ``gap`` the space
+    between two columns. Columns are dropped in ``drop_order`` (least wanted first) until the
+    rest fits; columns not named there are never dropped, so the table may still be wider than
+    ``width`` when they alone are.
+    """
+    keep = list(range(len(widths)))
+
+    def needed() -> int:
+        return sum(widths[i] for i in keep) + gap * max(len(keep) - 1, 0)
+
+    for index in drop_order:
+        if needed() <= width:
+            break
+        if index in keep:
+            keep.remove(index)
+    return keep
+
+
+def left_out(names: Sequence[str], width: int) -> str:
+    """Return the note under a table that dropped columns to fit: ``(Duration, Command: not shown
+    at 80 columns; --json has them)``; empty when none was dropped."""
+    if not names:
+        return ""
+    return f"({', '.join(names)}: not shown at {width} columns; --json has them)"
+
+
+JSON_DIGITS = 12
+"""Significant digits of every number with a fraction in the JSON the tools print or write."""
+
+
+def json_number(value: float) -> float:
+    """Return ``value`` rounded to :data:`JSON_DIGITS` significant digits, which JSON then writes
+    without float noise (``0.66536``, not ``0.6653600000000001``) and without losing a tiny cost
+    (``1.23456789012e-09``). Infinity and NaN are returned as they are."""
+    return float(f"{value:.{JSON_DIGITS}g}") if math.isfinite(value) else value
+
+
+def _rounded(value: Any) -> Any:
+    if isinstance(value, float):
+        return json_number(value)
+    if isinstance(value, dict):
+        return {key: _rounded(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_rounded(item) for item in value]
+    return value
+
+
+def json_text(
+    data: Any, *, indent: int | None = 2, separators: tuple[str, str] | None = None
+) -> str:
+    """Return ``data`` as one JSON document: a pydantic model (serialized as its own
+    ``model_dump_json`` would), a list of them, or plain JSON values. Every float is written with
+    :data:`JSON_DIGITS` significant digits (:func:`json_number`); other values print with
+    ``str``. ``separators`` as :func:`json.dumps` takes them (compact lines: ``(",", ":")``). No
+    trailing newline."""
+    return json.dumps(
+        _rounded(_plain(data)),
+        indent=indent,
+        separators=separators,
+        ensure_ascii=False,
+        default=str,
+    )
+
+
+def _plain(data: Any) -> Any:
+    # A pydantic model is recognised by its serializer, so that this module need not import
+    # pydantic.
+    if callable(getattr(type(data), "model_dump", None)):
+        return data.model_dump(mode="json")
+    if isinstance(data, list | tuple):
+        return [_plain(item) for item in data]
+    return data

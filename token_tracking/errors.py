@@ -6,6 +6,7 @@
     ├── SettingError              an environment variable holds an unusable value
     ├── UsageNotFoundError        an object given to record_usage holds no usage
     ├── ReportFileError           a report file cannot be read, parsed or written
+    │   └── ReportNotSavedError   a finished report could not be written (it holds the report)
     ├── NoReportsError            no report where one was asked for
     ├── SessionNotFoundError      no report or ledger session has the id asked for
     ├── JournalError              a session journal cannot be written or recovered
@@ -14,7 +15,9 @@
     │   └── AmbiguousSessionError a session id prefix matches several sessions
     ├── DashboardError            the dashboard cannot be written
     ├── GateUsageError            a CI gate was asked for nothing it can check
-    └── CompareInputError         a compare side is neither a report nor a run directory
+    ├── CompareInputError         a compare side is neither a report nor a run directory
+    └── LogImportError            coding-agent logs cannot be imported as asked
+        └── ImportLockedError     another import holds the import lock
 """
 
 from __future__ import annotations
@@ -39,6 +42,16 @@ class UsageNotFoundError(TrackingError):
 
 class ReportFileError(TrackingError):
     """A report file cannot be read (missing, not JSON, not a report) or written."""
+
+
+class ReportNotSavedError(ReportFileError):
+    """A finished session's report could not be written; ``report`` holds it, so that it can
+    still be printed."""
+
+    def __init__(self, message: str, report: object) -> None:
+        super().__init__(message)
+        self.report = report
+        """The report that was not saved (a ``TokenUsageReport``)."""
 
 
 class NoReportsError(TrackingError):
@@ -75,3 +88,11 @@ class GateUsageError(TrackingError):
 
 class CompareInputError(TrackingError):
     """A side of the comparison is neither a report file nor a run directory with a log."""
+
+
+class LogImportError(TrackingError):
+    """Coding-agent logs cannot be imported as asked (a missing ``--path``, a bad hook setup)."""
+
+
+class ImportLockedError(LogImportError):
+    """Another import (the post-commit hook's or a manual one) holds the import lock."""

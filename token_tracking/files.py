@@ -32,6 +32,19 @@ def atomic_write(path: Path, data: str | bytes) -> None:
         raise
 
 
+def write_cache_file(path: Path, data: str | bytes) -> None:
+    """Write ``data`` to ``path`` the way :func:`atomic_write` does, without the fsync: for a
+    cache, where a reader never sees half a file but a file lost in a crash is only recomputed.
+    Raises ``OSError`` when it cannot be written."""
+    temp = _write_temp(path.parent, path.name, data, _mode_for(path), sync=False)
+    try:
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+        raise
+
+
 def create_exclusive(folder: Path, stem: str, suffix: str, data: str | bytes) -> Path:
     """Write ``data`` to a new file ``folder/<stem><suffix>`` and return its path.
 
@@ -53,6 +66,21 @@ def create_exclusive(folder: Path, stem: str, suffix: str, data: str | bytes) ->
             temp.unlink()
 
 
+def append_text(path: Path, text: str) -> None:
+    """Append ``text`` (UTF-8) to the file at ``path``, creating it when missing; what the file
+    held is kept. When it held something that does not end in a blank line, a line break (or
+    two) comes first, so the appended text starts a paragraph of its own. Raises ``OSError``
+    when the file cannot be written."""
+    with path.open("a+b") as file:
+        size = file.seek(0, os.SEEK_END)
+        if size:
+            file.seek(max(0, size - 2))
+            tail = file.read()
+            if not tail.endswith(b"\n\n"):
+                text = ("\n" if tail.endswith(b"\n") else "\n\n") + text
+        file.write(text.encode("utf-8"))
+
+
 def current_umask() -> int:
     """Return the process umask (reading it means setting it: 0o022 stands in for that instant)."""
     umask = os.umask(0o022)
@@ -68,8 +96,11 @@ def _mode_for(path: Path) -> int:
         return 0o666 & ~current_umask()
 
 
-def _write_temp(folder: Path, name: str, data: str | bytes, mode: int) -> Path:
-    """Write ``data`` to a new hidden temporary file in ``folder`` with ``mode``; return it."""
+def _write_temp(
+    folder: Path, name: str, data: str | bytes, mode: int, *, sync: bool = True
+) -> Path:
+    """Write ``data`` to a new hidden temporary file in ``folder`` with ``mode`` (flushed to disk
+    unless ``sync`` is False); return it."""
     temp = folder / f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
     payload = data.encode("utf-8") if isinstance(data, str) else data
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -80,7 +111,8 @@ def _write_temp(folder: Path, name: str, data: str | bytes, mode: int) -> Path:
         while view:
             written = os.write(fd, view)
             view = view[written:]
-        os.fsync(fd)
+        if sync:
+            os.fsync(fd)
     except BaseException:
         os.close(fd)
         with contextlib.suppress(FileNotFoundError):

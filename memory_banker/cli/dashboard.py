@@ -11,7 +11,8 @@ from pathlib import Path
 
 import click
 
-from memory_banker.cli.common import AppContext, emit_json, pass_app
+from memory_banker.cli.common import DB_URL, AppContext, emit_json, pass_app
+from memory_banker.cli.ledger import SOURCES
 from token_tracking.errors import DashboardError
 from token_tracking.history.dashboard.data import check_days, collect_dashboard_data
 from token_tracking.history.dashboard.page import render_dashboard, write_dashboard
@@ -24,6 +25,7 @@ DASHBOARD_FILE = "dashboard.html"
 
 
 @click.command("dashboard")
+@DB_URL
 @click.option(
     "--days",
     type=int,
@@ -42,7 +44,14 @@ DASHBOARD_FILE = "dashboard.html"
     help="The HTML file to write, replaced atomically "
     "[default: memory-bank/token-reports/dashboard.html in the project].",
 )
+@click.option(
+    "--by",
+    "by_people",
+    type=click.Choice(["user", "machine"]),
+    help="Add usage per user or per machine that recorded it (a team ledger).",
+)
 @click.option("--open", "open_page", is_flag=True, help="Open the page in the web browser.")
+@SOURCES
 @click.option(
     "--json",
     "as_json",
@@ -56,7 +65,9 @@ def dashboard(
     all_projects: bool,
     include_offline: bool,
     output: Path | None,
+    by_people: str | None,
     open_page: bool,
+    sources: tuple[str, ...],
     as_json: bool,
 ) -> None:
     """Write an HTML dashboard of token usage that works offline.
@@ -70,6 +81,7 @@ def dashboard(
     Examples:
       memory-banker tokens dashboard --open
       memory-banker tokens dashboard --days 90 --all-projects --output team.html
+      memory-banker tokens dashboard --all-projects --by user
     """
     # Checked before the ledger is opened (opening creates it).
     check_days(days)
@@ -79,6 +91,8 @@ def dashboard(
             days=days,
             project=None if all_projects else project_key(app.project_path),
             include_offline=include_offline,
+            sources=sources,
+            by="user" if by_people == "user" else "machine" if by_people == "machine" else None,
         )
     if as_json:
         emit_json(data)

@@ -9,6 +9,7 @@ and exits 0 only when every agent succeeded. The Agents SDK is imported only onc
 from __future__ import annotations
 
 import math
+import os
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -16,7 +17,7 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 
-from memory_banker import pipeline
+from memory_banker import pipeline, writer
 from memory_banker.cli.common import AppContext, emit_json, pass_app, stderr_console
 from memory_banker.digest.build import MIN_CONTEXT_TOKENS
 from memory_banker.errors import BudgetRefusedError, LimitsRefusedError, UsageError
@@ -34,9 +35,13 @@ from memory_banker.plan import (
 )
 from memory_banker.specs import AGENT_NAMES, BANK_DIR, select_agents
 from memory_banker.writer import HISTORY_DIRNAME, REPORTS_DIRNAME
-from pricing import load_pricebook
-from token_tracking.display import usd
-from token_tracking.settings import load_settings
+from pricing import PriceBook, load_pricebook
+from token_tracking.display import plural, printable, tokens, usd
+from token_tracking.errors import LedgerError
+from token_tracking.history.ledger import Ledger
+from token_tracking.history.ratelimit_store import latest_for_model
+from token_tracking.ratelimits import shortfalls
+from token_tracking.settings import load_settings, tracking_enabled
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -55,9 +60,9 @@ class _FiniteFloatRange(click.FloatRange):
 
 
 def _stdout() -> Console:
-    """The console for data on stdout: the terminal's width, or 120 columns when piped, so that
-    tables in logs and files are not squeezed to Rich's 80-column default."""
-    width = None if sys.stdout.isatty() else 120
+    """The console for data on stdout: the terminal's width (``COLUMNS`` when set), or 120 columns
+    when piped, so that tables in logs and files are not squeezed to Rich's 80-column default."""
+    width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 120
     return Console(file=sys.stdout, highlight=False, soft_wrap=True, width=width)
 
 
@@ -135,6 +140,13 @@ def _generation_options(function: F) -> F:
         _CONTEXT_TOKENS,
         click.option("--trace", is_flag=True, help="Leave the Agents SDK's trace export on."),
         click.option(
+            "--otel",
+            is_flag=True,
+            default=None,
+            help="Send the run's spans and metrics to the OpenTelemetry collector of "
+            "OTEL_EXPORTER_OTLP_ENDPOINT (as TOKEN_TRACKING_OTEL=true).",
+        ),
+        click.option(
             "--ignore-limits",
             is_flag=True,
             help="Run even when a usage limit set in the environment is exceeded.",
@@ -185,6 +197,7 @@ def _options(
         concurrency=raw["concurrency"],
         context_tokens=raw["context_tokens"],
         trace=raw["trace"],
+        otel=raw["otel"] or None,
         force=force,
         max_retries=raw["max_retries"],
     )
@@ -195,7 +208,9 @@ def _render_plan(plan: Plan, console: Console) -> None:
     console.print(f"Plan: memory-banker {summary.command} on {summary.project}")
     console.print(f"  Model:   {summary.model}")
     console.print(f"  Backend: {summary.backend}")
-    console.print(f"  Digest:  {summary.digest_tokens:,} tokens ({summary.digest_files} files)")
+    console.print(
+        f"  Digest:  {summary.digest_tokens:,} tokens ({plural(summary.digest_files, 'file')})"
+    )
     for index, names in enumerate(summary.rounds, start=1):
         console.print(f"  Round {index}: {', '.join(names)}")
     if summary.prompt_tokens is not None:
@@ -208,6 +223,7 @@ def _render_plan(plan: Plan, console: Console) -> None:
     else:
         low, high = usd(summary.cost_low_usd), usd(summary.cost_high_usd)
         console.print(f"  Estimate: {low}-{high} USD")
+    console.print("To see exactly what would be sent: memory-banker digest")
     console.print("Dry run: no model was called and no file was written.")
 
 
@@ -220,6 +236,19 @@ def _run_command(app: AppContext, command: Command, force: bool, raw: dict[str, 
     pricebook = load_pricebook(app.pricing_file)
     if raw["dry_run"]:
         plan = prepare(options, pricebook, with_estimate=True, check_key=False)
+        # The same warnings a run would print; a limit that would refuse it is one more line.
+        try:
+            warnings = check_usage_limits(options, ignore_limits=raw["ignore_limits"])
+            refusal = None
+        except LimitsRefusedError as exc:
+            warnings = check_usage_limits(options, ignore_limits=True)
+            refusal = str(exc)
+        for line in warnings:
+            click.echo(f"Warning: usage limit {line}", err=True)
+        for line in _provider_limit_warnings(plan, pricebook):
+            click.echo(f"Warning: provider rate limit: {line}", err=True)
+        if refusal is not None:
+            click.echo(f"Warning: a real run would refuse to start: {refusal}", err=True)
         if raw["as_json"]:
             emit_json(plan_summary(plan))
         else:
@@ -227,16 +256,25 @@ def _run_command(app: AppContext, command: Command, force: bool, raw: dict[str, 
         return
     try:
         plan = prepare(options, pricebook)
+        writer.check_writable(
+            options.project,
+            [spec.file for spec in plan.specs],
+            history=command == "refresh",
+            reports=tracking_enabled(),
+        )
         warnings = check_usage_limits(options, ignore_limits=raw["ignore_limits"])
     except (BudgetRefusedError, LimitsRefusedError) as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(1)
     for line in warnings:
         click.echo(f"Warning: usage limit {line}", err=True)
+    for line in _provider_limit_warnings(plan, pricebook):
+        click.echo(f"Warning: provider rate limit: {line}", err=True)
+    writer.remove_stale_temp_files(options.project)
     for recovered in pipeline.recover_orphans(options.project, pricebook):
         click.echo(
             f"Recovered an interrupted run ({recovered.session_id}, "
-            f"{recovered.total_tokens:,} tokens) from its orphaned journal into a report.",
+            f"{tokens(recovered.total_tokens)} tokens) from its orphaned journal into a report.",
             err=True,
         )
     live = live_enabled(err, quiet=raw["quiet"])
@@ -247,11 +285,40 @@ def _run_command(app: AppContext, command: Command, force: bool, raw: dict[str, 
     progress = pipeline.new_progress(plan)
     if live:
         title = f"memory-banker {command} · {plan.report_model}"
-        with LiveView(progress, tracker, err, title=title):
+        with LiveView(progress, tracker, err, title=title) as view:
             result = pipeline.run(plan, tracker, progress)
+            view.show_totals(result.report.total_duration_seconds, result.report.total_cost_usd)
     else:
         result = pipeline.run(plan, tracker, progress)
     _finish(result, as_json=raw["as_json"], quiet=raw["quiet"])
+
+
+def _provider_limit_warnings(plan: Plan, pricebook: PriceBook) -> list[str]:
+    """Lines about the chosen model's last provider-reported remaining requests or tokens that
+    are below what this run is estimated to need (nothing when no provider reported any)."""
+    if plan.options.offline:
+        return []
+    try:
+        with Ledger() as ledger:
+            snapshot = latest_for_model(ledger, plan.report_model)
+    except LedgerError:
+        return []  # an unusable ledger never blocks a run; the limits check warned already
+    if snapshot is None:
+        return []
+    tokens_needed: int | None = None
+    if "tokens" in snapshot.limits:
+        found = plan.estimate or project_cost(
+            plan.options.project,
+            [plan.options.model],
+            list(plan.specs),
+            plan.options.context_tokens,
+            pricebook,
+            report=latest_real_report(plan.options.project),
+            digest=plan.digest,
+        )
+        row = found.models[0]
+        tokens_needed = row.prompt_tokens + row.output_tokens_expected
+    return shortfalls(snapshot, requests=len(plan.specs), tokens=tokens_needed)
 
 
 def _finish(result: GenerationResult, *, as_json: bool, quiet: bool) -> None:
@@ -260,19 +327,38 @@ def _finish(result: GenerationResult, *, as_json: bool, quiet: bool) -> None:
     else:
         result.report.render(_stdout())
     if result.report_path is not None and not quiet:
-        click.echo(f"Report saved to {result.report_path}", err=True)
+        # File and session id: a CI step can gate exactly this run with either of them.
+        click.echo(
+            f"Report saved to {result.report_path} (session {result.report.session_id})",
+            err=True,
+        )
     for failure in result.failures:
-        click.echo(f"Agent {failure.name} failed: {failure.error}", err=True)
+        click.echo(f"Agent {failure.name} failed: {printable(failure.error or '')}", err=True)
     if result.not_run:
         why = {
             "interrupted": "interrupted",
             "budget_exceeded": "--max-cost budget spent",
         }.get(result.report.status, "not launched")
+        if result.write_failures:
+            why = "stopped by the write failure"
         click.echo(f"Not run ({why}): {', '.join(result.not_run)}", err=True)
-    if result.exit_code != 0:
+    if result.write_failures:
+        kept = (
+            "the report above is complete"
+            if result.report_error is None
+            else "the report above is complete but was not saved: its journal keeps what was "
+            "written for `memory-banker tokens reindex`"
+        )
+        click.echo(
+            f"Error: {printable(result.write_failures[0])} (the run stopped launching agents; "
+            f"{kept})",
+            err=True,
+        )
+    elif result.exit_code != 0:
         count = len(result.failures)
         click.echo(
-            f"memory-banker {result.report.command}: {count} of {len(result.outcomes)} agents "
+            f"memory-banker {result.report.command}: {count} of "
+            f"{plural(len(result.outcomes), 'agent')} "
             f"failed, {len(result.not_run)} not run (status {result.report.status}).",
             err=True,
         )

@@ -8,17 +8,21 @@ are per user: every project counts.
 
 from __future__ import annotations
 
+import difflib
 from datetime import datetime
-from typing import TypeVar
+from pathlib import Path
+from typing import TypeVar, get_args
 
 import click
 from rich import box
 from rich.console import Console, JustifyMethod
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
 from memory_banker.cli.common import (
+    DB_URL,
     AppContext,
     days_in_range,
     emit_json,
@@ -40,7 +44,7 @@ from token_tracking.history.trends import (
     compute_trends,
     pricebook_cost,
 )
-from token_tracking.records import IntervalUsage
+from token_tracking.records import IntervalUsage, ReportSource
 from token_tracking.settings import interval_minutes, load_settings
 
 T = TypeVar("T")
@@ -55,6 +59,41 @@ JSON = click.option("--json", "as_json", is_flag=True, help="Print the result as
 """The ``--json`` option of the ledger commands."""
 
 
+def _check_sources(
+    ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
+) -> tuple[str, ...]:
+    """``--source`` values, checked against the ledger's sources (one error line otherwise)."""
+    for name in value:
+        if name not in LEDGER_SOURCES:
+            close = difflib.get_close_matches(name, LEDGER_SOURCES, n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            raise UsageError(
+                f"--source {name!r} is not a source: choose from {', '.join(LEDGER_SOURCES)}{hint}"
+            )
+    return value
+
+
+LEDGER_SOURCES: tuple[str, ...] = get_args(ReportSource)
+"""Every source a ledger row can have."""
+
+SOURCES = click.option(
+    "--source",
+    "sources",
+    multiple=True,
+    metavar="NAME",
+    callback=_check_sources,
+    help="Only usage of this source: llm, offline, manual, import, claude-code, codex or gemini "
+    "(repeatable).",
+)
+"""The ``--source`` option of the history commands."""
+USER = click.option(
+    "--user",
+    metavar="NAME",
+    help="Only usage recorded by this user (TOKEN_TRACKING_USER, else the OS user).",
+)
+"""The ``--user`` option of the history commands."""
+
+
 def local_time(moment: datetime) -> str:
     """``2026-01-31 14:05:09`` in the local time zone."""
     return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
@@ -66,7 +105,7 @@ def scope(app: AppContext, all_projects: bool) -> str | None:
 
 
 def _scope_label(project: str | None) -> str:
-    return "all projects" if project is None else f"project {project}"
+    return "all projects" if project is None else f"project {display.printable(project)}"
 
 
 def _lower_bound(coverage: float | None) -> bool:
@@ -77,37 +116,86 @@ def _lower_bound(coverage: float | None) -> bool:
 # --- rendering ------------------------------------------------------------------------------------
 
 
+_SESSION_HEADERS = (
+    "Session",
+    "Started",
+    "Duration",
+    "Command",
+    "Project",
+    "Model",
+    "Tokens",
+    "Cost",
+    "Status",
+)
+# Least wanted first: the duration, then the command, the start time and the status go before a
+# model name or a cost is ever cut.
+_SESSION_DROP_ORDER = ("Duration", "Command", "Started", "Status")
+_PROJECT_WIDTH = 16
+"""The project column (``--all-projects``) shows the folder's name, cut to this width."""
+
+
 def render_sessions(console: Console, sessions: list[SessionSummary], project: str | None) -> None:
     """Print the recent-sessions table: id, start, duration, command, model, tokens, cost and
-    status."""
+    status; across all projects (``project`` is ``None``) a project column (the folder's name)
+    too.
+
+    The table fits the console's width: model names and costs are never cut; when the columns do
+    not fit, the duration goes first, then the command, then the start time's year, the start
+    time and the status, in that order; the project name is cut to 16 characters.
+    """
     if not sessions:
-        console.print(f"No sessions in the ledger for {_scope_label(project)}.")
+        console.print(f"No sessions in the ledger for {_scope_label(project)}: no data.")
         return
-    table = Table(
-        title="Recent Token Tracking Sessions",
-        # No cell padding and no outer edge: the eight columns fit an 80-column terminal.
-        box=box.SIMPLE_HEAD,
-        show_edge=False,
-        padding=0,
-    )
-    for name in ("Session", "Started", "Duration", "Command", "Model", "Tokens", "Cost"):
-        justify: JustifyMethod = "right" if name in ("Duration", "Tokens", "Cost") else "left"
-        # Only the model column shrinks (with an ellipsis) when the terminal is narrow: a cut
-        # cost or status would be unreadable, a long model name is recognisable from its start.
-        table.add_column(name, justify=justify, no_wrap=name != "Model", overflow="ellipsis")
-    table.add_column("Status", no_wrap=True)
-    for session in sessions:
-        table.add_row(
+    rows: list[tuple[str, ...]] = [
+        (
             session.session_id[:8],
             session.start_time.astimezone().strftime("%Y-%m-%d %H:%M"),
             display.clock(session.duration_seconds),
-            session.command,
-            session.model or "-",
-            display.tokens(session.total_tokens),
+            display.printable(session.command),
+            display.printable(Path(session.project).name or session.project),
+            display.printable(session.model or "-"),
+            # "≥": some request returned no usage, so the known sum is a lower bound.
+            ("≥" if session.unknown_usage_requests > 0 and session.total_tokens is not None else "")
+            + display.tokens(session.total_tokens),
             display.usd(session.cost_usd, lower_bound=_lower_bound(session.priced_coverage)),
-            session.status,
+            display.printable(session.status),
         )
+        for session in sessions
+    ]
+    headers = list(_SESSION_HEADERS)
+    if project is not None:
+        headers.remove("Project")
+        rows = [row[:4] + row[5:] for row in rows]
+    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows, strict=True)]
+    if "Project" in headers:
+        at = headers.index("Project")
+        widths[at] = min(widths[at], _PROJECT_WIDTH)
+    drop_order = [headers.index(name) for name in _SESSION_DROP_ORDER]
+    keep = display.fit_columns(widths, drop_order, console.width, gap=1)
+    started = headers.index("Started")
+    if started not in keep:
+        # Before the start time goes, its year goes: "12-05 14:05".
+        rows = [(*row[:started], row[started][5:], *row[started + 1 :]) for row in rows]
+        widths[started] = max(len(row[started]) for row in rows)
+        keep = display.fit_columns(widths, drop_order, console.width, gap=1)
+    # No cell padding and no outer edge: one space between columns.
+    table = Table(
+        title="Recent Token Tracking Sessions", box=box.SIMPLE_HEAD, show_edge=False, padding=0
+    )
+    for index in keep:
+        name = headers[index]
+        justify: JustifyMethod = "right" if name in ("Duration", "Tokens", "Cost") else "left"
+        if name == "Project":
+            table.add_column(name, no_wrap=True, overflow="ellipsis", max_width=_PROJECT_WIDTH)
+        else:
+            # "fold" rather than "ellipsis": a model name too long for any terminal wraps whole.
+            table.add_column(name, justify=justify, no_wrap=name != "Model", overflow="fold")
+    for row in rows:
+        table.add_row(*(escape(row[index]) for index in keep))
     console.print(table)
+    dropped = [name for name in _SESSION_DROP_ORDER if headers.index(name) not in keep]
+    if dropped:
+        console.print(display.left_out(dropped, console.width), markup=False)
     console.print("Use --session-id ID (a prefix is enough) to see a session's intervals.")
 
 
@@ -131,8 +219,10 @@ def render_session_detail(console: Console, detail: SessionDetail) -> None:
     """Print a session's table of usage per interval, with a TOTAL row."""
     session = detail.session
     console.print(
-        f"Session {session.session_id[:8]}  {local_time(session.start_time)}  {session.command}  "
-        f"{session.model or '-'}  {session.status}",
+        display.printable(
+            f"Session {session.session_id[:8]}  {local_time(session.start_time)}  "
+            f"{session.command}  {session.model or '-'}  {session.status}"
+        ),
         markup=False,
     )
     table = Table(
@@ -153,8 +243,15 @@ def render_session_detail(console: Console, detail: SessionDetail) -> None:
 
 
 def render_stats(console: Console, stats: UsageStats) -> None:
-    """Print the statistics table: sessions, requests, tokens by kind, cost, tokens per request."""
-    console.print(f"Token Usage Statistics: {stats.title}", markup=False)
+    """Print the statistics table: sessions, requests, tokens by kind, cost, tokens per request;
+    with no usage, one line saying there is no data."""
+    title = f"Token Usage Statistics: {stats.title}"
+    if stats.period != "session":
+        title += ", offline runs " + ("included" if stats.include_offline else "excluded")
+    console.print(title, markup=False)
+    if stats.sessions == 0:
+        console.print(f"No usage in the ledger for {_scope_label(stats.project)}: no data.")
+        return
     table = Table(box=box.SIMPLE_HEAD)
     table.add_column("Metric")
     table.add_column("Value", justify="right")
@@ -205,6 +302,35 @@ def render_limits(console: Console, report: LimitsReport) -> None:
     console.print(
         Panel(table, title="Usage Limits", border_style=_LEVEL_STYLE[worst], expand=False)
     )
+    if report.provider_limits:
+        render_provider_limits(console, report)
+
+
+def render_provider_limits(console: Console, report: LimitsReport) -> None:
+    """Print the latest rate limits each provider reported per model: remaining, reset, age."""
+    console.print("Provider rate limits (per minute, as last reported)")
+    for snapshot in report.provider_limits:
+        age = display.span(max((report.checked_at - snapshot.fetched_at).total_seconds(), 0.0))
+        console.print(
+            display.printable(
+                f"{snapshot.provider}/{snapshot.model}, {age} ago ({snapshot.source})"
+            ),
+            markup=False,
+            soft_wrap=True,
+        )
+        table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+        for name in ("Limit", "Remaining", "Of", "Resets"):
+            table.add_column(name, justify="left" if name == "Limit" else "right", no_wrap=True)
+        for kind, window in snapshot.limits.items():
+            reset = snapshot.reset_at(kind)
+            left = (reset - report.checked_at).total_seconds() if reset is not None else None
+            table.add_row(
+                kind.replace("_", " "),
+                display.tokens(window.remaining, unknown="-"),
+                display.tokens(window.limit, unknown="-"),
+                "-" if left is None else ("reset" if left <= 0 else "in " + display.span(left)),
+            )
+        console.print(table)
 
 
 _BY_TITLE = {
@@ -216,12 +342,14 @@ _BY_TITLE = {
     "agent": ("Usage by Agent", "Agent"),
     "command": ("Usage by Command", "Command"),
     "user": ("Usage by User", "User"),
+    "machine": ("Usage by Machine", "Machine"),
+    "commit": ("Usage by Commit (attributed by the post-commit hook)", "Commit"),
 }
 
 
 def _trend_cells(row: TrendRow) -> tuple[str, ...]:
     return (
-        row.key,
+        display.printable(row.key, markup=True),
         display.tokens(row.sessions),
         display.tokens(row.total_tokens),
         display.usd(row.cost_usd, lower_bound=_lower_bound(row.priced_coverage)),
@@ -229,13 +357,18 @@ def _trend_cells(row: TrendRow) -> tuple[str, ...]:
 
 
 def render_trends(console: Console, result: TrendsResult) -> None:
-    """Print the trends table and the insights."""
+    """Print the trends table and the insights; with no usage in the window, one line saying
+    there is no data."""
     window = window_label(result.days)
     offline = "offline runs included" if result.include_offline else "offline runs excluded"
     console.print(f"Usage over {window}, {_scope_label(result.project)}, {offline}")
+    if not result.rows:
+        console.print("No usage in this window: no data.")
+        return
     title, first = _BY_TITLE[result.by]
     table = Table(title=title, box=box.SIMPLE_HEAD)
-    table.add_column(first)
+    # A model or branch name is never cut: too long for the terminal, it wraps whole.
+    table.add_column(first, no_wrap=True, overflow="fold")
     for name in ("Sessions", "Tokens", "Cost"):
         table.add_column(name, justify="right")
     for row in result.rows:
@@ -250,9 +383,9 @@ def render_trends(console: Console, result: TrendsResult) -> None:
             f"Peak usage day:          {insights.peak_day} ({insights.peak_day_tokens:,} tokens)"
         )
     if insights.most_active_branch is not None:
+        branch = display.printable(insights.most_active_branch, markup=True)
         lines.append(
-            f"Most active branch:      {insights.most_active_branch} "
-            f"({insights.most_active_branch_tokens:,} tokens)"
+            f"Most active branch:      {branch} ({insights.most_active_branch_tokens:,} tokens)"
         )
     if insights.average_tokens_per_day is not None:
         lines.append(
@@ -270,7 +403,7 @@ def render_trends(console: Console, result: TrendsResult) -> None:
         f"the 7 before {wow.previous_7_days_tokens:,})"
     )
     for recommendation in insights.recommendations:
-        lines.append(f"- {recommendation.text}")
+        lines.append(f"- {display.printable(recommendation.text, markup=True)}")
     console.print(Panel("\n".join(lines), title="Insights", expand=False))
 
 
@@ -289,11 +422,26 @@ def _session_id_option(value: str | None) -> str | None:
     "--limit", type=click.IntRange(min=1), default=10, show_default=True, help="Sessions to list."
 )
 @click.option("--session-id", metavar="ID", help="Show this session's intervals (a prefix works).")
+@click.option(
+    "--commit",
+    metavar="SHA",
+    help="Only sessions with usage the post-commit hook attributed to this commit.",
+)
+@SOURCES
+@USER
 @ALL_PROJECTS
 @JSON
+@DB_URL
 @pass_app
 def sessions(
-    app: AppContext, limit: int, session_id: str | None, all_projects: bool, as_json: bool
+    app: AppContext,
+    limit: int,
+    session_id: str | None,
+    commit: str | None,
+    sources: tuple[str, ...],
+    user: str | None,
+    all_projects: bool,
+    as_json: bool,
 ) -> None:
     """List recent sessions from the ledger, or one session's usage per interval.
 
@@ -304,8 +452,12 @@ def sessions(
     Examples:
       memory-banker tokens sessions --limit 20
       memory-banker tokens sessions --session-id 3f2a9c
+      memory-banker tokens sessions --source claude-code --source codex
+      memory-banker tokens sessions --all-projects --user ci
     """
     session_id = _session_id_option(session_id)
+    if commit is not None and not commit.strip():
+        raise UsageError("--commit must not be empty")
     with Ledger() as ledger:
         if session_id is not None:
             detail = ledger.session_detail(session_id, interval_minutes())
@@ -315,7 +467,9 @@ def sessions(
                 render_session_detail(stdout_console(), detail)
             return
         project = scope(app, all_projects)
-        found = ledger.sessions(project=project, limit=limit)
+        found = ledger.sessions(
+            project=project, limit=limit, sources=sources, commit=commit, user=user
+        )
     if as_json:
         emit_json(found)
     else:
@@ -331,13 +485,27 @@ def sessions(
     help="Last 60 minutes, last 24 hours, or one session (the latest without --session-id).",
 )
 @click.option("--session-id", metavar="ID", help="Show this session's figures (a prefix works).")
+@click.option("--include-offline", is_flag=True, help="Count runs of the offline engine too.")
+@SOURCES
+@USER
 @ALL_PROJECTS
 @JSON
+@DB_URL
 @pass_app
 def stats(
-    app: AppContext, period: str, session_id: str | None, all_projects: bool, as_json: bool
+    app: AppContext,
+    period: str,
+    session_id: str | None,
+    include_offline: bool,
+    sources: tuple[str, ...],
+    user: str | None,
+    all_projects: bool,
+    as_json: bool,
 ) -> None:
     """Show requests, tokens and cost of the last hour, the last day, or a session.
+
+    Offline runs are left out of the hourly and daily figures unless --include-offline.
+    Tokens per request count only usage with a known request count (not manual entries).
 
     \b
     Examples:
@@ -350,6 +518,9 @@ def stats(
             _choice(STATS_PERIODS, period),
             project=scope(app, all_projects),
             session_id=_session_id_option(session_id),
+            sources=sources,
+            user=user,
+            include_offline=include_offline,
         )
     if as_json:
         emit_json(result)
@@ -359,13 +530,15 @@ def stats(
 
 @click.command("limits")
 @JSON
+@DB_URL
 def limits(as_json: bool) -> None:
     """Show usage against every configured limit over its rolling window (all projects).
 
     Requests: CLAUDE_HOURLY_LIMIT (500, last 60 minutes), CLAUDE_DAILY_LIMIT (5000, last 24 h).
     Tokens: TOKEN_HOURLY_LIMIT, TOKEN_DAILY_LIMIT. Dollars: TOKEN_DAILY_BUDGET_USD (last 24 h),
     TOKEN_MONTHLY_BUDGET_USD (last 30 days). Colours follow TOKEN_WARNING_THRESHOLD (50) and
-    TOKEN_CRITICAL_THRESHOLD (80).
+    TOKEN_CRITICAL_THRESHOLD (80). Below them, the latest rate limits each provider reported
+    (tokens fetch-limits, or any tracked response): remaining, reset and age.
 
     \b
     Examples:
@@ -398,18 +571,23 @@ def limits(as_json: bool) -> None:
     help="Group by period or by dimension.",
 )
 @click.option("--include-offline", is_flag=True, help="Count runs of the offline engine too.")
+@SOURCES
+@USER
 @ALL_PROJECTS
 @JSON
+@DB_URL
 @pass_app
 def trends(
     app: AppContext,
     days: int,
     by: str,
     include_offline: bool,
+    sources: tuple[str, ...],
+    user: str | None,
     all_projects: bool,
     as_json: bool,
 ) -> None:
-    """Show usage per day, week, month, branch, model, agent, command or user, with insights.
+    """Show usage per day, week, month, branch, model, agent, command, user, machine or commit.
 
     Insights: peak day, most active branch, average tokens per day, projected monthly cost (the
     window's daily average x 30), week-over-week change, and recommendations.
@@ -418,6 +596,8 @@ def trends(
     Examples:
       memory-banker tokens trends --days 7
       memory-banker tokens trends --days 0 --by branch --json
+      memory-banker tokens trends --by commit --source claude-code
+      memory-banker tokens trends --all-projects --by machine
     """
     book = load_pricebook(app.pricing_file)
     with Ledger() as ledger:
@@ -428,6 +608,8 @@ def trends(
             project=scope(app, all_projects),
             include_offline=include_offline,
             cost_of=pricebook_cost(book),
+            sources=sources,
+            user=user,
         )
     if as_json:
         emit_json(result)

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import click
 
-from memory_banker.cli.common import AppContext, days_in_range, emit_json, pass_app
-from memory_banker.cli.ledger import ALL_PROJECTS, JSON, local_time, scope
+from memory_banker.cli.common import DB_URL, AppContext, days_in_range, emit_json, pass_app
+from memory_banker.cli.ledger import ALL_PROJECTS, JSON, SOURCES, local_time, scope
 from memory_banker.errors import UsageError
 from pricing import load_pricebook
 from token_tracking import display
@@ -41,6 +41,7 @@ def _write_export(path: Path, text: str) -> None:
 
 
 @click.command("export")
+@DB_URL
 @click.option(
     "--format",
     "fmt",
@@ -64,9 +65,17 @@ def _write_export(path: Path, text: str) -> None:
     show_default=True,
     help="Sessions of the last N local calendar days (0 = all time).",
 )
+@SOURCES
 @ALL_PROJECTS
 @pass_app
-def export(app: AppContext, fmt: str, output: str, days: int, all_projects: bool) -> None:
+def export(
+    app: AppContext,
+    fmt: str,
+    output: str,
+    days: int,
+    sources: tuple[str, ...],
+    all_projects: bool,
+) -> None:
     """Export the ledger for spreadsheets (CSV) or programs (JSON).
 
     CSV columns: timestamp,branch,tokens,estimated_cost,notes, then project, command, agent, model,
@@ -81,9 +90,10 @@ def export(app: AppContext, fmt: str, output: str, days: int, all_projects: bool
     project = scope(app, all_projects)
     with Ledger() as ledger:
         if fmt == "csv":
-            text = export_csv(ledger, days=days, project=project)
+            text = export_csv(ledger, days=days, project=project, sources=sources)
         else:
-            text = export_document(ledger, days=days, project=project).model_dump_json(indent=2)
+            document = export_document(ledger, days=days, project=project, sources=sources)
+            text = display.json_text(document)
             text += "\n"
     if output == "-":
         click.echo(text, nl=False)
@@ -98,6 +108,7 @@ def _stdin_is_terminal() -> bool:
 
 
 @click.command("add")
+@DB_URL
 @click.option(
     "--input", "input_tokens", type=click.IntRange(min=0), metavar="N", help="Input tokens."
 )
@@ -152,7 +163,7 @@ def add(
     if model is not None and book is not None and report.total_cost_usd is None:
         hint = ", ".join(book.suggestions(model))
         click.echo(
-            f"Warning: no price known for {model}"
+            f"Warning: no price known for {display.printable(model)}"
             + (f" (did you mean {hint}?)" if hint else "")
             + "; the cost is unknown",
             err=True,
@@ -163,7 +174,7 @@ def add(
     if as_json:
         emit_json(summary)
         return
-    branch_label = summary.branch or "no branch"
+    branch_label = display.printable(summary.branch or "no branch")
     click.echo(
         f"Recorded {summary.total_tokens:,} tokens ({input_tokens:,} in, {output_tokens:,} out) "
         f"on {branch_label}, cost {display.usd(summary.cost_usd)}, session {summary.session_id[:8]}"
@@ -176,13 +187,15 @@ def _prune_message(result: PruneResult, days: int) -> str:
         return f"Nothing to prune: no session ended before {cutoff} (TOKEN_HISTORY_DAYS={days})."
     verb = "Would remove" if result.dry_run else "Removed"
     return (
-        f"{verb} {result.sessions:,} sessions ({result.agent_runs:,} agent runs, "
-        f"{result.usage_rows:,} request rows) that ended before {cutoff} "
+        f"{verb} {display.plural(result.sessions, 'session')} "
+        f"({display.plural(result.agent_runs, 'agent run')}, "
+        f"{display.plural(result.usage_rows, 'request row')}) that ended before {cutoff} "
         f"(TOKEN_HISTORY_DAYS={days})."
     )
 
 
 @click.command("prune")
+@DB_URL
 @click.option("--dry-run", is_flag=True, help="Show what would be removed; remove nothing.")
 @JSON
 def prune(dry_run: bool, as_json: bool) -> None:
@@ -214,6 +227,7 @@ def _reindex_message(result: ReindexResult) -> str:
 
 
 @click.command("reindex")
+@DB_URL
 @click.option("--dry-run", is_flag=True, help="Show what would be imported; change nothing.")
 @JSON
 @pass_app
@@ -231,7 +245,7 @@ def reindex_command(app: AppContext, dry_run: bool, as_json: bool) -> None:
     with Ledger() as ledger:
         result = reindex(ledger, reports_folder(app.project_path), dry_run=dry_run)
     for warning in result.skipped:
-        click.echo(f"Warning: {warning}", err=True)
+        click.echo(f"Warning: {display.printable(warning)}", err=True)
     for session_id in result.recovered:
         verb = "Would recover" if dry_run else "Recovered"
         click.echo(f"{verb} interrupted session {session_id} from its orphaned journal", err=True)

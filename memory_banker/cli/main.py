@@ -14,7 +14,6 @@ import os
 # of the price map. setdefault, so a user can still opt in to the remote map.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-import logging
 import sys
 import traceback
 from pathlib import Path
@@ -22,12 +21,21 @@ from typing import Any
 
 import click
 
-from memory_banker.cli.common import AppContext, LazyGroup
+from memory_banker.cli.common import AppContext, LazyGroup, configure_logging
 from memory_banker.errors import MemoryBankerError
-from pricing.errors import PricingError
 from token_tracking.errors import TrackingError
 
-PACKAGE_ERRORS = (MemoryBankerError, TrackingError, PricingError)
+
+def package_errors() -> tuple[type[Exception], ...]:
+    """The exceptions printed as one line with exit code 2: every package's root error.
+
+    ``PricingError`` is included once its module is loaded: importing the pricing package costs
+    start-up time, and no command can raise one without loading it first.
+    """
+    pricing_errors = sys.modules.get("pricing.errors")
+    if pricing_errors is None:
+        return (MemoryBankerError, TrackingError)
+    return (MemoryBankerError, TrackingError, pricing_errors.PricingError)
 
 
 COMMANDS = {
@@ -37,12 +45,31 @@ COMMANDS = {
     "estimate": "memory_banker.cli.generate:estimate",
     "tokens": "memory_banker.cli.tokens:tokens",
     "pricing": "memory_banker.cli.pricing:pricing",
+    "digest": "memory_banker.cli.digest:digest",
 }
 """Every top-level command: its name -> ``"module:attribute"`` of the click command.
 
-A command's module is imported only when it runs (or ``--help`` lists it), so that
-``memory-banker tokens`` does not pay for the generation and pricing modules (start-up is measured
-in benchmarks/bench_tokens_cli.py)."""
+A command's module is imported only when it runs, so that ``memory-banker tokens`` does not pay
+for the generation and pricing modules (start-up is measured by benchmarks/run_all.py)."""
+
+SUMMARIES = {
+    "init": "Create the memory bank: six files under memory-bank/, one agent each.",
+    "update": "Regenerate the memory bank: create missing files, replace a file only if its agent "
+    "succeeded.",
+    "refresh": "Copy the current files to memory-bank/.history/<timestamp>/, then regenerate like "
+    "update.",
+    "estimate": "Project the cost of a run per model, before spending anything: no API call, no "
+    "key.",
+    "tokens": "Show the latest token usage report, one report file, or the list of reports.",
+    "pricing": "Model prices from LiteLLM's bundled table (plus your custom prices).",
+    "digest": "Print exactly what a run would send: the shared system instructions and each "
+    "agent's user message (for the existing bank), then what was withheld: files never opened, "
+    "redactions by kind (counts, never values) and the digest's tokens.",
+}
+"""The first paragraph of each command's help, which ``memory-banker --help`` lists without
+importing the command modules: a command added to :data:`COMMANDS` gets its line here too (a test
+checks each against the command's own help). A command missing here is still listed, at the cost
+of importing its module."""
 
 
 class _MemoryBankerGroup(LazyGroup):
@@ -52,7 +79,7 @@ class _MemoryBankerGroup(LazyGroup):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except PACKAGE_ERRORS as exc:
+        except package_errors() as exc:
             app = ctx.find_object(AppContext)
             if app is not None and app.verbose:
                 traceback.print_exc()
@@ -65,14 +92,15 @@ class _MemoryBankerGroup(LazyGroup):
     "memory-banker",
     cls=_MemoryBankerGroup,
     lazy_commands=COMMANDS,
+    summaries=SUMMARIES,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 @click.option(
     "--project-path",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
-    default=Path("."),
-    show_default=True,
-    help="The project to work on.",
+    default=None,
+    help="The project to work on (default: the git root of the current folder, else the current "
+    "folder). Global options go before or after the command.",
 )
 @click.option(
     "--pricing-file",
@@ -86,7 +114,9 @@ class _MemoryBankerGroup(LazyGroup):
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks and debug diagnostics.")
 @click.version_option(None, "--version", package_name="memory-banker", prog_name="memory-banker")
 @click.pass_context
-def cli(ctx: click.Context, project_path: Path, pricing_file: Path | None, verbose: bool) -> None:
+def cli(
+    ctx: click.Context, project_path: Path | None, pricing_file: Path | None, verbose: bool
+) -> None:
     """Generate a memory bank for a code project and know what every agent run cost.
 
     \b
@@ -95,18 +125,8 @@ def cli(ctx: click.Context, project_path: Path, pricing_file: Path | None, verbo
       memory-banker --project-path ../app init --model gpt-4o-mini
       memory-banker tokens                    # the latest run's token report
     """
-    _configure_logging(verbose)
-    ctx.obj = AppContext(
-        project_path=project_path.resolve(), pricing_file=pricing_file, verbose=verbose
-    )
-
-
-def _configure_logging(verbose: bool) -> None:
-    """Warnings from the packages go to stderr as ``WARNING: …`` lines; ``-v`` adds debug lines."""
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
-    if verbose:
-        for name in ("memory_banker", "token_tracking", "pricing"):
-            logging.getLogger(name).setLevel(logging.DEBUG)
+    configure_logging(verbose)
+    ctx.obj = AppContext(project_option=project_path, pricing_file=pricing_file, verbose=verbose)
 
 
 def main() -> None:

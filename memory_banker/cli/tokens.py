@@ -29,6 +29,7 @@ from token_tracking.reports.listing import (
     render_price_as,
     reports_folder,
 )
+from token_tracking.reports.markdown import report_markdown
 from token_tracking.reports.pricer import is_v0_1
 
 COMMANDS = {
@@ -45,6 +46,11 @@ COMMANDS = {
     "prune": "memory_banker.cli.ledger_entries:prune",
     "reindex": "memory_banker.cli.ledger_entries:reindex_command",
     "dashboard": "memory_banker.cli.dashboard:dashboard",
+    "import": "memory_banker.cli.imports:import_command",
+    "blocks": "memory_banker.cli.blocks:blocks",
+    "hook": "memory_banker.cli.hook:hook",
+    "fetch-limits": "memory_banker.cli.fetch_limits:fetch_limits",
+    "sync": "memory_banker.cli.sync:sync_command",
 }
 """Every ``tokens`` subcommand: its name -> ``"module:attribute"`` of the click command."""
 
@@ -90,6 +96,12 @@ def project_listing(app: AppContext) -> ReportListing:
     help="Also show what the same usage costs on these models (comma-separated).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report (or list) as JSON.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(("text", "json", "markdown")),
+    help="text (default), json (as --json), or markdown: the report for a pull-request comment.",
+)
 @click.pass_context
 def tokens(
     ctx: click.Context,
@@ -98,6 +110,7 @@ def tokens(
     limit: int | None,
     price_as: str | None,
     as_json: bool,
+    output_format: str | None,
 ) -> None:
     """Show the latest token usage report, one report file, or the list of reports.
 
@@ -110,6 +123,7 @@ def tokens(
       memory-banker tokens --list-all --limit 20
       memory-banker tokens --report-file memory-bank/token-reports/token_usage_20241206_143022.json
       memory-banker tokens --price-as gpt-4o,claude-3-haiku
+      memory-banker tokens --format markdown
     """
     given = [
         name
@@ -119,6 +133,7 @@ def tokens(
             ("--limit", limit is not None),
             ("--price-as", price_as is not None),
             ("--json", as_json),
+            ("--format", output_format is not None),
         )
         if value
     ]
@@ -130,6 +145,15 @@ def tokens(
             )
         return
     app = tokens_app(ctx)
+    if output_format == "json":
+        as_json = True
+    elif output_format is not None and as_json:
+        raise UsageError(f"--json is --format json; it does not go with --format {output_format}")
+    if output_format == "markdown":
+        if list_all or price_as is not None:
+            raise UsageError("--format markdown shows one report, without --list-all or --price-as")
+        _show_markdown(app, report_file)
+        return
     if list_all:
         _list_all(app, limit=limit, as_json=as_json, conflicting=report_file, price_as=price_as)
         return
@@ -158,6 +182,16 @@ def _list_all(
         emit_json([load_report(listing.path_of(summary)) for summary in shown])
         return
     render_listing(listing, stdout_console(), limit=limit)
+
+
+def _show_markdown(app: AppContext, report_file: Path | None) -> None:
+    """Print one report (``report_file``, else the latest) as markdown for a PR comment."""
+    if report_file is not None:
+        path = locate_report(app, report_file)
+    else:
+        listing = project_listing(app)
+        path = listing.path_of(latest(listing))
+    click.echo(report_markdown(load_report(path), path.name), nl=False)
 
 
 def _show(

@@ -15,14 +15,18 @@ The model's methods call down into :mod:`token_tracking.reports.render` (printin
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+import os
+import stat
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from token_tracking.errors import ReportFileError
+from token_tracking import display
+from token_tracking.errors import ReportFileError, ReportNotSavedError
 from token_tracking.files import create_exclusive
 from token_tracking.records import (
     AgentUsage,
@@ -40,7 +44,7 @@ if TYPE_CHECKING:
 
     from pricing import PriceBook
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """The ``schema_version`` written into new report files."""
 
 REPORT_PREFIX = "token_usage_"
@@ -48,6 +52,24 @@ REPORT_PREFIX = "token_usage_"
 
 _SHOWN_MISSING_KEYS = 4
 """How many missing keys a "not a token usage report" reason names."""
+
+MAX_REPORT_BYTES = 50 * 1024 * 1024
+"""Report files larger than this (50 MB) are refused unread."""
+
+MAX_REPORT_TOKENS = 10**15
+"""The largest token count a report may hold; anything above is a damaged file."""
+
+MAX_REPORT_USD = 1e9
+"""The largest cost in USD a report may hold; anything above is a damaged file."""
+
+
+class DigestSummary(BaseModel):
+    """What a run kept from the provider: counts, never values or names."""
+
+    redactions: dict[str, int] = Field(default_factory=dict)
+    """Secrets replaced in the texts sent, by kind (``[REDACTED:<kind>]`` markers)."""
+    withheld_file_count: int = 0
+    """Files never opened because they may hold secrets."""
 
 
 class TokenUsageReport(BaseModel):
@@ -75,12 +97,13 @@ class TokenUsageReport(BaseModel):
     """Session end; "latest report" means the greatest ``end_time``."""
     total_duration_seconds: float
     """Wall time of the session, in seconds."""
-    total_prompt_tokens: int = 0
-    """Sum of the agents' prompt tokens (cache reads and writes included)."""
-    total_completion_tokens: int = 0
-    """Sum of the agents' completion tokens (reasoning included)."""
-    total_tokens: int = 0
-    """``total_prompt_tokens + total_completion_tokens``."""
+    total_prompt_tokens: int | None = 0
+    """Sum of the agents' known prompt tokens (cache reads and writes included); ``None`` when
+    no request's count is known, a lower bound when ``unknown_usage_requests`` > 0."""
+    total_completion_tokens: int | None = 0
+    """Sum of the agents' known completion tokens (reasoning included); ``None`` when unknown."""
+    total_tokens: int | None = 0
+    """``total_prompt_tokens + total_completion_tokens`` over the known counts."""
     total_cost_usd: float | None = None
     """Total cost in USD; ``None`` when nothing could be priced. A lower bound when
     ``priced_coverage`` < 1."""
@@ -92,7 +115,11 @@ class TokenUsageReport(BaseModel):
     """Per-agent usage, in launch order."""
 
     schema_version: int | None = None
-    """1 for this layout; absent (``None``) in 0.1 files."""
+    """2 for this layout (nullable totals, ``unknown_usage_requests``); 1 for the layout before;
+    absent (``None``) in 0.1 files."""
+    unknown_usage_requests: int | None = None
+    """Requests whose provider returned no usage: the token totals are lower bounds when > 0 and
+    ``None`` when every count is unknown; ``None`` in files written before schema version 2."""
     total_cached_tokens: int | None = None
     """Sum of cached prompt tokens; ``None`` when no request reported it."""
     total_cache_write_tokens: int | None = None
@@ -104,7 +131,10 @@ class TokenUsageReport(BaseModel):
     status: ReportStatus = "success"
     """Outcome of the session."""
     agents_not_run: list[str] = Field(default_factory=list)
-    """Agents skipped by ``--max-cost`` or Ctrl-C."""
+    """Agents skipped by ``--max-cost`` or Ctrl-C, or not launched because their inputs failed."""
+    agents_not_run_reasons: dict[str, str] = Field(default_factory=dict)
+    """Why each agent of ``agents_not_run`` was not run (agent name → reason); empty in files
+    written before the reason was recorded."""
     source: ReportSource = "llm"
     """Where the usage came from."""
     git: GitInfo | None = None
@@ -117,6 +147,8 @@ class TokenUsageReport(BaseModel):
     """Usage per ``TOKEN_INTERVAL_MINUTES`` interval."""
     tool_version: str | None = None
     """The memory-banker version that wrote the report."""
+    digest: DigestSummary | None = None
+    """What the run withheld from the provider (counts only); ``None`` for runs that sent none."""
 
     _aware_times = field_validator("start_time", "end_time")(local_if_naive)
 
@@ -197,30 +229,124 @@ def _is_utf8(data: bytes) -> bool:
 def parse_report(data: bytes | str) -> TokenUsageReport:
     """Parse a report document (any schema version, 0.1 included) and return it.
 
-    Raises ReportFileError whose message is the one-line reason, e.g. ``not valid JSON (…)`` or
-    ``not a token usage report (missing project_path)``.
+    Raises ReportFileError whose message is the one-line reason, e.g. ``not valid JSON (…)``,
+    ``not a token usage report (missing project_path)`` or ``holds an out-of-range value (…)``
+    (a negative or non-finite count or cost, a count above 10^15 or a cost above $10^9).
     """
     try:
-        return TokenUsageReport.model_validate_json(data)
+        report = TokenUsageReport.model_validate_json(data)
     except ValidationError as error:
         raise ReportFileError(_reason(error, data)) from None
+    return check_report_values(report)
+
+
+def _values(report: TokenUsageReport) -> Iterator[tuple[str, float | None, bool]]:
+    """Yield ``(label, value, is_cost)`` for every count and cost stored in ``report``."""
+    for key in (
+        "total_prompt_tokens",
+        "total_completion_tokens",
+        "total_tokens",
+        "total_cached_tokens",
+        "total_cache_write_tokens",
+        "total_reasoning_tokens",
+        "total_requests",
+        "unknown_usage_requests",
+    ):
+        yield key, getattr(report, key), False
+    yield "total_cost_usd", report.total_cost_usd, True
+    for index, agent in enumerate(report.agent_usage):
+        where = f"agent_usage.{index}"
+        for key in (
+            "prompt_tokens",
+            "completion_tokens",
+            "total_tokens",
+            "cached_tokens",
+            "cache_write_tokens",
+            "reasoning_tokens",
+            "requests",
+        ):
+            yield f"{where}.{key}", getattr(agent, key, None), False
+        yield f"{where}.cost_usd", agent.cost_usd, True
+    for index, interval in enumerate(report.intervals):
+        where = f"intervals.{index}"
+        for key in ("prompt_tokens", "completion_tokens", "total_tokens", "requests"):
+            yield f"{where}.{key}", getattr(interval, key, None), False
+        yield f"{where}.cost_usd", interval.cost_usd, True
+
+
+def check_report_values(report: TokenUsageReport) -> TokenUsageReport:
+    """Return ``report`` when every count and cost in it is in range.
+
+    In range: finite, zero or more, at most :data:`MAX_REPORT_TOKENS` for counts and
+    :data:`MAX_REPORT_USD` for costs. Raises ReportFileError (``holds an out-of-range value
+    (…)``) naming the first value that is not.
+    """
+    for label, value, is_cost in _values(report):
+        if value is None:
+            continue
+        limit = MAX_REPORT_USD if is_cost else MAX_REPORT_TOKENS
+        if isinstance(value, float) and not math.isfinite(value):
+            problem = f"{label} is {value}"
+        elif value < 0:
+            problem = f"{label} is negative"
+        elif value > limit:
+            problem = f"{label} is above {limit:,.0f}"
+        else:
+            continue
+        raise ReportFileError(f"holds an out-of-range value ({problem})")
+    return report
+
+
+def read_report_bytes(path: Path) -> bytes:
+    """Return the bytes of the report file at ``path``, never following a symbolic link.
+
+    A FIFO or a device is never opened for reading, so nothing blocks. Raises ReportFileError
+    whose message is the one-line reason (``a symbolic link, not followed``, ``not a regular
+    file``, ``larger than 50 MB`` or the system's, e.g. ``No such file or directory``).
+    """
+    limit = f"larger than {MAX_REPORT_BYTES // (1024 * 1024)} MB"
+    try:
+        info = os.lstat(path)
+        if stat.S_ISLNK(info.st_mode):
+            raise ReportFileError("a symbolic link, not followed")
+        if not stat.S_ISREG(info.st_mode):
+            raise ReportFileError("not a regular file")
+        if info.st_size > MAX_REPORT_BYTES:
+            raise ReportFileError(limit)
+        # O_NOFOLLOW and O_NONBLOCK: a file swapped for a link or a FIFO since the lstat fails
+        # or returns at once instead of being followed or blocking.
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise ReportFileError("not a regular file")
+            data = handle.read(MAX_REPORT_BYTES + 1)
+    except OSError as error:
+        raise ReportFileError(str(error.strerror)) from None
+    if len(data) > MAX_REPORT_BYTES:
+        raise ReportFileError(limit)
+    return data
 
 
 def load_report(path: Path) -> TokenUsageReport:
     """Read and parse the report file at ``path`` (any schema version, 0.1 included).
 
-    Raises ReportFileError naming the file when it cannot be read (``cannot read report …``) or
-    is not a report (``<path> is not valid JSON (…)``, ``<path> is not a token usage report
-    (…)``).
+    Raises ReportFileError naming the file when it cannot be read (``cannot read report <path>:
+    …``: missing, a symbolic link, not a regular file, over 50 MB) or is not a report (``<path>
+    is not valid JSON (…)``, ``<path> is not a token usage report (…)``, ``<path> holds an
+    out-of-range value (…)``).
     """
     try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise ReportFileError(f"cannot read report {path}: {error.strerror}") from error
+        data = read_report_bytes(path)
+    except ReportFileError as error:
+        raise ReportFileError(f"cannot read report {path}: {error}") from None
     try:
         return parse_report(data)
     except ReportFileError as error:
-        raise ReportFileError(f"{path} is {error}") from None
+        raise ReportFileError(f"{path} {_verb(str(error))}{error}") from None
+
+
+def _verb(reason: str) -> str:
+    return "" if reason.startswith("holds ") else "is "
 
 
 def report_file_stem(report: TokenUsageReport) -> str:
@@ -233,11 +359,14 @@ def save_report(report: TokenUsageReport, folder: Path) -> Path:
 
     The folder is created when missing. The file appears complete or not at all, and an existing
     file is never replaced: a report finished in the same second gets ``_2``, ``_3``… Raises
-    ReportFileError when the folder cannot be created or written.
+    ReportNotSavedError (a ReportFileError holding ``report``) when the folder cannot be created
+    or written.
     """
-    data = report.model_dump_json(indent=2) + "\n"
+    data = display.json_text(report) + "\n"
     try:
         folder.mkdir(parents=True, exist_ok=True)
         return create_exclusive(folder, report_file_stem(report), ".json", data)
     except OSError as error:
-        raise ReportFileError(f"cannot write a report into {folder}: {error.strerror}") from error
+        raise ReportNotSavedError(
+            f"cannot write a report into {folder}: {error.strerror}", report
+        ) from error

@@ -18,6 +18,7 @@ import fcntl
 import json
 import logging
 import os
+import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict
 from datetime import datetime
@@ -27,17 +28,28 @@ from typing import Any
 from pydantic import ValidationError
 
 from pricing import PriceBook
-from token_tracking.errors import JournalError
+from token_tracking import display
+from token_tracking.errors import JournalError, ReportFileError
 from token_tracking.intervals import IntervalTracker
 from token_tracking.records import GitInfo, ModelPricing, PricingInfo, RequestUsage
 from token_tracking.reports.build import ReportBuilder, SessionMeta
-from token_tracking.reports.file import TokenUsageReport, save_report
+from token_tracking.reports.file import (
+    REPORT_PREFIX,
+    TokenUsageReport,
+    check_report_values,
+    load_report,
+    save_report,
+)
 from token_tracking.reports.pricer import Pricer
+from token_tracking.settings import MAX_INTERVAL_MINUTES, MIN_INTERVAL_MINUTES
 
 logger = logging.getLogger(__name__)
 
 JOURNAL_DIR = ".journal"
 """The journal folder inside a token-reports folder."""
+
+UNREADABLE_DIR = "unreadable"
+"""The folder inside the journal folder where journals that cannot be recovered are moved."""
 
 INTERRUPTED_AGENT_ERROR = "interrupted: the process ended before the agent finished"
 
@@ -45,6 +57,11 @@ INTERRUPTED_AGENT_ERROR = "interrupted: the process ended before the agent finis
 def journal_dir(reports_dir: Path) -> Path:
     """Return the folder holding the journals of ``reports_dir``."""
     return reports_dir / JOURNAL_DIR
+
+
+def _write(fd: int, data: bytes) -> int:
+    """Write ``data`` with one ``write`` call; the one place a journal line reaches the disk."""
+    return os.write(fd, data)
 
 
 def _try_lock(fd: int) -> bool:
@@ -62,6 +79,8 @@ class Journal:
     def __init__(self, path: Path, fd: int) -> None:
         self.path = path
         self._fd: int | None = fd
+        self.failure: str | None = None
+        """Why a write failed (the journal then writes nothing more); None while it works."""
 
     @classmethod
     def create(cls, reports_dir: Path, meta: SessionMeta, pricing: PricingInfo | None) -> Journal:
@@ -95,17 +114,29 @@ class Journal:
     def append(self, event: Mapping[str, Any]) -> None:
         """Write ``event`` as one JSON line with a single ``write`` (flushed to the kernel).
 
-        Raises JournalError when the journal is closed or the write fails.
+        Raises JournalError when the journal is closed or the write fails; a failed write leaves
+        no partial line, and every later call raises the same error without writing.
         """
         if self._fd is None:
             raise JournalError(f"journal {self.path} is closed")
-        line = (json.dumps(event, separators=(",", ":"), default=str) + "\n").encode("utf-8")
+        if self.failure is not None:
+            # After a failed write the journal holds every line written before it and nothing
+            # after: a later line would leave a gap that a recovery could not see.
+            raise JournalError(self.failure)
+        line = (display.json_text(event, indent=None, separators=(",", ":")) + "\n").encode("utf-8")
+        size = os.fstat(self._fd).st_size
         try:
-            written = os.write(self._fd, line)
+            written = _write(self._fd, line)
+            problem = None if written == len(line) else "short write (the disk may be full)"
         except OSError as error:
-            raise JournalError(f"cannot write journal {self.path}: {error.strerror}") from error
-        if written != len(line):
-            raise JournalError(f"short write to journal {self.path}")
+            problem = str(error.strerror)
+        if problem is None:
+            return
+        # Cut a partial line off, so the lines already written stay whole for recovery.
+        with contextlib.suppress(OSError):
+            os.ftruncate(self._fd, size)
+        self.failure = f"cannot write the journal {self.path}: {problem}"
+        raise JournalError(self.failure)
 
     def request(self, usage: RequestUsage, note: ModelPricing | None) -> None:
         """Journal one priced request and how its model resolved."""
@@ -171,8 +202,16 @@ def _meta_from_json(data: Mapping[str, Any]) -> SessionMeta:
         default_model=data.get("default_model"),
         source=data.get("source", "llm"),
         git=None if git is None else GitInfo.model_validate(git),
-        interval_minutes=data.get("interval_minutes"),
+        interval_minutes=_interval(data.get("interval_minutes")),
+        planned_agents=tuple(str(name) for name in data.get("planned_agents") or ()),
     )
+
+
+def _interval(value: object) -> float | None:
+    """Return a journaled interval length, or None (no intervals) when it is out of bounds."""
+    if isinstance(value, int | float) and MIN_INTERVAL_MINUTES <= value <= MAX_INTERVAL_MINUTES:
+        return float(value)
+    return None
 
 
 def _events(path: Path, lines: list[str], *, start: int) -> Iterator[dict[str, Any]]:
@@ -259,10 +298,58 @@ def replay(path: Path, text: str, pricebook: PriceBook | None = None) -> TokenUs
     return builder.build(
         end_time=end,
         status="interrupted",
-        agents_not_run=[],
+        agents_not_run=builder.not_launched(),
         pricing=info,
         intervals=intervals,
     )
+
+
+def saved_report(folder: Path, report: TokenUsageReport, journal: Path) -> TokenUsageReport | None:
+    """Return the report of ``report``'s session saved in ``folder``, or None when none is.
+
+    Only report files written since the journal was created are read (a session's report is
+    saved after its journal), so a large folder costs a few reads, not one per report.
+    """
+    try:
+        since = journal.stat().st_ctime - 1.0
+    except OSError:
+        return None
+    for path in folder.glob(f"{REPORT_PREFIX}*.json"):
+        try:
+            if path.stat().st_mtime < since:
+                continue
+            existing = load_report(path)
+        except (OSError, ReportFileError):
+            continue
+        if existing.session_id == report.session_id:
+            return existing
+    return None
+
+
+def _set_aside(path: Path, reason: str, *, move: bool) -> None:
+    """Move the unrecoverable journal ``path`` to ``.journal/unreadable/`` (when ``move``) and
+    say so in one warning."""
+    if not move:
+        logger.warning("journal cannot be recovered: %s", reason)
+        return
+    folder = path.parent / UNREADABLE_DIR
+    target = folder / path.name
+    try:
+        folder.mkdir(exist_ok=True)
+        for number in range(2, 1000):
+            if not os.path.lexists(target):
+                break
+            target = folder / f"{path.stem}_{number}{path.suffix}"
+        os.rename(path, target)
+    except OSError as error:
+        logger.warning(
+            "journal cannot be recovered: %s (and cannot be moved to %s: %s)",
+            reason,
+            folder,
+            error.strerror,
+        )
+        return
+    logger.warning("journal cannot be recovered, moved to %s: %s", target, reason)
 
 
 def recover_journals(
@@ -271,10 +358,14 @@ def recover_journals(
     """Turn every orphaned journal of the token-reports ``folder`` into an ``interrupted`` report.
 
     A journal whose lock is held (its session is still running, in this process or another) is
-    left untouched; the lock is tried once, never waited for. With ``save`` (the default) each
-    recovered report is saved into ``folder`` and its journal deleted; with ``save=False``
-    nothing is written or deleted (a dry run). A journal with neither agents nor requests is
-    deleted without a report. An unreadable journal is left in place with a warning.
+    left untouched; the lock is tried once, never waited for. Recovery is idempotent: a journal
+    whose session already has a report in ``folder`` (the process died after saving it) yields
+    that report, unchanged, and is deleted — never a second report. With ``save`` (the
+    default) each recovered report is saved into ``folder`` and its journal deleted; with
+    ``save=False`` nothing is written or deleted (a dry run). A journal with neither agents nor
+    requests is deleted without a report. A journal that cannot be recovered (not a regular file,
+    no session header, values out of range) is moved to ``.journal/unreadable/`` with one warning
+    (left in place, with the warning, when ``save`` is false).
 
     Returns the recovered reports, oldest first. Raises ReportFileError when a report cannot be
     saved.
@@ -285,14 +376,17 @@ def recover_journals(
     reports: list[TokenUsageReport] = []
     for path in sorted(directory.glob("*.jsonl")):
         try:
-            fd = os.open(path, os.O_RDONLY)
+            # Never follow a link, never block on a FIFO: neither is a journal we wrote.
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         except FileNotFoundError:
             continue  # recovered by another process meanwhile
         except OSError as error:
-            # A link loop or an unreadable file is not a journal we wrote: leave it, say so.
-            logger.warning("journal left in place: cannot open %s: %s", path, error.strerror)
+            _set_aside(path, f"cannot open {path}: {error.strerror}", move=save)
             continue
         try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                _set_aside(path, f"{path} is not a regular file", move=save)
+                continue
             if not _try_lock(fd):
                 continue
             try:
@@ -303,15 +397,27 @@ def recover_journals(
             try:
                 with os.fdopen(os.dup(fd), encoding="utf-8", errors="replace") as handle:
                     text = handle.read()
-            except OSError as error:  # a folder named like a journal
-                logger.warning("journal left in place: cannot read %s: %s", path, error.strerror)
+            except OSError as error:
+                _set_aside(path, f"cannot read {path}: {error.strerror}", move=save)
                 continue
             try:
                 report = replay(path, text, pricebook)
-            except JournalError as error:
-                logger.warning("journal left in place: %s", error)
+                if report is not None:
+                    check_report_values(report)
+            except (JournalError, ReportFileError) as error:
+                _set_aside(path, str(error), move=save)
                 continue
-            if report is not None:
+            except (ArithmeticError, ValueError, TypeError, RecursionError, MemoryError) as error:
+                # A journal no release could have written (absurd times or counts): it must
+                # never block the runs after it, so it is set aside with the error named.
+                _set_aside(path, f"{path} cannot be replayed: {error!r}", move=save)
+                continue
+            saved = None if report is None else saved_report(folder, report, path)
+            if saved is not None:
+                # The process died after saving its report, before removing the journal: the
+                # report is the session's record; the caller completes the ledger from it.
+                reports.append(saved)
+            elif report is not None:
                 reports.append(report)
                 if save:
                     save_report(report, folder)

@@ -1,10 +1,19 @@
 """Find and list the saved token usage reports of a project.
 
 A project's reports live in ``<project>/memory-bank/token-reports/`` as ``*.json`` files. "Latest"
-means the greatest ``end_time`` inside the file, never the file name or its mtime. To answer that
-without parsing every report on each call, a small index (``token-reports/.index.json``) keeps one
-summary per file together with the file's size and mtime; an entry is trusted only while the
-file's name, size and mtime are unchanged, so the index can never serve a stale summary, and a
+means the greatest ``end_time`` inside the file, never the file name or its mtime, among reports
+that do not end more than 5 minutes in the future (a clock set wrong wrote those; each is named in
+a warning).
+
+To answer that without parsing every report on each call, a small index
+(``token-reports/.index.json``) keeps, on its first line, each readable report's end time (and
+each unreadable file's problem); on its second, each file's mtime, size and inode; on its third,
+one summary per report. Finding the latest reads the first line and lists the folder's names,
+without a ``stat`` per file, when nothing in the folder was added, removed or renamed since the
+index was written (the index's mtime is set to the folder's); the chosen report is then read
+itself. A listing (:attr:`ReportListing.reports`) checks every file: an entry is trusted only
+while the file's size, mtime and inode are unchanged and the file was not modified within
+2 seconds of the index being written (a write in the same clock tick can keep the mtime). A
 missing, corrupt or foreign index is simply rebuilt.
 
 A file that is not a readable report (corrupt JSON, someone else's JSON) is skipped: it is
@@ -19,20 +28,25 @@ that cannot be written to just goes without one.
 from __future__ import annotations
 
 import json
+import logging
 import os
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-
-from pricing import PriceBook
 from token_tracking import display
 from token_tracking.errors import NoReportsError, ReportFileError, SessionNotFoundError
 from token_tracking.files import atomic_write
-from token_tracking.reports.file import TokenUsageReport, parse_report
+from token_tracking.reports.file import TokenUsageReport, parse_report, read_report_bytes
 from token_tracking.reports.pricer import price_report
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from pricing import PriceBook
 
 REPORTS_SUBDIR = Path("memory-bank") / "token-reports"
 """Where a project's reports live, relative to the project."""
@@ -40,9 +54,18 @@ REPORTS_SUBDIR = Path("memory-bank") / "token-reports"
 INDEX_NAME = ".index.json"
 """The index file's name inside the reports folder (hidden, so it never lists as a report)."""
 
-INDEX_VERSION = 3
+INDEX_VERSION = 5
 """Bumped when the index layout or the wording of a skipped file's reason changes; an index of
 another version is rebuilt."""
+
+FUTURE_TOLERANCE_SECONDS = 300.0
+"""A report ending more than this many seconds after now is never taken as the latest."""
+
+_RACY_NS = 2_000_000_000
+"""An index entry for a file modified less than this long before the index was written is not
+trusted: a rewrite within the same timestamp tick can leave size and mtime unchanged."""
+
+logger = logging.getLogger(__name__)
 
 
 def reports_folder(project_path: Path) -> Path:
@@ -107,30 +130,238 @@ class SkippedFile:
     """Why it was skipped, one line."""
 
 
-@dataclass(frozen=True)
-class ReportListing:
-    """The reports of one folder, newest ``end_time`` first, and the files skipped."""
+_Stat = tuple[int, int, int]
+"""A file's mtime (ns), size and inode."""
 
-    folder: Path
-    """The reports folder that was listed."""
-    reports: list[ReportSummary]
-    """Readable reports, newest ``end_time`` first."""
-    skipped: list[SkippedFile]
-    """Files that are not readable reports, by name."""
+
+class ReportListing:
+    """The reports of one folder and the files skipped.
+
+    :func:`latest` needs only each report's end time; :attr:`reports` checks every file against
+    the index and builds the summaries, on first use.
+    """
+
+    def __init__(self, folder: Path, index_path: Path | None) -> None:
+        self.folder = folder
+        """The reports folder that was listed."""
+        self._index_path = index_path
+        self._stamps: dict[str, float] = {}  # each readable report's end time
+        self._problems: dict[str, str] = {}  # each unreadable file's reason
+        self._stats_text = b""  # the index's second and third lines, parsed when needed
+        self._rows_text = b""
+        self._rest_unread = False
+        self._rows: dict[str, object] | None = None
+        self._trusted_before = 0  # files modified since are read again
+        self._stats: dict[str, _Stat] = {}
+        self._fast = False  # the index was trusted without a stat per file
+        self._summaries: dict[str, ReportSummary] = {}
+        self._verified = False  # every file's stat checked against the index
+        self._reports: list[ReportSummary] | None = None
+
+    @property
+    def skipped(self) -> list[SkippedFile]:
+        """Files that are not readable reports, by name."""
+        return [SkippedFile(name, self._problems[name]) for name in sorted(self._problems)]
+
+    @property
+    def reports(self) -> list[ReportSummary]:
+        """Readable reports, newest ``end_time`` first (ties by file name, last first)."""
+        if self._reports is None:
+            if not self._verified:
+                self._verify()
+            reread = False
+            for name in list(self._stamps):
+                if name not in self._summaries:
+                    reread |= self._fill(name)
+            if reread:
+                self._save()
+            reports = [self._summaries[name] for name in self._stamps]
+            reports.sort(key=lambda s: (s.end_timestamp, s.file), reverse=True)
+            self._reports = reports
+        return self._reports
 
     def path_of(self, summary: ReportSummary) -> Path:
         """Return the path of a listed report's file."""
         return self.folder / summary.file
 
+    def end_times(self) -> dict[str, float]:
+        """Every readable report's end time (POSIX seconds) by file name."""
+        return dict(self._stamps)
 
-@dataclass
-class _IndexEntry:
-    """What the index keeps of one file: its size and mtime, and its summary or problem."""
+    # -- the index ----------------------------------------------------------------------------
 
-    mtime_ns: int
-    size: int
-    summary: ReportSummary | None = None
-    problem: str | None = None
+    def _load(self, names: set[str]) -> bool:
+        """Take the index's end times and problems; True when they can be trusted without a
+        ``stat`` per file (nothing in the folder changed since the index was written)."""
+        assert self._index_path is not None
+        try:
+            with self._index_path.open("rb") as index:
+                head = index.readline()  # the rest is read only when a listing needs it
+            self._rest_unread = True
+            document = json.loads(head)
+            if not isinstance(document, dict) or document.get("version") != INDEX_VERSION:
+                raise _StaleIndexError(str(self._index_path))
+            written_ns, racy = document["written_ns"], document["racy"]
+            stamps, problems = document["end_times"], document["problems"]
+            if type(written_ns) is not int or type(racy) is not bool:
+                raise _StaleIndexError(str(self._index_path))
+            # `type(...) is` rather than isinstance: JSON's true/false must not pass for numbers.
+            for stamp in stamps.values():
+                if type(stamp) is not float and type(stamp) is not int:
+                    raise _StaleIndexError(str(self._index_path))
+            for reason in problems.values():
+                if type(reason) is not str:
+                    raise _StaleIndexError(str(self._index_path))
+            self._stamps, self._problems = stamps, problems
+            self._trusted_before = written_ns - _RACY_NS
+            # Any file added, removed or renamed in the folder (a replacement included) moves
+            # the folder's mtime past the one the index was stamped with when it was written.
+            folder_ns = os.stat(self.folder).st_mtime_ns
+            self._fast = (
+                not racy
+                and folder_ns == os.stat(self._index_path).st_mtime_ns
+                and len(stamps) + len(problems) == len(names)
+                and names.issuperset(stamps)
+                and names.issuperset(problems)
+            )
+            return self._fast
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            # A missing, unreadable, foreign or hand-edited index is only a lost cache: rebuild it.
+            self._stamps, self._problems, self._rest_unread = {}, {}, False
+            return False
+
+    def _read_rest(self) -> None:
+        if self._rest_unread and self._index_path is not None:
+            self._rest_unread = False
+            try:
+                data = self._index_path.read_bytes()
+            except OSError:
+                return
+            _, _, rest = data.partition(b"\n")
+            self._stats_text, _, self._rows_text = rest.partition(b"\n")
+
+    def _index_stats(self) -> dict[str, _Stat]:
+        self._read_rest()
+        try:
+            stats = json.loads(self._stats_text)
+            return {
+                name: (mtime_ns, size, inode)
+                for name, (mtime_ns, size, inode) in stats.items()
+                if type(mtime_ns) is int and type(size) is int and type(inode) is int
+            }
+        except (ValueError, TypeError, AttributeError):
+            return {}
+
+    def _row_of(self, name: str) -> object:
+        if self._rows is None:
+            self._read_rest()
+            try:
+                rows = json.loads(self._rows_text)
+            except ValueError:
+                rows = None
+            self._rows = rows if isinstance(rows, dict) else {}
+        return self._rows.get(name)
+
+    def _verify(self, names: set[str] | None = None) -> None:
+        """Check every file against the index, read the files that changed, and rewrite the
+        index when anything did (or when it could not be trusted without this check)."""
+        if names is None:
+            names = _names(self.folder)
+        known = self._index_stats()
+        stats: dict[str, _Stat] = {}
+        stamps: dict[str, float] = {}
+        problems: dict[str, str] = {}
+        # An index that could not be trusted without this check is rewritten so that it can be.
+        changed = self._index_path is not None and not self._fast
+        for name in names:
+            try:
+                stat = os.lstat(self.folder / name)
+            except OSError:
+                continue  # removed while we listed: not a report we can read
+            current = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+            if known.get(name) == current and current[0] < self._trusted_before:
+                if name in self._stamps:
+                    stamps[name] = self._stamps[name]
+                    stats[name] = current
+                    continue
+                if name in self._problems:
+                    problems[name] = self._problems[name]
+                    stats[name] = current
+                    continue
+            stats[name] = self._read_file(name, current, stamps, problems)
+            changed = True
+        self._stamps, self._problems, self._stats = stamps, problems, stats
+        self._verified = True
+        if changed:
+            self._save()
+
+    def _read_file(
+        self, name: str, stat: _Stat, stamps: dict[str, float], problems: dict[str, str]
+    ) -> _Stat:
+        """Read and summarize the file ``name`` into ``stamps`` or ``problems``; return its
+        stat."""
+        self._summaries.pop(name, None)
+        outcome = _summarize_file(self.folder, name)
+        if isinstance(outcome, str):
+            problems[name] = outcome
+        else:
+            self._summaries[name] = outcome
+            stamps[name] = outcome.end_timestamp
+        return stat
+
+    def _fill(self, name: str) -> bool:
+        """Give the report ``name`` its summary from its index row, else from the file itself;
+        True when the file had to be read (the row was missing or not trusted)."""
+        try:
+            summary = _summary_from_row(name, self._row_of(name))
+            if summary.end_timestamp != self._stamps[name]:
+                raise _StaleIndexError(name)
+        except _StaleIndexError:
+            del self._stamps[name]
+            self._read_file(name, self._stats[name], self._stamps, self._problems)
+            return True
+        self._summaries[name] = summary
+        return False
+
+    def _checked_summary(self, name: str) -> ReportSummary | None:
+        """The summary of the report ``name`` read from the file itself; None when the file no
+        longer holds what the index says (unreadable, or another end time)."""
+        summary = self._summaries.get(name)
+        if summary is None:
+            outcome = _summarize_file(self.folder, name)
+            if isinstance(outcome, str) or outcome.end_timestamp != self._stamps[name]:
+                return None
+            self._summaries[name] = summary = outcome
+        return summary
+
+    def _save(self) -> None:
+        """Write the index of this (verified) listing atomically, stamped with the folder's
+        mtime; nothing when the listing has no index or the folder is read-only."""
+        if self._index_path is None:
+            return
+        rows: dict[str, object] = {}
+        for name in self._stamps:
+            summary = self._summaries.get(name)
+            rows[name] = _summary_row(summary) if summary is not None else self._row_of(name)
+        written_ns = time.time_ns()
+        head = {
+            "version": INDEX_VERSION,
+            "written_ns": written_ns,
+            "racy": any(stat[0] >= written_ns - _RACY_NS for stat in self._stats.values()),
+            "end_times": self._stamps,
+            "problems": self._problems,
+        }
+        compact = (",", ":")
+        text = "\n".join(json.dumps(part, separators=compact) for part in (head, self._stats, rows))
+        try:
+            atomic_write(self._index_path, text)
+            folder_ns = os.stat(self.folder).st_mtime_ns
+            os.utime(self._index_path, ns=(folder_ns, folder_ns))
+        except OSError:
+            # A read-only reports folder (e.g. a mounted CI artifact) still lists, just without
+            # the speed-up; the index is a cache, not data.
+            return
+        self._rows, self._rest_unread = rows, False
 
 
 class _StaleIndexError(ValueError):
@@ -221,16 +452,17 @@ def summarize(report: TokenUsageReport, file_name: str) -> ReportSummary:
         successful_agents=report.successful_agents,
         failed_agents=report.failed_agents,
         agents_not_run=len(report.agents_not_run),
-        total_tokens=report.total_tokens,
+        # A report whose every count is unknown (null total) lists 0 known tokens.
+        total_tokens=report.total_tokens if report.total_tokens is not None else 0,
         total_cost_usd=report.total_cost_usd,
         priced_coverage=report.priced_coverage,
         schema_version=report.schema_version,
     )
 
 
-def _scan(folder: Path) -> dict[str, os.stat_result]:
-    """Return the stat of every candidate report file (``*.json``, not hidden) in ``folder``."""
-    found: dict[str, os.stat_result] = {}
+def _names(folder: Path) -> set[str]:
+    """Return the name of every candidate report file (``*.json``, not hidden) in ``folder``."""
+    found: set[str] = set()
     try:
         entries = os.scandir(folder)
     except OSError as exc:
@@ -241,112 +473,91 @@ def _scan(folder: Path) -> dict[str, os.stat_result]:
             if name.startswith(".") or not name.endswith(".json"):
                 continue
             try:
-                if entry.is_file():
-                    found[name] = entry.stat()
+                # Links and special files are listed so that each is skipped with a warning.
+                if not entry.is_dir(follow_symlinks=False):
+                    found.add(name)
             except OSError:
-                # Removed while we listed, or a link that leads nowhere (a loop, a dangling
-                # target): not a report we can read, and no reason to refuse the others.
-                continue
+                continue  # removed while we listed
     return found
 
 
-def _read_index(path: Path) -> dict[str, _IndexEntry]:
-    """Return the index's entries by file name; empty when it is missing or not ours."""
+def _summarize_file(folder: Path, name: str) -> ReportSummary | str:
+    """Read and summarize the file ``name``; the reason as one line when it is not a readable
+    report."""
     try:
-        data = json.loads(path.read_bytes())
-        if not isinstance(data, dict) or data.get("version") != INDEX_VERSION:
-            raise _StaleIndexError(str(path))
-        entries: dict[str, _IndexEntry] = {}
-        for name, raw in data["entries"].items():
-            mtime_ns, size, row, problem = raw
-            if not (isinstance(mtime_ns, int) and isinstance(size, int)):
-                raise _StaleIndexError(name)
-            if not isinstance(problem, str | None):
-                raise _StaleIndexError(name)
-            summary = None if row is None else _summary_from_row(name, row)
-            entries[name] = _IndexEntry(mtime_ns, size, summary, problem)
-        return entries
-    except (OSError, ValueError, TypeError, KeyError, AttributeError):
-        # A missing, unreadable, foreign or hand-edited index is only a lost cache: rebuild it.
-        return {}
-
-
-def _write_index(path: Path, entries: dict[str, _IndexEntry]) -> None:
-    document = {
-        "version": INDEX_VERSION,
-        "entries": {
-            name: [
-                e.mtime_ns,
-                e.size,
-                None if e.summary is None else _summary_row(e.summary),
-                e.problem,
-            ]
-            for name, e in entries.items()
-        },
-    }
-    try:
-        atomic_write(path, json.dumps(document, separators=(",", ":")))
-    except OSError:
-        # A read-only reports folder (e.g. a mounted CI artifact) still lists, just without
-        # the speed-up; the index is a cache, not data.
-        return
-
-
-def _summarize_file(folder: Path, name: str, stat: os.stat_result) -> _IndexEntry:
-    entry = _IndexEntry(mtime_ns=stat.st_mtime_ns, size=stat.st_size)
-    try:
-        data = (folder / name).read_bytes()
-    except OSError as exc:
-        entry.problem = f"cannot read ({exc.strerror})"
-        return entry
-    try:
-        entry.summary = summarize(parse_report(data), name)
+        data = read_report_bytes(folder / name)
     except ReportFileError as exc:
-        entry.problem = str(exc)
-    return entry
+        return f"cannot read ({exc})"
+    try:
+        return summarize(parse_report(data), name)
+    except ReportFileError as exc:
+        return str(exc)
 
 
 def list_reports(folder: Path, *, use_index: bool = True) -> ReportListing:
-    """List the reports in ``folder``, newest ``end_time`` first, and the files skipped.
+    """List the reports in ``folder`` and the files skipped.
 
-    With ``use_index`` the summaries of unchanged files come from ``.index.json``, which is
-    rewritten (atomically) when any file was added, changed or removed.
+    With ``use_index`` what is known of unchanged files comes from ``.index.json``, which is
+    rewritten (atomically) when any file was added, changed or removed; only those files are
+    read. Without it every file is read and no index is written.
 
     Raises :class:`NoReportsError` when ``folder`` does not exist.
     """
     if not folder.is_dir():
         raise NoReportsError(f"no token reports folder at {folder}")
-    files = _scan(folder)
-    index_path = folder / INDEX_NAME
-    old = _read_index(index_path) if use_index else {}
-    fresh: dict[str, _IndexEntry] = {}
-    changed = set(old) != set(files)
-    for name, stat in files.items():
-        known = old.get(name)
-        if known is not None and (known.mtime_ns, known.size) == (stat.st_mtime_ns, stat.st_size):
-            fresh[name] = known
-        else:
-            fresh[name] = _summarize_file(folder, name, stat)
-            changed = True
-    if use_index and changed:
-        _write_index(index_path, fresh)
-    reports = [e.summary for e in fresh.values() if e.summary is not None]
-    reports.sort(key=lambda s: (s.end_timestamp, s.file), reverse=True)
-    skipped = sorted(
-        (SkippedFile(name, e.problem) for name, e in fresh.items() if e.problem),
-        key=lambda s: s.name,
-    )
-    return ReportListing(folder=folder, reports=reports, skipped=skipped)
+    names = _names(folder)
+    listing = ReportListing(folder, folder / INDEX_NAME if use_index else None)
+    if not (use_index and listing._load(names)):
+        listing._verify(names)
+    return listing
 
 
-def latest(listing: ReportListing) -> ReportSummary:
-    """Return the report with the greatest ``end_time`` in ``listing``.
+def latest(listing: ReportListing, *, now: float | None = None) -> ReportSummary:
+    """Return the report with the greatest ``end_time`` in ``listing``, among those ending no
+    more than :data:`FUTURE_TOLERANCE_SECONDS` after ``now`` (default: the current time); each
+    report ignored for ending later is named in a warning.
 
-    Raises :class:`NoReportsError` when the listing holds no readable report.
+    Raises :class:`NoReportsError` when the listing holds no such report.
     """
-    if not listing.reports:
+    cutoff = (time.time() if now is None else now) + FUTURE_TOLERANCE_SECONDS
+    chosen = _newest(listing, cutoff)
+    if chosen is None and not listing._verified:
+        # The index said something the chosen file no longer holds: check every file.
+        listing._verify()
+        chosen = _newest(listing, cutoff)
+    for name, stamp in sorted(
+        (name, stamp) for name, stamp in listing._stamps.items() if stamp > cutoff
+    ):
+        logger.warning(
+            "%s is not taken as the latest report: it ends %s, more than %d minutes in the future",
+            name,
+            datetime.fromtimestamp(stamp).astimezone().isoformat(timespec="seconds"),
+            FUTURE_TOLERANCE_SECONDS // 60,
+        )
+    if chosen is None:
         raise NoReportsError(f"no token reports in {listing.folder}")
-    return listing.reports[0]
+    return chosen
+
+
+def _newest(listing: ReportListing, cutoff: float) -> ReportSummary | None:
+    """The newest report ending no later than ``cutoff``, read from its file; None when there is
+    none, or when (before every file was checked) the file no longer holds what the index says."""
+    stamps = listing._stamps
+    best = max(((stamp, name) for name, stamp in stamps.items() if stamp <= cutoff), default=None)
+    if best is None:
+        return None
+    summary = listing._checked_summary(best[1])
+    if summary is not None or not listing._verified:
+        return summary
+    # Checked, yet unreadable now (changed since): the next ones, newest first.
+    candidates = sorted(((t, n) for n, t in stamps.items() if t <= cutoff), reverse=True)
+    for _, name in candidates[1:]:
+        summary = listing._checked_summary(name)
+        if summary is not None:
+            return summary
+        if not listing._verified:
+            return None
+    return None
 
 
 def find_session(listing: ReportListing, session_id: str) -> ReportSummary:
@@ -388,10 +599,19 @@ def _listing_cost(summary: ReportSummary) -> str:
     return text
 
 
+# Least wanted first: agents ok/total, the command, the date (the file name holds it too), the
+# status and the tokens go before a file name, a model name or a cost is ever cut.
+_LISTING_DROP_ORDER = (5, 2, 1, 4, 6)
+
+
 def render_listing(listing: ReportListing, console: Console, *, limit: int | None = None) -> None:
     """Print the listing as a table, newest first: file, date (the end time in local time, like
     the file names), command, model, status, agents ok/total, tokens, cost; ``limit`` keeps the
     newest ``limit`` rows.
+
+    The table fits the console's width: file names, model names and costs are never cut; when
+    the columns do not fit, the agents column goes first, then the command, the date, the status
+    and the tokens.
 
     A 0.1 report's stored cost is marked ``*`` (its table was wrong; showing the report re-prices
     it), a lower bound ``≥``.
@@ -399,11 +619,11 @@ def render_listing(listing: ReportListing, console: Console, *, limit: int | Non
     shown = listing.reports if limit is None else listing.reports[:limit]
     rows = [
         (
-            s.file,
+            display.printable(s.file),
             # Each report keeps the offset it was written with; one zone keeps the column in order.
             s.end_time.astimezone().strftime("%Y-%m-%d %H:%M"),
-            s.command,
-            s.model or "-",
+            display.printable(s.command),
+            display.printable(s.model or "-"),
             s.status,
             f"{s.successful_agents}/{s.agents_total}",
             display.tokens(s.total_tokens),
@@ -411,10 +631,13 @@ def render_listing(listing: ReportListing, console: Console, *, limit: int | Non
         )
         for s in shown
     ]
+    headers = ("File", "Date", "Command", "Model", "Status", "Agents", "Tokens", "Cost")
+    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows, strict=True)]
+    keep = display.fit_columns(widths, _LISTING_DROP_ORDER, console.width)
     lines = display.columns(
-        ("File", "Date", "Command", "Model", "Status", "Agents", "Tokens", "Cost"),
-        rows,
-        right=(5, 6, 7),
+        [headers[i] for i in keep],
+        ([row[i] for i in keep] for row in rows),
+        right=[at for at, i in enumerate(keep) if i >= 5],
     )
     total = len(listing.reports)
     if not shown:
@@ -439,7 +662,7 @@ def render_price_as(
     here = price_report(report, pricebook)
     rows = [
         (
-            f"this run ({report.model or 'its models'})",
+            f"this run ({display.printable(report.model or 'its models')})",
             "",
             display.usd(here.cost_usd, lower_bound=here.cost_usd is not None and not here.complete),
             "",

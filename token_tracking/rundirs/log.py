@@ -23,6 +23,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from token_tracking import display
 from token_tracking.errors import RunDirError
 from token_tracking.records import RequestUsage
 
@@ -88,7 +89,7 @@ def append_usage(run_dir: Path, usage: RequestUsage) -> None:
 
     Raises RunDirError when the file cannot be written.
     """
-    data = (json.dumps(line_from_usage(usage), separators=(", ", ": ")) + "\n").encode("utf-8")
+    data = (display.json_text(line_from_usage(usage), indent=None) + "\n").encode("utf-8")
     path = run_dir / TOKENS_FILE
     try:
         # 0o666 less the umask, as every file the tool creates.

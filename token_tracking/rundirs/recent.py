@@ -232,6 +232,6 @@ def render_runs_report(report: RunsReport, console: Console) -> None:
             f"({average_cost})"
         )
     if report.runs_found > shown:
-        lines.append(f"({report.runs_found} runs found; --limit shows more)")
+        lines.append(f"({display.plural(report.runs_found, 'run')} found; --limit shows more)")
     lines.append(WIDE_RULE)
     console.out("\n".join(lines), highlight=False)

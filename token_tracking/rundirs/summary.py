@@ -251,7 +251,7 @@ def update_run_json(run_dir: Path, stats: RunTokenStats) -> bool:
             "cost_usd": stats.total_cost_usd,
             "tracked": True,
         }
-        _write(run_dir / RUN_FILE, json.dumps(data, indent=2) + "\n")
+        _write(run_dir / RUN_FILE, display.json_text(data) + "\n")
     return True
 
 
@@ -262,7 +262,7 @@ def save_summary(run_dir: Path, stats: RunTokenStats) -> Path:
     Raises RunDirError when a file cannot be written.
     """
     path = run_dir / SUMMARY_FILE
-    _write(path, stats.model_dump_json(indent=2) + "\n")
+    _write(path, display.json_text(stats) + "\n")
     update_run_json(run_dir, stats)
     return path
 

@@ -383,7 +383,7 @@ def test_a_key_echoed_by_the_server_reaches_no_output_report_or_ledger(
     report = json.loads(result.stdout)
     [agent] = report["agent_usage"]
     assert agent["error"].startswith("AuthenticationError: Error code: 401")
-    assert agent["error"].endswith("Incorrect API key provided: [REDACTED]")
+    assert agent["error"].endswith("Incorrect API key provided: Bearer [REDACTED:api-key]")
     assert key not in result.stdout + result.stderr + caplog.text
     written = [path for path in (project / "memory-bank").rglob("*") if path.is_file()]
     written += [path for path in isolated_environment.rglob("*") if path.is_file()]
@@ -398,10 +398,10 @@ def test_a_key_echoed_by_the_server_reaches_no_output_report_or_ledger(
 @pytest.mark.parametrize(
     ("cost", "tokens", "message"),
     [
-        ("NaN", 4467, "its cost (nan) is not a number of USD, zero or more"),
-        ("Infinity", 4467, "its cost (inf) is not a number of USD, zero or more"),
-        ("-5.0", 4467, "its cost (-5.0) is not a number of USD, zero or more"),
-        ("0.5", -100, "its token total (-100) is negative"),
+        ("NaN", 4467, "total_cost_usd is nan"),
+        ("Infinity", 4467, "total_cost_usd is inf"),
+        ("-5.0", 4467, "total_cost_usd is negative"),
+        ("0.5", -100, "total_tokens is negative"),
     ],
 )
 def test_a_damaged_report_fails_the_gate_instead_of_passing_it(
@@ -421,7 +421,7 @@ def test_a_damaged_report_fails_the_gate_instead_of_passing_it(
     for gate in (("--max-cost", "1"), ("--max-tokens", "100000")):
         one_line_error(
             invoke(project, "tokens", "check", *gate, "--report-file", str(damaged)),
-            f"cannot check damaged.json: {message}; the report or ledger is damaged",
+            f"{damaged} holds an out-of-range value ({message})",
         )
 
 
@@ -447,14 +447,17 @@ def test_foreign_files_in_the_journal_folder_never_block_a_run(
 
     assert recover_journals(reports) == []
 
-    assert sorted(path.name for path in journals.iterdir()) == left
+    assert [path.name for path in journals.iterdir()] == ["unreadable"]
+    assert sorted(path.name for path in (journals / "unreadable").iterdir()) == left
     warnings = sorted(record.getMessage().replace(str(journals), "J") for record in caplog.records)
+    moved = "journal cannot be recovered, moved to J/unreadable"
     assert warnings == [
-        "journal left in place: J/bad-header.jsonl has an unreadable session header: 'session_id'",
-        "journal left in place: J/binary.jsonl has no session header",
-        "journal left in place: J/deep.jsonl has no session header",
-        "journal left in place: cannot open J/loop.jsonl: Too many levels of symbolic links",
-        "journal left in place: cannot read J/folder.jsonl: Is a directory",
+        f"{moved}/bad-header.jsonl: J/bad-header.jsonl has an unreadable session header: "
+        "'session_id'",
+        f"{moved}/binary.jsonl: J/binary.jsonl has no session header",
+        f"{moved}/deep.jsonl: J/deep.jsonl has no session header",
+        f"{moved}/folder.jsonl: J/folder.jsonl is not a regular file",
+        f"{moved}/loop.jsonl: cannot open J/loop.jsonl: Too many levels of symbolic links",
     ]
     result = invoke(project, "update", "--offline", "--quiet")
     assert result.exit_code == 0, result.stderr

@@ -22,6 +22,9 @@ from token_tracking.history.dashboard.charts import cached_text, vega_bundle_pat
 from token_tracking.history.dashboard.data import DashboardData
 from token_tracking.history.ledger import Ledger
 
+# Every test runs on the SQLite file and on PostgreSQL (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("each_ledger_backend")
+
 # All history of the project, offline excluded: the 30-day sessions plus the October one.
 ALL_HISTORY_TOKENS = EXPECTED_TOKENS + 7700
 OFFLINE_TOKENS = 14000

@@ -30,6 +30,9 @@ from token_tracking.records import RequestUsage
 from token_tracking.reports.build import SessionMeta
 from token_tracking.reports.journal import Journal
 
+# Every test runs on the SQLite file and on PostgreSQL (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("each_ledger_backend")
+
 COMMANDS = ("sessions", "stats", "limits", "trends", "export", "add", "prune", "reindex")
 
 
@@ -491,11 +494,11 @@ def test_prune_says_what_it_removes(project: Path, monkeypatch: pytest.MonkeyPat
     seed(project, minutes_ago=60 * 24 * 100)
     kept = seed(project)
     nothing = invoke(project, "tokens", "prune", "--dry-run")
-    assert nothing.stdout.startswith("Would remove 1 sessions (2 agent runs, 5 request rows)")
+    assert nothing.stdout.startswith("Would remove 1 session (2 agent runs, 5 request rows)")
     assert "(TOKEN_HISTORY_DAYS=90)" in nothing.stdout
     assert len(json.loads(invoke(project, "tokens", "sessions", "--json").stdout)) == 2
     done = invoke(project, "tokens", "prune")
-    assert done.stdout.startswith("Removed 1 sessions")
+    assert done.stdout.startswith("Removed 1 session (")
     remaining = json.loads(invoke(project, "tokens", "sessions", "--json").stdout)
     assert [s["session_id"] for s in remaining] == [kept]
     again = json.loads(invoke(project, "tokens", "prune", "--json").stdout)
@@ -607,6 +610,7 @@ def test_check_since_bad_input_is_exit_2(project: Path) -> None:
 # --- the ledger file ------------------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_ledger
 @pytest.mark.parametrize("command", ["sessions", "stats", "limits", "trends", "export", "prune"])
 def test_a_file_that_is_not_a_ledger_is_one_line_exit_2(
     project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
@@ -619,6 +623,7 @@ def test_a_file_that_is_not_a_ledger_is_one_line_exit_2(
     )
 
 
+@pytest.mark.sqlite_ledger
 def test_a_ledger_of_the_first_committed_schema_works_after_an_upgrade(
     project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

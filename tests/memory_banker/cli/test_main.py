@@ -1,4 +1,4 @@
-"""The CLI group: version, click's usage errors, and the one-line error convention (DESIGN §5)."""
+"""The CLI group: version, help, click's usage errors, and the one-line error convention."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from memory_banker.cli.main import COMMANDS
+from memory_banker.cli.common import load_command
+from memory_banker.cli.main import COMMANDS, SUMMARIES, cli
 from tests.support.cli import invoke, run_installed
 
 
@@ -56,19 +57,38 @@ def test_help_lists_every_command_without_importing_the_lazy_ones(tmp_path: Path
         "from memory_banker.cli.main import cli\n"
         "result = CliRunner().invoke(cli, ['--help'])\n"
         "print(result.output)\n"
-        "print(sorted(m for m in ('memory_banker.cli.generate', 'memory_banker.cli.pricing')"
-        " if m in sys.modules))\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pydantic', 'rich')"
+        " or m in ('memory_banker.cli.generate', 'memory_banker.cli.pricing',"
+        " 'memory_banker.cli.tokens', 'token_tracking.reports.file')))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
     )
     for name in COMMANDS:
         assert f"  {name} " in done.stdout
-    # Listing commands for --help loads their modules (click needs their help text); running
-    # `tokens` alone does not (tests/memory_banker/cli/test_tokens_installed.py).
-    assert done.stdout.strip().splitlines()[-1] == (
-        "['memory_banker.cli.generate', 'memory_banker.cli.pricing']"
-    )
+    # The summaries table lists the commands: no command module, pydantic or rich is loaded.
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("width", [60, 80, 200])
+def test_help_lists_each_command_as_its_own_help_would(width: int) -> None:
+    lazy = invoke(None, "--help", env={"COLUMNS": str(width)}).output
+    loaded = cli.commands.copy()
+    try:
+        for name, target in COMMANDS.items():
+            cli.add_command(load_command(target), name)
+        eager = invoke(None, "--help", env={"COLUMNS": str(width)}).output
+    finally:
+        cli.commands.clear()
+        cli.commands.update(loaded)
+    assert lazy == eager
+
+
+def test_every_summary_is_the_first_paragraph_of_its_commands_help() -> None:
+    assert sorted(SUMMARIES) == sorted(COMMANDS)  # a command without one slows --help down
+    for name, summary in SUMMARIES.items():
+        help_text = load_command(COMMANDS[name]).help or ""
+        assert " ".join(summary.split()) == " ".join(help_text.split("\n\n")[0].split()), name
 
 
 def test_a_directory_as_the_pricing_file_is_one_error_line(tmp_path: Path) -> None:
@@ -83,9 +103,9 @@ def test_a_directory_as_the_pricing_file_is_one_error_line(tmp_path: Path) -> No
 
 IMPORT_PROBE = """
 import sys
-from memory_banker.cli.main import cli
+from memory_banker.cli.main import cli as root
 try:
-    cli.main(sys.argv[1:], prog_name="memory-banker")
+    root.main(sys.argv[1:], prog_name="memory-banker")
 except SystemExit:
     pass
 shared = {"memory_banker.cli.main", "memory_banker.cli.common"}

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from collections.abc import Iterator
-from datetime import timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from inline_snapshot import snapshot
 
 from memory_banker.cli.tokens import tokens
-from tests.support.cli import invoke
+from tests.support.cli import invoke, run_installed
 from tests.support.ledger_factory import use_timezone
 from tests.support.reports import (
     START,
@@ -24,8 +26,13 @@ from tests.support.reports import (
     three_reports,
     write_report,
 )
+from token_tracking.display import json_text
+from token_tracking.reports import listing as listing_module
 from token_tracking.reports.file import TokenUsageReport
-from token_tracking.reports.listing import INDEX_NAME, list_reports
+from token_tracking.reports.listing import INDEX_NAME, latest, list_reports
+
+# A terminal wide enough for every column of the listing (at 80 columns some are left out).
+WIDE = {"COLUMNS": "160"}
 
 
 @pytest.fixture(autouse=True)
@@ -49,7 +56,7 @@ def test_list_all_is_newest_first_and_skips_a_corrupt_and_a_foreign_file(project
     (folder / "notes.json").write_text('{"hello": "world"}', "utf-8")
     (folder / "README.txt").write_text("not JSON, not listed", "utf-8")
 
-    result = invoke(project, "tokens", "--list-all")
+    result = invoke(project, "tokens", "--list-all", env=WIDE)
 
     assert result.exit_code == 0
     assert result.stdout == snapshot("""\
@@ -84,7 +91,7 @@ def test_list_all_dates_are_local_time_whatever_offset_a_report_was_written_with
         )
 
     with use_timezone(monkeypatch, "Asia/Tokyo"):
-        result = invoke(project, "tokens", "--list-all")
+        result = invoke(project, "tokens", "--list-all", env=WIDE)
 
     dates = [line[34:50] for line in result.stdout.splitlines()[2:4]]
     assert dates == ["2026-11-21 02:00", "2026-11-21 01:00"]
@@ -93,7 +100,7 @@ def test_list_all_dates_are_local_time_whatever_offset_a_report_was_written_with
 def test_list_all_limit_keeps_the_newest(project: Path) -> None:
     three_reports(project)
 
-    result = invoke(project, "tokens", "--list-all", "--limit", "1")
+    result = invoke(project, "tokens", "--list-all", "--limit", "1", env=WIDE)
 
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
@@ -109,10 +116,13 @@ def test_list_all_json_is_the_list_of_reports_as_saved(project: Path) -> None:
 
     assert result.exit_code == 0
     loaded = [TokenUsageReport.model_validate(item) for item in json.loads(result.stdout)]
-    assert loaded == [
-        reports["token_usage_20261119_080000.json"],
-        reports["token_usage_20261121_100000.json"],
-    ]
+    # Equal as saved: numbers with a fraction carry 12 significant digits.
+    assert json_text(loaded) == json_text(
+        [
+            reports["token_usage_20261119_080000.json"],
+            reports["token_usage_20261121_100000.json"],
+        ]
+    )
 
 
 def test_list_all_json_is_one_document_with_warnings_on_stderr(project: Path) -> None:
@@ -124,11 +134,13 @@ def test_list_all_json_is_one_document_with_warnings_on_stderr(project: Path) ->
     assert result.exit_code == 0
     # json.loads refuses trailing data: stdout is exactly one document.
     loaded = [TokenUsageReport.model_validate(item) for item in json.loads(result.stdout)]
-    assert loaded == [
-        reports["token_usage_20261119_080000.json"],
-        reports["token_usage_20261121_100000.json"],
-        reports["token_usage_20261120_090000.json"],
-    ]
+    assert json_text(loaded) == json_text(
+        [
+            reports["token_usage_20261119_080000.json"],
+            reports["token_usage_20261121_100000.json"],
+            reports["token_usage_20261120_090000.json"],
+        ]
+    )
     assert result.stderr == (
         "Warning: skipped broken.json: "
         "not valid JSON (EOF while parsing a list at line 1 column 5)\n"
@@ -138,7 +150,7 @@ def test_list_all_json_is_one_document_with_warnings_on_stderr(project: Path) ->
 def test_list_all_marks_a_0_1_report_cost(project: Path) -> None:
     copy_v0_1(project)
 
-    result = invoke(project, "tokens", "--list-all")
+    result = invoke(project, "tokens", "--list-all", env=WIDE)
 
     assert result.exit_code == 0
     assert result.stdout == snapshot("""\
@@ -154,7 +166,7 @@ token_usage_20241206_143107.json  2024-12-06 14:31  init     gpt-4o-mini  succes
 def test_list_all_of_an_empty_folder_says_so(project: Path) -> None:
     folder = reports_dir(project)
 
-    result = invoke(project, "tokens", "--list-all")
+    result = invoke(project, "tokens", "--list-all", env=WIDE)
 
     assert result.exit_code == 0
     assert result.stdout == f"No token reports in {folder}\n"
@@ -192,7 +204,7 @@ def test_latest_is_the_greatest_end_time_not_the_newest_name(project: Path) -> N
     assert result.exit_code == 0
     shown = TokenUsageReport.model_validate_json(result.stdout)
     assert shown.session_id == "bbbb2222-0000-4000-8000-000000000002"
-    assert shown == reports["token_usage_20261119_080000.json"]
+    assert json_text(shown) == json_text(reports["token_usage_20261119_080000.json"])
 
 
 def test_report_file_json_prints_the_file_model(project: Path) -> None:
@@ -275,22 +287,182 @@ def test_conflicting_options_are_exit_2(project: Path, args: tuple[str, ...], me
 # --- the index -----------------------------------------------------------------------------------
 
 
+def read_index(folder: Path) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """The index's three lines: what latest needs (end times, problems), each file's mtime,
+    size and inode, and the summaries."""
+    head, stats, rows = (folder / INDEX_NAME).read_text("utf-8").split("\n")
+    return json.loads(head), json.loads(stats), json.loads(rows)
+
+
+def write_index(
+    folder: Path, head: dict[str, Any], stats: dict[str, Any], rows: dict[str, Any]
+) -> None:
+    """Write the index's three lines, stamped with the folder's mtime as the listing does."""
+    index = folder / INDEX_NAME
+    index.write_text("\n".join(json.dumps(part) for part in (head, stats, rows)), "utf-8")
+    folder_ns = folder.stat().st_mtime_ns
+    os.utime(index, ns=(folder_ns, folder_ns))
+
+
+def age(folder: Path, seconds: int = 3_600) -> None:
+    """Date every report's mtime back: the index trusts no file modified within seconds of the
+    index being written (a rewrite in the same clock tick keeps the mtime)."""
+    for path in folder.glob("*.json"):
+        stat = path.stat()
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns - seconds * 1_000_000_000))
+
+
 def test_the_index_is_written_and_serves_unchanged_files(project: Path) -> None:
     three_reports(project)
     folder = reports_dir(project)
-    first = list_reports(folder)
-    index = json.loads((folder / INDEX_NAME).read_text("utf-8"))
-    assert sorted(index["entries"]) == sorted(s.file for s in first.reports)
+    age(folder)
+    first = list_reports(folder).reports
+    head, stats, rows = read_index(folder)
+    assert sorted(head["end_times"]) == sorted(stats) == sorted(rows)
+    assert sorted(rows) == sorted(s.file for s in first)
 
     # Prove the summaries come from the index: doctor one entry while the file stays unchanged.
-    row = index["entries"]["token_usage_20261120_090000.json"][2]
+    row = rows["token_usage_20261120_090000.json"]
     assert row[1] == "init"  # the command
     row[1] = "from-index"
-    (folder / INDEX_NAME).write_text(json.dumps(index), "utf-8")
+    write_index(folder, head, stats, rows)
 
     second = list_reports(folder)
 
     assert [s.command for s in second.reports] == ["update", "refresh", "from-index"]
+
+
+def test_the_latest_comes_from_the_index_without_reading_the_summaries(project: Path) -> None:
+    three_reports(project)
+    folder = reports_dir(project)
+    age(folder)
+    list_reports(folder)
+    head, _, _ = read_index(folder)
+    # Neither stats nor summaries: while nothing in the folder changed, latest needs neither.
+    write_index(folder, head, {}, {})
+
+    listing = list_reports(folder)
+
+    assert latest(listing).session_id.startswith("bbbb")
+    assert read_index(folder)[1:] == ({}, {})  # finding the latest did not rewrite the index
+
+
+def test_a_file_modified_just_before_the_index_was_written_is_read_again(project: Path) -> None:
+    three_reports(project)
+    folder = reports_dir(project)
+    list_reports(folder)  # the files are seconds old: their entries are not trusted yet
+    head, stats, rows = read_index(folder)
+    assert head["racy"] is True
+    rows["token_usage_20261120_090000.json"][1] = "from-index"
+    write_index(folder, head, stats, rows)
+
+    listing = list_reports(folder)
+
+    assert [s.command for s in listing.reports] == ["update", "refresh", "init"]
+
+
+def test_the_index_serves_a_report_replaced_under_the_same_name(project: Path) -> None:
+    reports = three_reports(project)
+    folder = reports_dir(project)
+    age(folder)
+    assert invoke(project, "tokens", "--json").stdout.count("bbbb2222") == 1
+    # Replace the oldest report by a newer session under the same name, with the same size and
+    # the same mtime, through a rename (as every writer of reports does): only the inode differs.
+    path = folder / "token_usage_20261120_090000.json"
+    old = path.stat()
+    newer = reports["token_usage_20261120_090000.json"].model_copy(
+        update={
+            "session_id": "dddd4444-0000-4000-8000-000000000004",
+            "end_time": START + timedelta(days=3),
+        }
+    )
+    replacement = folder / "replacement.tmp"
+    replacement.write_text(newer.model_dump_json(indent=2), "utf-8")
+    assert replacement.stat().st_size == old.st_size
+    os.replace(replacement, path)
+    os.utime(path, ns=(old.st_atime_ns, old.st_mtime_ns))
+
+    shown = json.loads(invoke(project, "tokens", "--json").stdout)
+
+    assert shown["session_id"] == "dddd4444-0000-4000-8000-000000000004"
+    assert read_index(folder)[1][path.name][1:] == [old.st_size, path.stat().st_ino]
+
+
+def test_a_report_ending_in_the_future_is_not_the_latest_and_is_named_in_a_warning(
+    project: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    three_reports(project)
+    ahead = START + timedelta(days=30)
+    write_report(
+        project,
+        "token_usage_20261220_090000.json",
+        make_report("eeee5555-0000-4000-8000-000000000005", end=ahead, agents=[]),
+    )
+    listing = list_reports(reports_dir(project))
+    now = (START + timedelta(days=2, hours=1)).timestamp()
+
+    with caplog.at_level(logging.WARNING, logger="token_tracking.reports.listing"):
+        chosen = latest(listing, now=now)
+
+    assert chosen.session_id.startswith("bbbb")
+    assert [r.getMessage() for r in caplog.records] == [
+        "token_usage_20261220_090000.json is not taken as the latest report: it ends "
+        f"{ahead.astimezone().isoformat(timespec='seconds')}, more than 5 minutes in the future"
+    ]
+    # Within five minutes of now it counts; the listing itself keeps every report.
+    caplog.clear()
+    assert latest(listing, now=ahead.timestamp() - 299).session_id.startswith("eeee")
+    assert caplog.records == []
+    assert [s.session_id[:4] for s in listing.reports] == ["eeee", "bbbb", "cccc", "aaaa"]
+
+
+def test_tokens_warns_on_stderr_about_a_report_from_the_future(project: Path) -> None:
+    three_reports(project)
+    write_report(
+        project,
+        "token_usage_20991231_000000.json",
+        make_report(
+            "ffff6666-0000-4000-8000-000000000006",
+            end=datetime(2099, 12, 31, tzinfo=UTC),
+            agents=[],
+        ),
+    )
+
+    done = run_installed("--project-path", str(project), "tokens", "--json")
+
+    assert done.returncode == 0
+    assert json.loads(done.stdout)["session_id"].startswith("bbbb")
+    assert done.stderr.splitlines() == [
+        "WARNING: token_usage_20991231_000000.json is not taken as the latest report: it ends "
+        f"{datetime(2099, 12, 31, tzinfo=UTC).astimezone().isoformat(timespec='seconds')}, "
+        "more than 5 minutes in the future"
+    ]
+
+
+def test_a_listing_reads_only_the_files_added_since_the_index(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    three_reports(project)
+    folder = reports_dir(project)
+    age(folder)
+    assert len(list_reports(folder).reports) == 3
+    write_report(
+        project,
+        "token_usage_20261125_090000.json",
+        make_report("dddd4444-0000-4000-8000-000000000004", end=START, agents=[]),
+    )
+    parsed: list[int] = []
+    real = listing_module.parse_report
+    monkeypatch.setattr(
+        listing_module, "parse_report", lambda data: parsed.append(len(data)) or real(data)
+    )
+
+    listing = list_reports(folder)
+    latest(listing)
+    assert len(listing.reports) == 4
+
+    # The new file, and the latest one read to show it; the other two come from the index.
+    assert len(parsed) == 2
 
 
 def test_a_changed_file_is_read_again(project: Path) -> None:
@@ -324,26 +496,31 @@ def test_a_removed_file_leaves_the_listing_and_a_corrupt_index_is_rebuilt(projec
 
     assert [s.session_id[:4] for s in listing.reports] == ["bbbb", "aaaa"]
     assert listing.skipped == []
-    index = json.loads((folder / INDEX_NAME).read_text("utf-8"))
-    assert sorted(index["entries"]) == [
-        "token_usage_20261119_080000.json",
-        "token_usage_20261120_090000.json",
-    ]
+    head, stats, rows = read_index(folder)
+    assert (
+        sorted(head["end_times"])
+        == sorted(stats)
+        == sorted(rows)
+        == [
+            "token_usage_20261119_080000.json",
+            "token_usage_20261120_090000.json",
+        ]
+    )
 
 
 def test_a_hand_edited_index_is_not_trusted(project: Path) -> None:
     three_reports(project)
     folder = reports_dir(project)
+    age(folder)
     list_reports(folder)
-    index = json.loads((folder / INDEX_NAME).read_text("utf-8"))
-    index["entries"]["token_usage_20261120_090000.json"][2][11] = "4,000"  # tokens as text
-    (folder / INDEX_NAME).write_text(json.dumps(index), "utf-8")
+    head, stats, rows = read_index(folder)
+    rows["token_usage_20261120_090000.json"][11] = "4,000"  # tokens as text
+    write_index(folder, head, stats, rows)
 
     listing = list_reports(folder)
 
     assert [s.total_tokens for s in listing.reports] == [19_500, 24_000, 4_000]
-    rebuilt = json.loads((folder / INDEX_NAME).read_text("utf-8"))
-    assert rebuilt["entries"]["token_usage_20261120_090000.json"][2][11] == 4_000
+    assert read_index(folder)[2]["token_usage_20261120_090000.json"][11] == 4_000
 
 
 def test_a_read_only_folder_still_lists(project: Path) -> None:
@@ -428,7 +605,7 @@ def test_a_subcommand_in_the_table_loads_only_when_needed(
     three_reports(project)
     monkeypatch.setitem(tokens.lazy_commands, "lazy-hello", "lazy_tokens_extension:lazy_hello")
     try:
-        assert invoke(project, "tokens", "--list-all").exit_code == 0
+        assert invoke(project, "tokens", "--list-all", env=WIDE).exit_code == 0
         assert "lazy_tokens_extension" not in sys.modules
 
         result = invoke(project, "tokens", "lazy-hello")

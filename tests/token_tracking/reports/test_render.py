@@ -271,3 +271,18 @@ def test_the_documented_grep_reads_costs_above_a_thousand_whole() -> None:
     )
     lines = [line for line in rendered(report).splitlines() if "Estimated Cost" in line]
     assert re.findall(r"\$[0-9.]*", lines[0]) == ["$1234.5679"]
+
+
+def test_a_v2_report_with_unknown_usage_prints_lower_bounds() -> None:
+    report = TokenUsageReport.load_from_file(FIXTURES / "report_v2.json")
+    out = io.StringIO()
+    report.render(Console(file=out, width=100, color_system=None))
+    text = out.getvalue()
+    assert "Total Prompt Tokens: at least 12,300\n" in text
+    assert "Total Tokens: at least 13,220\n" in text
+    assert "  No usage returned: 1 request (token totals are lower bounds)\n" in text
+    assert (
+        "Estimated Cost: at least $0.0299 USD (lower bound; 1 request returned no usage)\n" in text
+    )
+    assert "Successful Agents: 2/2\n" in text  # (unattributed) is not an agent
+    assert "  ✅ techContext      | Tokens:  unknown | Cost:   unknown |" in text

@@ -12,6 +12,7 @@ import pytest
 from pricing import PricingError
 from tests.support.paths import FIXTURES
 from token_tracking import ReportFileError, TokenUsageReport, TrackingError
+from token_tracking.display import json_text
 
 
 def load(name: str) -> TokenUsageReport:
@@ -54,7 +55,9 @@ def test_reports_saved_at_once_from_threads_never_overwrite_each_other(tmp_path:
 
 def test_a_saved_report_loads_back_equal(tmp_path: Path) -> None:
     report = load("report_v1.json")
-    assert TokenUsageReport.load_from_file(report.save(tmp_path / "new" / "folder")) == report
+    loaded = TokenUsageReport.load_from_file(report.save(tmp_path / "new" / "folder"))
+    # Costs are written with 12 significant digits: equal as JSON shows them.
+    assert json_text(loaded) == json_text(report)
 
 
 def test_the_frozen_v1_report_loads() -> None:
@@ -71,6 +74,27 @@ def test_the_frozen_v1_report_loads() -> None:
     assert report.git.branch == "main"
     assert report.pricing is not None
     assert report.pricing.models[0].matched_key == "gpt-4o-mini"
+
+
+def test_the_frozen_v2_report_loads() -> None:
+    report = load("report_v2.json")
+    assert report.schema_version == 2
+    assert (report.total_prompt_tokens, report.total_completion_tokens) == (12_300, 920)
+    assert (report.unknown_usage_requests, report.total_requests) == (1, 3)
+    assert [a.agent_name for a in report.agent_usage] == [
+        "projectbrief",
+        "techContext",
+        "(unattributed)",
+    ]
+    assert (report.successful_agents, report.failed_agents) == (2, 0)
+    assert report.agent_usage[1].prompt_tokens is None
+    assert report.agents_not_run == ["progress"]
+    assert report.total_cost_usd == pytest.approx(0.02985, rel=1e-9)
+
+
+def test_a_v1_report_has_no_unknown_usage_count() -> None:
+    assert load("report_v1.json").unknown_usage_requests is None
+    assert load("report_v0_1.json").unknown_usage_requests is None
 
 
 def test_the_frozen_0_1_report_loads_with_local_times() -> None:

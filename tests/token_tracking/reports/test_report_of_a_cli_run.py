@@ -40,12 +40,15 @@ SEED_002_KEYS = {
 }
 DESIGN_KEYS = SEED_002_KEYS | {
     "schema_version",
+    "unknown_usage_requests",
+    "digest",
     "total_cached_tokens",
     "total_cache_write_tokens",
     "total_reasoning_tokens",
     "total_requests",
     "status",
     "agents_not_run",
+    "agents_not_run_reasons",
     "source",
     "git",
     "pricing",
@@ -90,7 +93,11 @@ def test_an_offline_init_writes_every_key_of_design_section_4(tmp_path: Path) ->
     (path,) = (project / "memory-bank" / "token-reports").glob("token_usage_*.json")
     data = json.loads(path.read_text(encoding="utf-8"))
     assert set(data) == DESIGN_KEYS
-    assert data["schema_version"] == 1
+    assert data["schema_version"] == 2
+    # The file and session id a CI step gates, on stderr (stdout holds the report).
+    assert f"Report saved to {path} (session {data['session_id']})" in result.stderr
+    assert data["session_id"] not in result.stdout
+    assert data["unknown_usage_requests"] == 0
     assert (data["command"], data["model"], data["source"], data["status"]) == (
         "init",
         "offline",
@@ -116,6 +123,7 @@ def test_an_offline_init_writes_every_key_of_design_section_4(tmp_path: Path) ->
                 "custom": False,
                 "suggestions": [],
                 "reason": None,
+                "lower_bound_reason": None,
             }
         ],
     }
@@ -171,7 +179,7 @@ def test_disabled_tracking_prints_the_report_and_persists_nothing(tmp_path: Path
     assert "Estimated Cost: $0.0000 USD (offline engine, free)" in result.stdout
     assert "Report saved" not in result.output
     assert sorted(p.name for p in (project / "memory-bank").iterdir()) == sorted(
-        f"{name}.md" for name in AGENT_NAMES
+        [".gitignore", *(f"{name}.md" for name in AGENT_NAMES)]
     )
     assert not ledger.exists()
 
