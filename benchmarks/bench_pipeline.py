@@ -5,8 +5,9 @@
 Prints:
 
 1. The pipeline's in-process wall time (SDKs already imported) against the loopback fake provider
-   delaying every response by ``--delay`` seconds, as a ratio to the two-round critical path
-   (2 x delay). Target: <= 1.2.
+   delaying every response by ``--delay`` seconds, as a ratio to the critical path of the three
+   rounds (projectbrief; productContext, systemPatterns, techContext; activeContext, progress:
+   3 x delay). Target: <= 1.2.
 2. The cold ``memory-banker init`` process time against the same fake (imports included), and a
    cold ``memory-banker init --offline``.
 3. The cold missing-key refusal (a process that must fail before importing any SDK).
@@ -37,6 +38,7 @@ from benchmarks.bench_digest import make_repository  # noqa: E402
 from memory_banker import pipeline  # noqa: E402
 from memory_banker.digest.build import build_digest  # noqa: E402
 from memory_banker.plan import GenerateOptions, prepare  # noqa: E402
+from memory_banker.specs import ROUNDS  # noqa: E402
 from pricing import load_pricebook  # noqa: E402
 from tests.support.fake_provider import FakeProvider  # noqa: E402
 from tests.support.generate import script_bank  # noqa: E402
@@ -94,7 +96,7 @@ def main() -> None:
         for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_API_BASE"):
             os.environ.pop(name, None)
         project = make_sample_project(root)
-        critical = 2 * options.delay
+        critical = len(ROUNDS) * options.delay
         with FakeProvider() as fake:
             # Warm-up: imports the Agents SDK and openai, so the timed runs measure the pipeline.
             in_process_run(project, fake, 0.0, "init")
@@ -103,7 +105,10 @@ def main() -> None:
                 for i in range(options.repeat)
             ]
             best = min(walls)
-            print(f"pipeline, in-process (6 agents, {options.delay:g} s per response):")
+            print(
+                f"pipeline, in-process (6 agents in {len(ROUNDS)} rounds, "
+                f"{options.delay:g} s per response):"
+            )
             print(
                 f"  wall {best:.3f} s (best of {options.repeat}; all: "
                 f"{', '.join(f'{w:.3f}' for w in walls)}) / critical path {critical:.1f} s "

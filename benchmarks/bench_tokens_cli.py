@@ -6,8 +6,8 @@ adds over starting Python at all. "first" is the run that finds no index and bui
 ``.index.json``; "warm index" runs find it fresh (the usual case: the index is rebuilt only for
 files added or changed since).
 
-Targets (issue 6): ``tokens`` under 0.25 s with 1,000 reports; ``--list-all`` over 10,000
-reports under 1.5 s.
+The targets, as ratios, are checked by ``benchmarks/run_all.py``, which also uses
+:func:`populate` to write its report folders.
 
 Byte-code: the processes run with ``PYTHONDONTWRITEBYTECODE`` unset and ``PYTHONPYCACHEPREFIX``
 pointing at a temporary folder, after one warm-up run, so they load compiled modules as an
