@@ -212,17 +212,56 @@ def test_temporary_files_of_dead_processes_are_removed_by_the_next_run(project: 
     assert mine.exists()  # a live process's file is never touched
 
 
+SMALL_DISK = 64 * 1024
+"""The size of the small filesystem ``memory-bank/`` lives on in the full-disk test."""
+
+
+class _Budget:
+    """A filesystem of ``SMALL_DISK`` bytes under ``folder``, for a test process that cannot
+    mount one: ``os.open``/``os.write``/``os.ftruncate`` are wrapped so that writes to files below
+    ``folder`` fail with ENOSPC once the folder's files hold ``SMALL_DISK`` bytes."""
+
+    def __init__(self, folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.folder = str(folder)
+        self.fds: set[int] = set()
+        real_open, real_write = os.open, os.write
+
+        def counting_open(path: Any, flags: int, mode: int = 0o777, **kwargs: Any) -> int:
+            fd = real_open(path, flags, mode, **kwargs)
+            if os.path.abspath(os.fsdecode(path)).startswith(self.folder):
+                self.fds.add(fd)
+            return fd
+
+        def counting_write(fd: int, data: Any) -> int:
+            if fd in self.fds and self.used() + len(data) > SMALL_DISK:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            return real_write(fd, data)
+
+        monkeypatch.setattr(os, "open", counting_open)
+        monkeypatch.setattr(os, "write", counting_write)
+
+    def used(self) -> int:
+        return sum(
+            entry.stat().st_size for entry in Path(self.folder).rglob("*") if entry.is_file()
+        )
+
+
 @pytest.fixture
-def small_tmpfs(project: Path) -> Iterator[Path]:
-    """``memory-bank/`` on a 64 KB tmpfs (root with ``mount`` only)."""
+def small_tmpfs(project: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """``memory-bank/`` on a 64 KB filesystem: a real tmpfs when this process may mount one
+    (root with ``mount``), else the same budget enforced at the ``os.write`` calls."""
     bank = project / "memory-bank"
     bank.mkdir()
-    if os.geteuid() != 0 or os.system(f"mount -t tmpfs -o size=64k tmpfs '{bank}' 2>/dev/null"):
-        pytest.skip("needs root and mount: the injected failures above cover the rest")
+    mounted = os.geteuid() == 0 and not os.system(
+        f"mount -t tmpfs -o size={SMALL_DISK // 1024}k tmpfs '{bank}' 2>/dev/null"
+    )
+    if not mounted:
+        _Budget(bank, monkeypatch)
     try:
         yield bank
     finally:
-        os.system(f"umount '{bank}'")
+        if mounted:
+            os.system(f"umount '{bank}'")
 
 
 def test_a_really_full_disk_ends_in_one_line(
