@@ -604,6 +604,28 @@ def _listing_cost(summary: ReportSummary) -> str:
 _LISTING_DROP_ORDER = (5, 2, 1, 4, 6)
 
 
+_MODEL_COLUMN = 3
+"""The listing's model column (see :func:`render_listing`)."""
+_MIN_WRAP = 12
+"""The narrowest a wrapped model column gets: below it the table is left wider instead."""
+
+
+def _wrap_cell(row: tuple[str, ...], column: int, room: int) -> list[tuple[str, ...]]:
+    """``row``, with its ``column`` cell split into ``room``-wide pieces on continuation rows
+    whose other cells are empty, when the cell is wider than ``room`` (at least ``_MIN_WRAP``)."""
+    cell = row[column]
+    if room < _MIN_WRAP or len(cell) <= room:
+        return [row]
+    pieces = [cell[at : at + room] for at in range(0, len(cell), room)]
+    return [
+        tuple(
+            piece if index == column else (value if n == 0 else "")
+            for index, value in enumerate(row)
+        )
+        for n, piece in enumerate(pieces)
+    ]
+
+
 def render_listing(listing: ReportListing, console: Console, *, limit: int | None = None) -> None:
     """Print the listing as a table, newest first: file, date (the end time in local time, like
     the file names), command, model, status, agents ok/total, tokens, cost; ``limit`` keeps the
@@ -611,7 +633,7 @@ def render_listing(listing: ReportListing, console: Console, *, limit: int | Non
 
     The table fits the console's width: file names, model names and costs are never cut; when
     the columns do not fit, the agents column goes first, then the command, the date, the status
-    and the tokens.
+    and the tokens, and a model name still too long wraps onto continuation lines.
 
     A 0.1 report's stored cost is marked ``*`` (its table was wrong; showing the report re-prices
     it), a lower bound ``≥``.
@@ -634,9 +656,12 @@ def render_listing(listing: ReportListing, console: Console, *, limit: int | Non
     headers = ("File", "Date", "Command", "Model", "Status", "Agents", "Tokens", "Cost")
     widths = [max(len(cell) for cell in column) for column in zip(headers, *rows, strict=True)]
     keep = display.fit_columns(widths, _LISTING_DROP_ORDER, console.width)
+    # A model name longer than the room left wraps onto continuation lines: never cut.
+    room = console.width - sum(widths[i] + 2 for i in keep if i != _MODEL_COLUMN)
+    wrapped = [piece for row in rows for piece in _wrap_cell(row, _MODEL_COLUMN, room)]
     lines = display.columns(
         [headers[i] for i in keep],
-        ([row[i] for i in keep] for row in rows),
+        ([row[i] for i in keep] for row in wrapped),
         right=[at for at, i in enumerate(keep) if i >= 5],
     )
     total = len(listing.reports)

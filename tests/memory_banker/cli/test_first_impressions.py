@@ -296,6 +296,22 @@ def test_report_listing_keeps_file_model_and_cost_at_80_columns(tmp_path: Path) 
     assert output.count("$12.5000") == 2
 
 
+def test_report_listing_wraps_a_model_name_too_long_for_80_columns(tmp_path: Path) -> None:
+    folder = tmp_path / "memory-bank" / "token-reports"
+    model = "bedrock/arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.x"
+    usage = agent("projectbrief", 1200, 300, cost=12.5, model=model)
+    save_report(make_report("s0", end=START, agents=[usage], model=model), folder)
+
+    output = render80(lambda c: render_listing(list_reports(folder), c))
+
+    lines = output.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    column = lines[0].index("Model")
+    pieces = [line[column:].split("  ")[0] for line in lines[2:5]]
+    assert "".join(pieces) == model
+    assert output.count("$12.5000") == 1
+
+
 # --- stats and trends through the CLI -------------------------------------------------------------
 
 
