@@ -81,6 +81,13 @@ def _git(folder: Path, *args: str) -> None:
     )
 
 
+def commit_all(folder: Path, message: str) -> None:
+    """Make ``folder`` a git repository whose one commit holds every file in it."""
+    _git(folder, "init", "-q", "-b", "main")
+    _git(folder, "add", "-A")
+    _git(folder, "commit", "-q", "-m", message)
+
+
 def extract(commit: str, folder: Path) -> Path:
     """The tree of ``commit`` of this repository, extracted into ``folder``."""
     folder.mkdir(parents=True)
@@ -102,9 +109,7 @@ def litellm_repository(folder: Path) -> Path:
     shutil.copytree(
         source, target / "litellm", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
     )
-    _git(target, "init", "-q", "-b", "main")
-    _git(target, "add", "-A")
-    _git(target, "commit", "-q", "-m", "Import LiteLLM")
+    commit_all(target, "Import LiteLLM")
     return target
 
 
@@ -126,9 +131,7 @@ def this_repository(folder: Path) -> Path:
             destination = target / os.fsdecode(raw)
             destination.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, destination)
-    _git(target, "init", "-q", "-b", "main")
-    _git(target, "add", "-A")
-    _git(target, "commit", "-q", "-m", "Snapshot")
+    commit_all(target, "Snapshot")
     return target
 
 

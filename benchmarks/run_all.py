@@ -50,6 +50,9 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))  # tests/ (pricing parity helpers) is not installed
+sys.path.insert(0, str(HERE))  # the other benchmark scripts, run as scripts, are no package
+
+from bench_digest import commit_all, extract  # noqa: E402
 
 BASE_COMMIT = "605a592"
 """The commit the ``update --offline`` figures compare with."""
@@ -437,34 +440,13 @@ def pricing_figures(repeat: int) -> list[Figure]:
     return figures
 
 
-def _git(folder: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com", *args],
-        cwd=folder,
-        check=True,
-        capture_output=True,
-    )
-
-
-def _extract(commit: str, folder: Path) -> Path:
-    """The tree of ``commit`` of this repository, extracted into ``folder``."""
-    folder.mkdir(parents=True)
-    archive = subprocess.run(
-        ["git", "archive", "--format=tar", commit], cwd=ROOT, capture_output=True, check=True
-    )
-    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True)
-    return folder
-
-
 def offline(repeat: int, scratch: Path) -> list[Figure]:
     """Cold ``update --offline`` on a copy of this repository, against commit 605a592's."""
     runs = max(5, repeat // 3)
     print(f"update --offline on this repository, median of {runs} cold runs each", flush=True)
-    base = _extract(BASE_COMMIT, scratch / "base-tree")
-    project = _extract("HEAD", scratch / "project")
-    _git(project, "init", "-q")
-    _git(project, "add", "-A")
-    _git(project, "commit", "-q", "-m", "snapshot")
+    base = extract(BASE_COMMIT, scratch / "base-tree")
+    project = extract("HEAD", scratch / "project")
+    commit_all(project, "snapshot")
 
     def fresh_copy(label: str, number: int) -> Path:
         target = scratch / f"{label}-{number}"
