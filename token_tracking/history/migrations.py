@@ -40,6 +40,33 @@ def _rows_repeat_their_context(db: Database) -> bool:
     return "context_id" not in db.columns("usage_rows")
 
 
+_STEP_7_ROW_COLUMNS_AND_VIEW: tuple[str, ...] = (
+    # The model the request named and the one the response named (the priced one is
+    # the response's when it resolves), the provider's response and request ids, and
+    # the tokens no price covered (cached tokens of a model without a cache-read rate).
+    "ALTER TABLE usage_rows ADD COLUMN request_model TEXT",
+    "ALTER TABLE usage_rows ADD COLUMN response_model TEXT",
+    "ALTER TABLE usage_rows ADD COLUMN response_id TEXT",
+    "ALTER TABLE usage_rows ADD COLUMN request_id TEXT",
+    "ALTER TABLE usage_rows ADD COLUMN unpriced_tokens INTEGER",
+    """
+            CREATE VIEW usage AS
+            SELECT u.id, s.session_id, u.ts_us, datetime(u.ts_us / 1000000, 'unixepoch') AS utc,
+                   c.project, c.branch, s.git_commit, c.user, c.machine, c.command, u.agent,
+                   u.iteration, u.model, u.prompt_tokens, u.completion_tokens, u.cached_tokens,
+                   u.cache_write_tokens, u.reasoning_tokens, u.total_tokens, u.requests,
+                   u.cost_usd, u.cost_is_actual, u.duration_seconds, u.metadata, u.note,
+                   c.source, u.derived, u.attributed_commit, u.reported_cost_usd,
+                   u.request_model, u.response_model, u.response_id, u.request_id,
+                   u.unpriced_tokens
+            FROM usage_rows u
+            JOIN contexts c ON c.id = u.context_id
+            JOIN sessions s ON s.id = u.session_pk
+            """,
+)
+"""The end of step 7, the same on both databases: the request rows' new columns, then the view."""
+
+
 # MIGRATIONS IS APPEND-ONLY. Every step here has been committed, and ledger files made with it
 # exist on people's machines: never edit, reorder or remove a step (not even its whitespace).
 # To change the schema, append a step with the next version that transforms what the previous
@@ -422,28 +449,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE sessions_v7 RENAME TO sessions",
             "CREATE INDEX sessions_by_end ON sessions(end_us)",
             "CREATE INDEX sessions_by_project_end ON sessions(project, end_us)",
-            # The model the request named and the one the response named (the priced one is
-            # the response's when it resolves), the provider's response and request ids, and
-            # the tokens no price covered (cached tokens of a model without a cache-read rate).
-            "ALTER TABLE usage_rows ADD COLUMN request_model TEXT",
-            "ALTER TABLE usage_rows ADD COLUMN response_model TEXT",
-            "ALTER TABLE usage_rows ADD COLUMN response_id TEXT",
-            "ALTER TABLE usage_rows ADD COLUMN request_id TEXT",
-            "ALTER TABLE usage_rows ADD COLUMN unpriced_tokens INTEGER",
-            """
-            CREATE VIEW usage AS
-            SELECT u.id, s.session_id, u.ts_us, datetime(u.ts_us / 1000000, 'unixepoch') AS utc,
-                   c.project, c.branch, s.git_commit, c.user, c.machine, c.command, u.agent,
-                   u.iteration, u.model, u.prompt_tokens, u.completion_tokens, u.cached_tokens,
-                   u.cache_write_tokens, u.reasoning_tokens, u.total_tokens, u.requests,
-                   u.cost_usd, u.cost_is_actual, u.duration_seconds, u.metadata, u.note,
-                   c.source, u.derived, u.attributed_commit, u.reported_cost_usd,
-                   u.request_model, u.response_model, u.response_id, u.request_id,
-                   u.unpriced_tokens
-            FROM usage_rows u
-            JOIN contexts c ON c.id = u.context_id
-            JOIN sessions s ON s.id = u.session_pk
-            """,
+            *_STEP_7_ROW_COLUMNS_AND_VIEW,
         ),
         postgresql=(
             "DROP VIEW usage",
@@ -451,28 +457,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE sessions ALTER COLUMN completion_tokens DROP NOT NULL",
             "ALTER TABLE sessions ALTER COLUMN total_tokens DROP NOT NULL",
             "ALTER TABLE sessions ADD COLUMN unknown_usage_requests INTEGER",
-            # The model the request named and the one the response named (the priced one is
-            # the response's when it resolves), the provider's response and request ids, and
-            # the tokens no price covered (cached tokens of a model without a cache-read rate).
-            "ALTER TABLE usage_rows ADD COLUMN request_model TEXT",
-            "ALTER TABLE usage_rows ADD COLUMN response_model TEXT",
-            "ALTER TABLE usage_rows ADD COLUMN response_id TEXT",
-            "ALTER TABLE usage_rows ADD COLUMN request_id TEXT",
-            "ALTER TABLE usage_rows ADD COLUMN unpriced_tokens INTEGER",
-            """
-            CREATE VIEW usage AS
-            SELECT u.id, s.session_id, u.ts_us, datetime(u.ts_us / 1000000, 'unixepoch') AS utc,
-                   c.project, c.branch, s.git_commit, c.user, c.machine, c.command, u.agent,
-                   u.iteration, u.model, u.prompt_tokens, u.completion_tokens, u.cached_tokens,
-                   u.cache_write_tokens, u.reasoning_tokens, u.total_tokens, u.requests,
-                   u.cost_usd, u.cost_is_actual, u.duration_seconds, u.metadata, u.note,
-                   c.source, u.derived, u.attributed_commit, u.reported_cost_usd,
-                   u.request_model, u.response_model, u.response_id, u.request_id,
-                   u.unpriced_tokens
-            FROM usage_rows u
-            JOIN contexts c ON c.id = u.context_id
-            JOIN sessions s ON s.id = u.session_pk
-            """,
+            *_STEP_7_ROW_COLUMNS_AND_VIEW,
         ),
     ),
 )
