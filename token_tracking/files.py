@@ -22,21 +22,20 @@ def atomic_write(path: Path, data: str | bytes) -> None:
     permissions, or a new file's usual ones. Raises ``OSError`` when it cannot be written; the old
     file, if any, is then unchanged and no temporary file is left behind.
     """
-    mode = _mode_for(path)
-    temp = _write_temp(path.parent, path.name, data, mode)
-    try:
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
-        raise
+    _replace_with(path, data, sync=True)
 
 
 def write_cache_file(path: Path, data: str | bytes) -> None:
     """Write ``data`` to ``path`` the way :func:`atomic_write` does, without the fsync: for a
     cache, where a reader never sees half a file but a file lost in a crash is only recomputed.
     Raises ``OSError`` when it cannot be written."""
-    temp = _write_temp(path.parent, path.name, data, _mode_for(path), sync=False)
+    _replace_with(path, data, sync=False)
+
+
+def _replace_with(path: Path, data: str | bytes, *, sync: bool) -> None:
+    """Write ``data`` to a temporary file beside ``path`` (fsynced when ``sync``), then rename it
+    over ``path``; the temporary file is removed when the rename fails."""
+    temp = _write_temp(path.parent, path.name, data, _mode_for(path), sync=sync)
     try:
         os.replace(temp, path)
     except BaseException:
