@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from memory_banker.cli.common import DB_URL, AppContext, emit_json, pass_app
-from memory_banker.cli.ledger import SOURCES
+from memory_banker.cli.ledger import INCLUDE_OFFLINE, SOURCES
 from token_tracking.errors import DashboardError
 from token_tracking.history.dashboard.data import check_days, collect_dashboard_data
 from token_tracking.history.dashboard.page import render_dashboard, write_dashboard
@@ -36,7 +36,7 @@ DASHBOARD_FILE = "dashboard.html"
 @click.option(
     "--all-projects", is_flag=True, help="Every project in the ledger, not just this one."
 )
-@click.option("--include-offline", is_flag=True, help="Count runs of the offline engine too.")
+@INCLUDE_OFFLINE
 @click.option(
     "--output",
     type=click.Path(path_type=Path),

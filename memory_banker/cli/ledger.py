@@ -57,6 +57,10 @@ ALL_PROJECTS = click.option(
 """The ``--all-projects`` option of the ledger commands."""
 JSON = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 """The ``--json`` option of the ledger commands."""
+INCLUDE_OFFLINE = click.option(
+    "--include-offline", is_flag=True, help="Count runs of the offline engine too."
+)
+"""The ``--include-offline`` option of the ledger commands."""
 
 
 def _check_sources(
@@ -485,7 +489,7 @@ def sessions(
     help="Last 60 minutes, last 24 hours, or one session (the latest without --session-id).",
 )
 @click.option("--session-id", metavar="ID", help="Show this session's figures (a prefix works).")
-@click.option("--include-offline", is_flag=True, help="Count runs of the offline engine too.")
+@INCLUDE_OFFLINE
 @SOURCES
 @USER
 @ALL_PROJECTS
@@ -570,7 +574,7 @@ def limits(as_json: bool) -> None:
     show_default=True,
     help="Group by period or by dimension.",
 )
-@click.option("--include-offline", is_flag=True, help="Count runs of the offline engine too.")
+@INCLUDE_OFFLINE
 @SOURCES
 @USER
 @ALL_PROJECTS
