@@ -14,7 +14,7 @@ price JSON that ships inside the installed ``litellm`` distribution directly (``
   another entry, and the Azure model router's fee that LiteLLM counts twice.
 - ``pricing.custom``: TOML/JSON price files (per-1K or per-1M), the per-1K dict of
   ``calculate_cost`` and ``CLAUDE_COST_PER_1M_INPUT``/``_OUTPUT``.
-- ``pricing.views``: the pydantic documents the ``memory-banker pricing`` commands print.
+- ``pricing.views``: the documents the ``memory-banker pricing`` commands print (dataclasses).
 """
 
 from pricing.cost import CostBreakdown, IncompleteUsageError, NoTokenPriceError, Usage

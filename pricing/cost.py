@@ -103,8 +103,13 @@ class CostBreakdown(NamedTuple):
         return self.output_cost + self.reasoning_cost
 
 
-def _tier_for(entry: PriceEntry, prompt_tokens: int) -> Tier | None:
-    for tier in entry.tiers:
+_new_breakdown = tuple.__new__
+"""Builds a :class:`CostBreakdown` from a tuple of its fields in order, skipping the named
+tuple's generated ``__new__`` (benchmarks/)."""
+
+
+def _tier_for(tiers: tuple[Tier, ...], prompt_tokens: int) -> Tier | None:
+    for tier in tiers:
         if tier.applied and prompt_tokens > tier.threshold:
             return tier
     return None
@@ -163,8 +168,9 @@ def compute_cost(entry: PriceEntry, usage: Usage, model: str | None = None) -> C
         cached_rate = 0.0 if rate is None else rate
         rate = entry.cache_write_cost_per_token
         write_rate = 0.0 if rate is None else rate
-        if entry.tiers:
-            tier = _tier_for(entry, prompt)
+        tiers = entry.tiers
+        if tiers:
+            tier = _tier_for(tiers, prompt)
             if tier is not None:
                 input_rate = _or(tier.input_cost_per_token, input_rate)
                 output_rate = _or(tier.output_cost_per_token, output_rate)
@@ -188,22 +194,26 @@ def compute_cost(entry: PriceEntry, usage: Usage, model: str | None = None) -> C
     else:
         output_cost = completion * output_rate
         reasoning_cost = 0.0
-    return CostBreakdown(
-        name,
-        entry.key,
-        input_cost,
-        cached_cost,
-        write_cost,
-        output_cost,
-        reasoning_cost,
-        input_cost + cached_cost + write_cost + output_cost + reasoning_cost,
-        None if tier is None else f"above_{tier.label}",
-        entry.custom,
-        input_rate,
-        cached_rate,
-        write_rate,
-        output_rate,
-        reasoning_rate,
+    # tuple.__new__ directly: a named tuple's own __new__ adds a Python call per request.
+    return _new_breakdown(
+        CostBreakdown,
+        (
+            name,
+            entry.key,
+            input_cost,
+            cached_cost,
+            write_cost,
+            output_cost,
+            reasoning_cost,
+            input_cost + cached_cost + write_cost + output_cost + reasoning_cost,
+            None if tier is None else f"above_{tier.label}",
+            entry.custom,
+            input_rate,
+            cached_rate,
+            write_rate,
+            output_rate,
+            reasoning_rate,
+        ),
     )
 
 

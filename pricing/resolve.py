@@ -25,7 +25,6 @@ import difflib
 import os
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
@@ -67,6 +66,8 @@ key the table prices."""
 _DATE_SUFFIX = re.compile(r"(?:-\d{4}-\d{2}-\d{2}|-\d{8}|@\d{8}|-latest)$", re.IGNORECASE)
 _EXTRA_PREFIXES = frozenset({"openai", "anthropic", "azure", "openrouter", "litellm_proxy"})
 _MEMO_LIMIT = 4096
+_UNSEEN = object()
+"""A name the memo has not seen (``None`` is memoized too: a name with no price)."""
 
 
 class UnknownModelError(PricingError):
@@ -84,9 +85,12 @@ class UnknownModelError(PricingError):
         """Up to three close known model names, closest first."""
 
 
-@dataclass(frozen=True, slots=True)
-class Resolution:
-    """How a model name was matched to prices."""
+class Resolution(NamedTuple):
+    """How a model name was matched to prices.
+
+    Immutable. A named tuple rather than a frozen dataclass because one is built for every new
+    name priced, and a frozen dataclass costs about twice as much to build (benchmarks/).
+    """
 
     model: str
     """The name as asked."""
@@ -99,6 +103,9 @@ class Resolution:
     step: str
     """The resolution step that matched: exact, case, prefix, undated or alias."""
 
+
+_new_resolution = tuple.__new__
+"""Builds a :class:`Resolution` from a tuple of its fields in order (see :meth:`PriceBook.cost`)."""
 
 UnpricedReason = Literal["unknown_model", "no_token_price", "incomplete_usage"]
 """Why a usage has no cost: see :class:`Unpriced`."""
@@ -206,9 +213,8 @@ class PriceBook:
         return forms
 
     def _match(self, name: str) -> tuple[PriceEntry, str] | None:
-        entry = self._exact(name)
-        if entry is not None:
-            return entry, "exact"
+        """The entry of ``name`` and the step that found it, trying every step after the exact
+        key (which :meth:`_resolve_new` tries itself); None when no step finds one."""
         entry = self._ignoring_case(name)
         if entry is not None:
             return entry, "case"
@@ -238,22 +244,35 @@ class PriceBook:
         Returns:
             The resolution, or ``None`` when no price is known for the name.
         """
-        try:
-            return self._memo[model]
-        except KeyError:
-            pass
-        found = self._match(model.strip())
+        # A dict lookup with a sentinel, not try/except: a miss raising KeyError costs as much
+        # as matching a name (the per-request path of a new name; benchmarks/).
+        known = self._memo.get(model, _UNSEEN)
+        if known is not _UNSEEN:
+            return known  # type: ignore[return-value]
+        return self._resolve_new(model)
+
+    def _resolve_new(self, model: str) -> Resolution | None:
+        """Match ``model`` (not memoized yet), memoize and return its resolution."""
+        name = model.strip()
+        # The exact key first, inlined: most names are written as the table writes them.
+        entry = self._custom.get(name) if self._custom else None
+        if entry is None:
+            entry = self.table.get(name)
+        step = "exact"
+        if entry is None:
+            found = self._match(name)
+            if found is not None:
+                entry, step = found
         resolution: Resolution | None = None
-        if found is not None:
-            entry, step = found
+        if entry is not None:
             if self._claude is not None and not entry.custom and is_claude_name(entry.key):
                 entry = self._claude.apply(entry)
-            resolution = Resolution(
-                model=model, key=entry.key, entry=entry, custom=entry.custom, step=step
-            )
-        if len(self._memo) >= _MEMO_LIMIT:
-            self._memo.clear()
-        self._memo[model] = resolution
+            # tuple.__new__ directly: the named tuple's own __new__ adds a Python call.
+            resolution = _new_resolution(Resolution, (model, entry.key, entry, entry.custom, step))
+        memo = self._memo
+        if len(memo) >= _MEMO_LIMIT:
+            memo.clear()
+        memo[model] = resolution
         return resolution
 
     def resolve(self, model: str) -> Resolution:
@@ -312,7 +331,9 @@ class PriceBook:
         # The memo check inlined: this is the per-request hot path.
         resolution = self._memo.get(model)
         if resolution is None:
-            resolution = self.resolve(model)
+            resolution = self._resolve_new(model) if model not in self._memo else None
+            if resolution is None:
+                raise UnknownModelError(model, self.suggestions(model), self.version)
         return compute_cost(resolution.entry, usage, model)
 
     def cost_or_reason(self, model: str, usage: Usage) -> CostBreakdown | Unpriced:

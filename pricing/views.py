@@ -1,16 +1,17 @@
-"""What the ``pricing`` commands show, as pydantic models (the ``--json`` documents), and the
-functions that build them: one model's prices, a filtered listing, a cross-model comparison of one
-usage, and a planning estimate for another app's run.
+"""What the ``pricing`` commands show, as frozen dataclasses, and the functions that build them:
+one model's prices, a filtered listing, a cross-model comparison of one usage, and a planning
+estimate for another app's run.
 
-Kept out of ``pricing/__init__`` so that ``import pricing`` does not import pydantic.
+The views are output only, never read back: ``--json`` prints ``dataclasses.asdict`` of one, its
+keys in field order. They are dataclasses rather than pydantic models so that ``pricing show``
+starts without pydantic (about twice a bare Python start); every float field is given a float.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-
-from pydantic import BaseModel, ConfigDict
+from dataclasses import dataclass
 
 from pricing.cost import CostBreakdown, Usage, compute_cost
 from pricing.errors import PricingError
@@ -27,11 +28,8 @@ def per_1m(rate: float | None) -> float | None:
     return None if rate is None else float(f"{rate * 1_000_000:.10g}")
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class TierPrices(_Model):
+@dataclass(frozen=True, kw_only=True)
+class TierPrices:
     """A long-context tier: rates that apply once a prompt exceeds ``threshold`` tokens."""
 
     label: str
@@ -50,7 +48,8 @@ class TierPrices(_Model):
     """Whether costs apply this tier (LiteLLM 1.83.0 ignores some tier keys)."""
 
 
-class BandPrices(_Model):
+@dataclass(frozen=True, kw_only=True)
+class BandPrices:
     """One band of a ``tiered_pricing`` list (dashscope), covering tokens ``start`` to ``end``."""
 
     start: float
@@ -63,7 +62,8 @@ class BandPrices(_Model):
     """USD per 1M output tokens inside the band."""
 
 
-class ModelPrices(_Model):
+@dataclass(frozen=True, kw_only=True)
+class ModelPrices:
     """One model's prices, per 1M tokens in USD; ``null`` means the table gives no such rate."""
 
     key: str
@@ -102,7 +102,8 @@ class ModelPrices(_Model):
     """What the cost leaves out or treats specially for this model."""
 
 
-class ModelShow(_Model):
+@dataclass(frozen=True, kw_only=True)
+class ModelShow:
     """``pricing show``: a model name, how it resolved, and its prices."""
 
     model: str
@@ -117,7 +118,8 @@ class ModelShow(_Model):
     """The prices used for the name."""
 
 
-class PriceListing(_Model):
+@dataclass(frozen=True, kw_only=True)
+class PriceListing:
     """``pricing list``: every entry matching the filters, in table order."""
 
     source: str
@@ -136,7 +138,8 @@ class PriceListing(_Model):
     """The entries."""
 
 
-class CostLine(_Model):
+@dataclass(frozen=True, kw_only=True)
+class CostLine:
     """One model's cost for the compared usage, or why it has none."""
 
     model: str
@@ -165,7 +168,8 @@ class CostLine(_Model):
     """Close known names, for an unknown model."""
 
 
-class Comparison(_Model):
+@dataclass(frozen=True, kw_only=True)
+class Comparison:
     """``pricing compare``: one usage priced for several models, cheapest first, unknown last."""
 
     source: str
@@ -186,7 +190,8 @@ class Comparison(_Model):
     """One line per model, cheapest first; unknown prices last, in the order given."""
 
 
-class SavingsRange(_Model):
+@dataclass(frozen=True, kw_only=True)
+class SavingsRange:
     """An expected saving as a percentage range, and what the run costs after it."""
 
     low_percent: float
@@ -203,7 +208,8 @@ class SavingsRange(_Model):
     """USD after the smaller saving (``null`` when the price is unknown)."""
 
 
-class RunEstimate(_Model):
+@dataclass(frozen=True, kw_only=True)
+class RunEstimate:
     """``pricing estimate``: tokens and cost for a planned run of another agent app."""
 
     source: str
@@ -521,8 +527,8 @@ def estimate_run(
         low, high = savings
         total_tokens = input_tokens + output_tokens
         savings_range = SavingsRange(
-            low_percent=low,
-            high_percent=high,
+            low_percent=float(low),
+            high_percent=float(high),
             tokens_low=round(total_tokens * (1 - high / 100)),
             tokens_high=round(total_tokens * (1 - low / 100)),
             cost_low=None if total_cost is None else total_cost * (1 - high / 100),

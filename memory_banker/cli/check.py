@@ -6,6 +6,10 @@ ledger's totals with ``--since DAYS``), loads the ``--baseline`` when one is giv
 :func:`token_tracking.gate.evaluate` decide: exit 0 within the thresholds, 1 above them, 2 when
 there is nothing to check or an option is invalid. :mod:`token_tracking.gate_formats` writes the
 verdict for CI: a GitHub workflow command and job summary, markdown, a JUnit file.
+
+Checking the latest report against a threshold needs only the gate and the report model: the
+ledger, the run-directory and baseline readers and the CI formats are imported by the options
+that use them, each a tenth or more of the command's start-up.
 """
 
 from __future__ import annotations
@@ -26,15 +30,11 @@ from memory_banker.cli.common import (
 )
 from memory_banker.cli.tokens import locate_report, project_listing, tokens_app
 from memory_banker.errors import UsageError
-from token_tracking import display, gate, gate_formats
-from token_tracking.compare import load_side
+from token_tracking import display, gate
 from token_tracking.errors import NoReportsError, SessionNotFoundError
 from token_tracking.files import append_text, atomic_write
-from token_tracking.history.ledger import Ledger, project_key
 from token_tracking.reports.file import TokenUsageReport, load_report
 from token_tracking.reports.listing import find_session, latest, list_reports, reports_folder
-from token_tracking.rundirs.log import TOKENS_FILE
-from token_tracking.settings import default_db_path
 
 FORMATS = ("text", "json", "github", "markdown")
 """The ways ``tokens check`` prints its verdict."""
@@ -60,6 +60,10 @@ def _ledger_report(app: AppContext, session_id: str) -> TokenUsageReport:
     Raises SessionNotFoundError when the ledger has no such session either (or no ledger
     exists: checking never creates one), AmbiguousSessionError when the prefix is ambiguous.
     """
+    # Imported for ledger sessions only (see the module docstring), as in _ledger_totals.
+    from token_tracking.history.ledger import Ledger
+    from token_tracking.settings import default_db_path
+
     path = default_db_path()
     if path.is_file():
         with Ledger(path) as ledger:
@@ -121,6 +125,8 @@ def _ledger_totals(app: AppContext, days: int) -> _Target:
 
     No usage at all is a known cost of zero; a cost over partly priced usage is a lower bound.
     """
+    from token_tracking.history.ledger import Ledger, project_key  # for --since only
+
     with Ledger() as ledger:
         tokens_used, cost, coverage = ledger.totals(days, project_key(app.project_path))
     if tokens_used == 0:
@@ -138,6 +144,10 @@ def _ledger_totals(app: AppContext, days: int) -> _Target:
 def _baseline(app: AppContext, path: Path) -> gate.Baseline:
     """The baseline, reduced to what the regression gate compares: a report file, a run
     directory, or a reports folder (its latest report; e.g. the base branch's checkout)."""
+    # For --baseline only (see the module docstring).
+    from token_tracking.compare import load_side
+    from token_tracking.rundirs.log import TOKENS_FILE
+
     found = locate_report(app, path)
     if found.is_dir() and not (found / TOKENS_FILE).exists():
         listing = list_reports(found, use_index=False)
@@ -159,6 +169,8 @@ def _output_format(output_format: str | None, as_json: bool) -> str:
 
 
 def _write_junit(path: Path, verdict: gate.CheckVerdict) -> None:
+    from token_tracking import gate_formats  # for --junit and the CI formats only
+
     try:
         atomic_write(path, gate_formats.junit_xml(verdict))
     except OSError as error:
@@ -319,12 +331,16 @@ def check(
     if shown == "text":
         click.echo(display.printable(verdict.message), err=not verdict.passed)
     elif shown == "github":
+        from token_tracking import gate_formats  # as in _write_junit
+
         click.echo(gate_formats.workflow_command(verdict))
         _append_step_summary(gate_formats.gate_markdown(verdict, target.report))
     else:
         if shown == "json":
             emit_json(verdict)
         else:
+            from token_tracking import gate_formats  # as in _write_junit
+
             click.echo(gate_formats.gate_markdown(verdict, target.report, marker=True), nl=False)
         if not verdict.passed:
             click.echo(display.printable(verdict.message), err=True)

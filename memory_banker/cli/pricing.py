@@ -1,12 +1,15 @@
 """``memory-banker pricing …``: LiteLLM's price table, name resolution, comparison and planning.
 
 Thin commands: each parses its options, calls one function of ``pricing.views``, and renders the
-result with Rich (or prints it as one JSON document with ``--json``). Custom prices from
-``--pricing-file`` / ``MEMORY_BANKER_PRICING_FILE`` and ``CLAUDE_COST_PER_1M_*`` apply throughout.
+result with Rich (or prints it as one JSON document with ``--json``: the view's fields, in order).
+Custom prices from ``--pricing-file`` / ``MEMORY_BANKER_PRICING_FILE`` and ``CLAUDE_COST_PER_1M_*``
+apply throughout.
 Nothing here imports ``litellm``, ``openai``, ``agents`` or ``anthropic``.
 """
 
 from __future__ import annotations
+
+from dataclasses import asdict
 
 import click
 from rich.console import Console, Group
@@ -275,7 +278,7 @@ def show_command(app: AppContext, model: str, as_json: bool) -> None:
     """
     shown = show_model(_book(app), model)
     if as_json:
-        emit_json(shown)
+        emit_json(asdict(shown))
     else:
         render_show(shown, stdout_console())
 
@@ -298,7 +301,7 @@ def list_command(
     """
     listing = list_models(_book(app), provider=provider, search=search, mode=mode)
     if as_json:
-        emit_json(listing)
+        emit_json(asdict(listing))
     elif listing.count == 0:
         click.echo("No model matches.", err=True)
     else:
@@ -349,7 +352,7 @@ def compare_command(
     )
     comparison = compare_models(_book(app), usage, split_models(models))
     if as_json:
-        emit_json(comparison)
+        emit_json(asdict(comparison))
     else:
         render_comparison(comparison, stdout_console())
 
@@ -402,6 +405,6 @@ def estimate_command(
         savings=parse_savings(savings),
     )
     if as_json:
-        emit_json(estimate)
+        emit_json(asdict(estimate))
     else:
         render_estimate(estimate, stdout_console())

@@ -3,12 +3,16 @@
 The ``tokens`` subcommands are named in :data:`COMMANDS`, each imported only when it runs, so
 ``memory-banker tokens`` does not pay for the ledger or the run directories. Only light modules are
 imported here: ``tokens`` never imports agents, litellm, openai or anthropic, and the price table is
-read only when a cost must be computed (a 0.1 report, a ``--price-as``).
+read only when a cost must be computed (a 0.1 report, a ``--price-as``). The latest report is
+printed from the validated document the report index keeps of it, so ``tokens`` and
+``tokens --list-all`` import no pydantic while the index is fresh; a report file is read through
+the report model (:func:`load`) only when the index cannot serve it.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -20,17 +24,11 @@ from memory_banker.cli.common import (
     stdout_console,
 )
 from memory_banker.errors import UsageError
-from token_tracking.reports.file import load_report
-from token_tracking.reports.listing import (
-    ReportListing,
-    latest,
-    list_reports,
-    render_listing,
-    render_price_as,
-    reports_folder,
-)
-from token_tracking.reports.markdown import report_markdown
-from token_tracking.reports.pricer import is_v0_1
+from token_tracking.reports.listing import ReportListing, latest, list_reports, reports_folder
+from token_tracking.reports.render import render_listing, render_price_as, render_report
+
+if TYPE_CHECKING:
+    from token_tracking.reports.file import TokenUsageReport
 
 COMMANDS = {
     "check": "memory_banker.cli.check:check",
@@ -72,6 +70,16 @@ def locate_report(app: AppContext, path: Path) -> Path:
         if candidate.exists():
             return candidate
     return path
+
+
+def load(path: Path) -> TokenUsageReport:
+    """Read the report file at ``path`` through the report model (see
+    :func:`token_tracking.reports.file.load_report`, which says what it raises)."""
+    # Imported on first use: the model loads pydantic, about twice a bare Python start, which
+    # `tokens` and `tokens --list-all` do without while the index serves them.
+    from token_tracking.reports.file import load_report
+
+    return load_report(path)
 
 
 def project_listing(app: AppContext) -> ReportListing:
@@ -179,19 +187,21 @@ def _list_all(
     listing = project_listing(app)
     if as_json:
         shown = listing.reports if limit is None else listing.reports[:limit]
-        emit_json([load_report(listing.path_of(summary)) for summary in shown])
+        emit_json([load(listing.path_of(summary)) for summary in shown])
         return
     render_listing(listing, stdout_console(), limit=limit)
 
 
 def _show_markdown(app: AppContext, report_file: Path | None) -> None:
     """Print one report (``report_file``, else the latest) as markdown for a PR comment."""
+    from token_tracking.reports.markdown import report_markdown  # on first use, as in load()
+
     if report_file is not None:
         path = locate_report(app, report_file)
     else:
         listing = project_listing(app)
         path = listing.path_of(latest(listing))
-    click.echo(report_markdown(load_report(path), path.name), nl=False)
+    click.echo(report_markdown(load(path), path.name), nl=False)
 
 
 def _show(
@@ -207,10 +217,18 @@ def _show(
         if not models:
             raise UsageError("--price-as needs model names, e.g. --price-as gpt-4o,claude-3-haiku")
     if report_file is not None:
-        report = load_report(locate_report(app, report_file))
+        path = locate_report(app, report_file)
     else:
         listing = project_listing(app)
-        report = load_report(listing.path_of(latest(listing)))
+        chosen = latest(listing)
+        if not as_json and not models:
+            document = listing.document(chosen)
+            # A 0.1 report is re-priced when shown: that needs the model and the price table.
+            if document is not None and document.schema_version is not None:
+                render_report(document, stdout_console())
+                return
+        path = listing.path_of(chosen)
+    report = load(path)
     if as_json:
         emit_json(report)
         return
@@ -219,6 +237,6 @@ def _show(
         pricebook()  # a bad price file is one error line, not a report followed by one
     console = stdout_console()
     # Only a 0.1 report is re-priced when shown; current reports carry their own priced cost.
-    report.render(console, pricebook=pricebook() if is_v0_1(report) else None)
+    render_report(report, console, pricebook=pricebook() if report.schema_version is None else None)
     if models:
         render_price_as(report, pricebook(), models, console)

@@ -10,7 +10,9 @@ the same model, because every key added since has a default.
 ``tokens --list-all`` and ``TokenUsageReport.load_from_file`` all word a broken file the same way.
 
 The model's methods call down into :mod:`token_tracking.reports.render` (printing) and
-:mod:`token_tracking.reports.pricer` (re-pricing), which use the class for type hints only.
+:mod:`token_tracking.reports.pricer` (re-pricing), which use the class for type hints only. Both
+are imported when a method is called: loading a report (``tokens --json``, the CI gate) needs
+neither Rich nor the price table.
 """
 
 from __future__ import annotations
@@ -37,7 +39,6 @@ from token_tracking.records import (
     ReportStatus,
     local_if_naive,
 )
-from token_tracking.reports import pricer, render
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -158,6 +159,8 @@ class TokenUsageReport(BaseModel):
         ``pricebook`` re-prices 0.1 reports for the "today's table" line; default: the default
         price book. Raises nothing for unknown prices: they are shown as ``unknown``.
         """
+        from token_tracking.reports import render  # on first use: see the module docstring
+
         render.render_report(self, console, pricebook=pricebook)
 
     def save(self, folder: Path) -> Path:
@@ -191,6 +194,8 @@ class TokenUsageReport(BaseModel):
         None when no agent could be priced; the sum of the priced agents otherwise. Raises
         PricingError when ``custom_pricing`` is malformed.
         """
+        from token_tracking.reports import pricer  # on first use: see the module docstring
+
         return pricer.calculate_cost(self, custom_pricing, pricebook, model=model)
 
 

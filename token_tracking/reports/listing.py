@@ -6,15 +6,19 @@ that do not end more than 5 minutes in the future (a clock set wrong wrote those
 a warning).
 
 To answer that without parsing every report on each call, a small index
-(``token-reports/.index.json``) keeps, on its first line, each readable report's end time (and
-each unreadable file's problem); on its second, each file's mtime, size and inode; on its third,
-one summary per report. Finding the latest reads the first line and lists the folder's names,
-without a ``stat`` per file, when nothing in the folder was added, removed or renamed since the
-index was written (the index's mtime is set to the folder's); the chosen report is then read
-itself. A listing (:attr:`ReportListing.reports`) checks every file: an entry is trusted only
-while the file's size, mtime and inode are unchanged and the file was not modified within
-2 seconds of the index being written (a write in the same clock tick can keep the mtime). A
-missing, corrupt or foreign index is simply rebuilt.
+(``token-reports/.index.json``) keeps, on its first line, each unreadable file's problem, the
+reports ending in the future when it was written, and the latest report's summary and validated
+document; on its second, each readable report's end time; on its third, each file's mtime, size
+and inode; on its fourth, one summary per report. Finding the latest reads the first line only,
+with one ``stat`` of the chosen file, when nothing in the folder was added, removed or renamed
+since the index was written (the index's mtime is set to the folder's, after checking that no
+name changed since the folder was listed, nor within the clock tick that stamped it); the latest
+report is then served from the index's document while its file's mtime, size and inode are the
+ones the document was read from, and read itself otherwise. A listing
+(:attr:`ReportListing.reports`) checks every file: an entry is trusted only while the file's size,
+mtime and inode are unchanged and the file was not modified within 2 seconds of the index being
+written (a write in the same clock tick can keep the mtime). A missing, corrupt or foreign index
+is simply rebuilt.
 
 A file that is not a readable report (corrupt JSON, someone else's JSON) is skipped: it is
 returned in :attr:`ReportListing.skipped` with the reason the one report parser gives
@@ -31,22 +35,16 @@ import json
 import logging
 import os
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+import zlib
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from types import SimpleNamespace
+from typing import Any
 
-from token_tracking import display
 from token_tracking.errors import NoReportsError, ReportFileError, SessionNotFoundError
 from token_tracking.files import atomic_write
-from token_tracking.reports.file import TokenUsageReport, parse_report, read_report_bytes
-from token_tracking.reports.pricer import price_report
-
-if TYPE_CHECKING:
-    from rich.console import Console
-
-    from pricing import PriceBook
+from token_tracking.reports.summary import ReportSummary, summarize, summary_from_row, summary_row
 
 REPORTS_SUBDIR = Path("memory-bank") / "token-reports"
 """Where a project's reports live, relative to the project."""
@@ -54,7 +52,7 @@ REPORTS_SUBDIR = Path("memory-bank") / "token-reports"
 INDEX_NAME = ".index.json"
 """The index file's name inside the reports folder (hidden, so it never lists as a report)."""
 
-INDEX_VERSION = 5
+INDEX_VERSION = 6
 """Bumped when the index layout or the wording of a skipped file's reason changes; an index of
 another version is rebuilt."""
 
@@ -65,59 +63,16 @@ _RACY_NS = 2_000_000_000
 """An index entry for a file modified less than this long before the index was written is not
 trusted: a rewrite within the same timestamp tick can leave size and mtime unchanged."""
 
+_TICK_NS = 10_000_000
+"""The longest tick of the clock that stamps a folder's mtime (one kernel jiffy, 10 ms at the
+slowest): a name added within it after the index was stamped leaves the folder's mtime as is."""
+
 logger = logging.getLogger(__name__)
 
 
 def reports_folder(project_path: Path) -> Path:
     """Return the reports folder of the project at ``project_path`` (it may not exist)."""
     return project_path / REPORTS_SUBDIR
-
-
-@dataclass(frozen=True, slots=True)
-class ReportSummary:
-    """What a listing shows of one report file; kept per file in the index.
-
-    A plain dataclass, not a pydantic model: a listing builds 10,000 of them per call, and the
-    index they come from is checked field by field (:func:`_summary_from_row`).
-    """
-
-    file: str
-    """The file's name inside the reports folder."""
-    session_id: str
-    """The report's session id."""
-    command: str
-    """The command that ran."""
-    model: str | None
-    """The session's model."""
-    start_time: datetime
-    """Session start (naive times in 0.1 files were read as local time)."""
-    end_time: datetime
-    """Session end; the listing is sorted on it, newest first."""
-    end_timestamp: float
-    """``end_time`` as a POSIX timestamp."""
-    status: str
-    """Outcome of the session (``success``, ``partial``, …)."""
-    source: str
-    """Where the usage came from (``llm``, ``offline``, …)."""
-    successful_agents: int
-    """Agents that succeeded."""
-    failed_agents: int
-    """Agents that failed."""
-    agents_not_run: int
-    """Agents skipped by a budget or Ctrl-C."""
-    total_tokens: int
-    """Prompt plus completion tokens of the session."""
-    total_cost_usd: float | None
-    """The stored total cost in USD; ``None`` when unknown."""
-    priced_coverage: float | None
-    """Share of tokens with a known price; below 1 the cost is a lower bound."""
-    schema_version: int | None
-    """1 for current reports; ``None`` for reports written by memory-banker 0.1."""
-
-    @property
-    def agents_total(self) -> int:
-        """Agents that ran, succeeded or failed, plus those not run."""
-        return self.successful_agents + self.failed_agents + self.agents_not_run
 
 
 @dataclass(frozen=True)
@@ -145,9 +100,11 @@ class ReportListing:
         self.folder = folder
         """The reports folder that was listed."""
         self._index_path = index_path
-        self._stamps: dict[str, float] = {}  # each readable report's end time
+        self._end_times: dict[str, float] | None = {}  # None: the index's, not parsed yet
         self._problems: dict[str, str] = {}  # each unreadable file's reason
-        self._stats_text = b""  # the index's second and third lines, parsed when needed
+        self._future: dict[str, float] = {}  # end times after the index was written
+        self._end_times_text = b""  # the index's later lines, parsed when needed
+        self._stats_text = b""
         self._rows_text = b""
         self._rest_unread = False
         self._rows: dict[str, object] | None = None
@@ -157,6 +114,19 @@ class ReportListing:
         self._summaries: dict[str, ReportSummary] = {}
         self._verified = False  # every file's stat checked against the index
         self._reports: list[ReportSummary] | None = None
+        self._latest: _LatestEntry | None = None  # the latest report's document, as indexed
+
+    @property
+    def _stamps(self) -> dict[str, float]:
+        """Each readable report's end time (POSIX seconds) by file name; from the index's second
+        line, parsed on first use, while the listing was not checked file by file."""
+        if self._end_times is None:
+            self._end_times = self._index_end_times()
+        return self._end_times
+
+    @_stamps.setter
+    def _stamps(self, value: dict[str, float]) -> None:
+        self._end_times = value
 
     @property
     def skipped(self) -> list[SkippedFile]:
@@ -188,11 +158,43 @@ class ReportListing:
         """Every readable report's end time (POSIX seconds) by file name."""
         return dict(self._stamps)
 
+    def document(self, summary: ReportSummary) -> Any | None:
+        """The validated document of the report ``summary`` lists, served from the index: the
+        report's JSON as :class:`~token_tracking.reports.file.TokenUsageReport` dumped it when
+        it last read the file, every JSON object made an object with one attribute per key (so
+        the renderer reads it as it reads the model).
+
+        None when the index holds no document of that file, or the file's mtime, size or inode
+        changed since, or it was modified too close to the index being written to tell: then
+        only the file itself says what the report holds.
+        """
+        entry = self._latest
+        if entry is None or not self._serves(summary):
+            return None
+        return json.loads(entry.document, object_hook=lambda fields: SimpleNamespace(**fields))
+
+    def _serves(self, summary: ReportSummary) -> bool:
+        """True when the index holds a document of ``summary``'s file that can be trusted."""
+        entry = self._latest
+        return entry is not None and entry.file == summary.file and self._unchanged(entry)
+
+    def _unchanged(self, entry: _LatestEntry) -> bool:
+        """True when ``entry``'s file still has the stat its document was read with."""
+        if entry.stat[0] >= entry.written_ns - _RACY_NS:
+            return False
+        if self._verified:
+            return self._stats.get(entry.file) == entry.stat
+        try:
+            info = os.lstat(self.folder / entry.file)
+        except OSError:
+            return False
+        return (info.st_mtime_ns, info.st_size, info.st_ino) == entry.stat
+
     # -- the index ----------------------------------------------------------------------------
 
-    def _load(self, names: set[str]) -> bool:
-        """Take the index's end times and problems; True when they can be trusted without a
-        ``stat`` per file (nothing in the folder changed since the index was written)."""
+    def _load(self) -> bool:
+        """Take the index's first line; True when the index can be trusted without a ``stat``
+        per file (nothing in the folder was added, removed or renamed since it was written)."""
         assert self._index_path is not None
         try:
             with self._index_path.open("rb") as index:
@@ -202,32 +204,24 @@ class ReportListing:
             if not isinstance(document, dict) or document.get("version") != INDEX_VERSION:
                 raise _StaleIndexError(str(self._index_path))
             written_ns, racy = document["written_ns"], document["racy"]
-            stamps, problems = document["end_times"], document["problems"]
+            problems, future = document["problems"], document["future"]
             if type(written_ns) is not int or type(racy) is not bool:
                 raise _StaleIndexError(str(self._index_path))
-            # `type(...) is` rather than isinstance: JSON's true/false must not pass for numbers.
-            for stamp in stamps.values():
-                if type(stamp) is not float and type(stamp) is not int:
-                    raise _StaleIndexError(str(self._index_path))
+            _check_end_times(future)
             for reason in problems.values():
                 if type(reason) is not str:
                     raise _StaleIndexError(str(self._index_path))
-            self._stamps, self._problems = stamps, problems
+            self._problems, self._future, self._end_times = problems, future, None
             self._trusted_before = written_ns - _RACY_NS
+            self._latest = _LatestEntry.from_index(document.get("latest"), written_ns)
             # Any file added, removed or renamed in the folder (a replacement included) moves
-            # the folder's mtime past the one the index was stamped with when it was written.
+            # the folder's mtime past the one the index was stamped with (see _settle).
             folder_ns = os.stat(self.folder).st_mtime_ns
-            self._fast = (
-                not racy
-                and folder_ns == os.stat(self._index_path).st_mtime_ns
-                and len(stamps) + len(problems) == len(names)
-                and names.issuperset(stamps)
-                and names.issuperset(problems)
-            )
+            self._fast = not racy and folder_ns == os.stat(self._index_path).st_mtime_ns
             return self._fast
         except (OSError, ValueError, TypeError, KeyError, AttributeError):
             # A missing, unreadable, foreign or hand-edited index is only a lost cache: rebuild it.
-            self._stamps, self._problems, self._rest_unread = {}, {}, False
+            self._stamps, self._problems, self._future, self._rest_unread = {}, {}, {}, False
             return False
 
     def _read_rest(self) -> None:
@@ -238,7 +232,21 @@ class ReportListing:
             except OSError:
                 return
             _, _, rest = data.partition(b"\n")
+            self._end_times_text, _, rest = rest.partition(b"\n")
             self._stats_text, _, self._rows_text = rest.partition(b"\n")
+
+    def _index_end_times(self) -> dict[str, float]:
+        """The end times on the index's second line; empty when it holds none this version
+        wrote (every file is then read: :meth:`_verify`)."""
+        self._read_rest()
+        try:
+            stamps = json.loads(self._end_times_text)
+            _check_end_times(stamps)
+        except (ValueError, TypeError, AttributeError):
+            self._fast = False
+            return {}
+        result: dict[str, float] = stamps
+        return result
 
     def _index_stats(self) -> dict[str, _Stat]:
         self._read_rest()
@@ -262,17 +270,19 @@ class ReportListing:
             self._rows = rows if isinstance(rows, dict) else {}
         return self._rows.get(name)
 
-    def _verify(self, names: set[str] | None = None) -> None:
+    def _verify(self, names: set[str] | None = None, *, rewrite: bool = False) -> None:
         """Check every file against the index, read the files that changed, and rewrite the
-        index when anything did (or when it could not be trusted without this check)."""
+        index when anything did (or when it could not be trusted without this check, or
+        ``rewrite`` asks)."""
         if names is None:
             names = _names(self.folder)
         known = self._index_stats()
+        known_stamps = self._stamps
         stats: dict[str, _Stat] = {}
         stamps: dict[str, float] = {}
         problems: dict[str, str] = {}
         # An index that could not be trusted without this check is rewritten so that it can be.
-        changed = self._index_path is not None and not self._fast
+        changed = self._index_path is not None and (rewrite or not self._fast)
         for name in names:
             try:
                 stat = os.lstat(self.folder / name)
@@ -280,8 +290,8 @@ class ReportListing:
                 continue  # removed while we listed: not a report we can read
             current = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
             if known.get(name) == current and current[0] < self._trusted_before:
-                if name in self._stamps:
-                    stamps[name] = self._stamps[name]
+                if name in known_stamps:
+                    stamps[name] = known_stamps[name]
                     stats[name] = current
                     continue
                 if name in self._problems:
@@ -313,10 +323,10 @@ class ReportListing:
         """Give the report ``name`` its summary from its index row, else from the file itself;
         True when the file had to be read (the row was missing or not trusted)."""
         try:
-            summary = _summary_from_row(name, self._row_of(name))
+            summary = summary_from_row(name, self._row_of(name))
             if summary.end_timestamp != self._stamps[name]:
                 raise _StaleIndexError(name)
-        except _StaleIndexError:
+        except ValueError:  # a malformed row, or one of another end time
             del self._stamps[name]
             self._read_file(name, self._stats[name], self._stamps, self._problems)
             return True
@@ -324,11 +334,16 @@ class ReportListing:
         return False
 
     def _checked_summary(self, name: str) -> ReportSummary | None:
-        """The summary of the report ``name`` read from the file itself; None when the file no
-        longer holds what the index says (unreadable, or another end time)."""
+        """The summary of the report ``name``, from the index's document of it while the file is
+        unchanged, else read from the file itself; None when the file no longer holds what the
+        index says (unreadable, or another end time)."""
         summary = self._summaries.get(name)
         if summary is None:
-            outcome = _summarize_file(self.folder, name)
+            entry = self._latest
+            if entry is not None and entry.file == name and self._unchanged(entry):
+                outcome: ReportSummary | str = summary_from_row(name, entry.row)
+            else:
+                outcome = _summarize_file(self.folder, name)
             if isinstance(outcome, str) or outcome.end_timestamp != self._stamps[name]:
                 return None
             self._summaries[name] = summary = outcome
@@ -342,122 +357,161 @@ class ReportListing:
         rows: dict[str, object] = {}
         for name in self._stamps:
             summary = self._summaries.get(name)
-            rows[name] = _summary_row(summary) if summary is not None else self._row_of(name)
+            rows[name] = summary_row(summary) if summary is not None else self._row_of(name)
         written_ns = time.time_ns()
+        cutoff = written_ns / 1e9 + FUTURE_TOLERANCE_SECONDS
+        latest = self._latest_to_index(cutoff)
+        future = {name: stamp for name, stamp in self._stamps.items() if stamp > cutoff}
         head = {
             "version": INDEX_VERSION,
             "written_ns": written_ns,
             "racy": any(stat[0] >= written_ns - _RACY_NS for stat in self._stats.values()),
-            "end_times": self._stamps,
             "problems": self._problems,
+            "future": future,
+            "latest": None if latest is None else latest.to_index(),
         }
         compact = (",", ":")
-        text = "\n".join(json.dumps(part, separators=compact) for part in (head, self._stats, rows))
+        parts = (head, self._stamps, self._stats, rows)
+        text = "\n".join(json.dumps(part, separators=compact) for part in parts)
         try:
             atomic_write(self._index_path, text)
             folder_ns = os.stat(self.folder).st_mtime_ns
             os.utime(self._index_path, ns=(folder_ns, folder_ns))
+            self._settle(folder_ns)
         except OSError:
             # A read-only reports folder (e.g. a mounted CI artifact) still lists, just without
             # the speed-up; the index is a cache, not data.
             return
         self._rows, self._rest_unread = rows, False
+        self._future = future
+        self._latest = None if latest is None else replace(latest, written_ns=written_ns)
+
+    def _settle(self, folder_ns: int) -> None:
+        """Make sure the index, just stamped with the folder's mtime ``folder_ns``, lists every
+        name in the folder: a report added after the folder was listed, or within the clock
+        tick that stamped the index, leaves the folder's mtime at the stamp. Waits for that tick
+        to pass, lists the folder again and, when a name differs (or the file system keeps
+        whole seconds, a tick too long to wait for), unstamps the index: the next listing then
+        checks every file."""
+        assert self._index_path is not None
+        if folder_ns % 1_000_000_000 == 0:
+            os.utime(self._index_path, ns=(0, 0))
+            return
+        wait = folder_ns + _TICK_NS - time.time_ns()
+        if wait > 0:
+            time.sleep(wait / 1e9)
+        if _names(self.folder) != self._stamps.keys() | self._problems.keys():
+            os.utime(self._index_path, ns=(0, 0))
+
+    def _from_index(self, cutoff: float) -> ReportSummary | None:
+        """The latest report ending no later than ``cutoff``, from the index's first line alone;
+        None when that line cannot tell (the index was not trusted as is, holds no usable
+        document of its latest report, or a report then in the future may now be the latest)."""
+        entry = self._latest
+        if not self._fast or self._verified or entry is None or not self._unchanged(entry):
+            return None
+        summary = summary_from_row(entry.file, entry.row)
+        if summary.end_timestamp > cutoff or any(t <= cutoff for t in self._future.values()):
+            return None
+        self._summaries[entry.file] = summary
+        return summary
+
+    def _latest_to_index(self, cutoff: float) -> _LatestEntry | None:
+        """The document of the latest report ending no later than ``cutoff`` to keep in the
+        index: the one it holds while that file is unchanged, else the file read again."""
+        best = max(((t, n) for n, t in self._stamps.items() if t <= cutoff), default=None)
+        if best is None or best[1] not in self._stats:
+            return None
+        name, stat = best[1], self._stats[best[1]]
+        kept = self._latest
+        # Kept only when it was read long enough before its index was written to be trusted.
+        if (
+            kept is not None
+            and kept.file == name
+            and kept.stat == stat
+            and stat[0] < kept.written_ns - _RACY_NS
+        ):
+            return kept
+        # Imported here: only a listing whose latest report changed parses one, and pydantic
+        # costs twice a bare Python start on the `memory-banker tokens` path.
+        from token_tracking.reports.file import parse_report, read_report_bytes
+
+        try:
+            report = parse_report(read_report_bytes(self.folder / name))
+        except ReportFileError:
+            return None  # changed since it was listed: the next listing reads it again
+        if report.end_time.timestamp() != best[0]:
+            return None
+        row = summary_row(summarize(report, name))
+        return _LatestEntry(name, stat, row, report.model_dump_json(), 0)
 
 
 class _StaleIndexError(ValueError):
     """The index file is not one this version wrote; it is rebuilt."""
 
 
-# Index rows hold the summary's fields in this order, with the times as ISO strings. Each field
-# is type-checked when read, so a hand-edited or foreign index is rebuilt, never trusted.
-_ROW_TYPES: tuple[tuple[type, ...], ...] = (
-    (str,),  # session_id
-    (str,),  # command
-    (str, type(None)),  # model
-    (str,),  # start_time
-    (str,),  # end_time
-    (float, int),  # end_timestamp
-    (str,),  # status
-    (str,),  # source
-    (int,),  # successful_agents
-    (int,),  # failed_agents
-    (int,),  # agents_not_run
-    (int,),  # total_tokens
-    (float, int, type(None)),  # total_cost_usd
-    (float, int, type(None)),  # priced_coverage
-    (int, type(None)),  # schema_version
-)
+@dataclass(frozen=True)
+class _LatestEntry:
+    """The index's copy of the latest report: its file, the stat it was read with, its summary
+    row and its validated document (JSON text, with a checksum against editing by hand)."""
+
+    file: str
+    stat: _Stat
+    row: list[object]
+    document: str
+    written_ns: int
+    """When the index holding it was written: a file modified within ``_RACY_NS`` before is
+    not trusted to be unchanged."""
+
+    def to_index(self) -> dict[str, object]:
+        return {
+            "file": self.file,
+            "stat": list(self.stat),
+            "row": self.row,
+            "document": self.document,
+            "checksum": _checksum(self.document),
+        }
+
+    @classmethod
+    def from_index(cls, value: object, written_ns: int) -> _LatestEntry | None:
+        """The entry the index's ``latest`` holds; None when it holds none or one this version
+        did not write (wrong types, a document that does not match its checksum)."""
+        if not isinstance(value, dict):
+            return None
+        try:
+            file, stat, row = value["file"], value["stat"], value["row"]
+            document, checksum = value["document"], value["checksum"]
+            if not (
+                type(file) is str
+                and type(document) is str
+                and type(checksum) is str
+                and isinstance(stat, list)
+                and len(stat) == 3
+                and all(type(part) is int for part in stat)
+                and isinstance(row, list)
+                and checksum == _checksum(document)
+            ):
+                return None
+            summary_from_row(file, row)
+        except (KeyError, ValueError):  # a missing key, a malformed row
+            return None
+        return cls(file, (stat[0], stat[1], stat[2]), row, document, written_ns)
 
 
-def _summary_row(summary: ReportSummary) -> list[object]:
-    return [
-        summary.session_id,
-        summary.command,
-        summary.model,
-        summary.start_time.isoformat(),
-        summary.end_time.isoformat(),
-        summary.end_timestamp,
-        summary.status,
-        summary.source,
-        summary.successful_agents,
-        summary.failed_agents,
-        summary.agents_not_run,
-        summary.total_tokens,
-        summary.total_cost_usd,
-        summary.priced_coverage,
-        summary.schema_version,
-    ]
+def _check_end_times(stamps: object) -> None:
+    """Raise _StaleIndexError unless ``stamps`` maps names to numbers (as this version writes)."""
+    if not isinstance(stamps, dict):
+        raise _StaleIndexError("end times")
+    # `type(...) is` rather than isinstance: JSON's true/false must not pass for numbers.
+    for stamp in stamps.values():
+        if type(stamp) is not float and type(stamp) is not int:
+            raise _StaleIndexError("end times")
 
 
-def _summary_from_row(file: str, row: object) -> ReportSummary:
-    if not isinstance(row, list) or len(row) != len(_ROW_TYPES):
-        raise _StaleIndexError(file)
-    for value, types in zip(row, _ROW_TYPES, strict=True):
-        if not isinstance(value, types) or isinstance(value, bool):
-            raise _StaleIndexError(file)
-    (sid, command, model, start, end, stamp, status, source, ok, failed, not_run, tokens,
-     cost, coverage, schema) = row  # fmt: skip
-    return ReportSummary(
-        file=file,
-        session_id=sid,
-        command=command,
-        model=model,
-        start_time=datetime.fromisoformat(start),
-        end_time=datetime.fromisoformat(end),
-        end_timestamp=float(stamp),
-        status=status,
-        source=source,
-        successful_agents=ok,
-        failed_agents=failed,
-        agents_not_run=not_run,
-        total_tokens=tokens,
-        total_cost_usd=None if cost is None else float(cost),
-        priced_coverage=None if coverage is None else float(coverage),
-        schema_version=schema,
-    )
-
-
-def summarize(report: TokenUsageReport, file_name: str) -> ReportSummary:
-    """Return the listing summary of ``report`` stored as ``file_name``."""
-    return ReportSummary(
-        file=file_name,
-        session_id=report.session_id,
-        command=report.command,
-        model=report.model,
-        start_time=report.start_time,
-        end_time=report.end_time,
-        end_timestamp=report.end_time.timestamp(),
-        status=report.status,
-        source=report.source,
-        successful_agents=report.successful_agents,
-        failed_agents=report.failed_agents,
-        agents_not_run=len(report.agents_not_run),
-        # A report whose every count is unknown (null total) lists 0 known tokens.
-        total_tokens=report.total_tokens if report.total_tokens is not None else 0,
-        total_cost_usd=report.total_cost_usd,
-        priced_coverage=report.priced_coverage,
-        schema_version=report.schema_version,
-    )
+def _checksum(document: str) -> str:
+    # A checksum against editing by hand, not against forgery: whoever can write the index can
+    # write the reports too.
+    return f"{zlib.crc32(document.encode('utf-8')):08x}"
 
 
 def _names(folder: Path) -> set[str]:
@@ -484,6 +538,10 @@ def _names(folder: Path) -> set[str]:
 def _summarize_file(folder: Path, name: str) -> ReportSummary | str:
     """Read and summarize the file ``name``; the reason as one line when it is not a readable
     report."""
+    # Imported here: a listing served from the index parses no report, and pydantic costs twice
+    # a bare Python start on the `memory-banker tokens` path.
+    from token_tracking.reports.file import parse_report, read_report_bytes
+
     try:
         data = read_report_bytes(folder / name)
     except ReportFileError as exc:
@@ -505,10 +563,9 @@ def list_reports(folder: Path, *, use_index: bool = True) -> ReportListing:
     """
     if not folder.is_dir():
         raise NoReportsError(f"no token reports folder at {folder}")
-    names = _names(folder)
     listing = ReportListing(folder, folder / INDEX_NAME if use_index else None)
-    if not (use_index and listing._load(names)):
-        listing._verify(names)
+    if not (use_index and listing._load()):
+        listing._verify()
     return listing
 
 
@@ -520,14 +577,25 @@ def latest(listing: ReportListing, *, now: float | None = None) -> ReportSummary
     Raises :class:`NoReportsError` when the listing holds no such report.
     """
     cutoff = (time.time() if now is None else now) + FUTURE_TOLERANCE_SECONDS
-    chosen = _newest(listing, cutoff)
-    if chosen is None and not listing._verified:
-        # The index said something the chosen file no longer holds: check every file.
-        listing._verify()
+    chosen = listing._from_index(cutoff)
+    if chosen is not None:
+        # Served from the index's first line: of its reports, only those it found ending in
+        # the future can end after the cutoff.
+        ahead = listing._future
+    else:
         chosen = _newest(listing, cutoff)
-    for name, stamp in sorted(
-        (name, stamp) for name, stamp in listing._stamps.items() if stamp > cutoff
-    ):
+        if chosen is None and not listing._verified:
+            # The index said something the chosen file no longer holds: check every file.
+            listing._verify()
+            chosen = _newest(listing, cutoff)
+        elif chosen is not None and not listing._verified and not listing._serves(chosen):
+            # The index holds no document of the latest report that can be trusted (the file
+            # was changed in place, or the index was written without one): check every file
+            # once and write the index with it, so that the next call is served from it again.
+            listing._verify(rewrite=True)
+            chosen = _newest(listing, cutoff)
+        ahead = listing._stamps
+    for name, stamp in sorted((name, stamp) for name, stamp in ahead.items() if stamp > cutoff):
         logger.warning(
             "%s is not taken as the latest report: it ends %s, more than %d minutes in the future",
             name,
@@ -584,138 +652,3 @@ def find_session(listing: ReportListing, session_id: str) -> ReportSummary:
             f"session id {session_id!r} is ambiguous: it starts {names}{more}"
         )
     return matches[0]
-
-
-# --- rendering --------------------------------------------------------------------------------
-
-
-def _listing_cost(summary: ReportSummary) -> str:
-    lower = summary.priced_coverage is not None and summary.priced_coverage < 1.0
-    text = display.usd(
-        summary.total_cost_usd, lower_bound=lower and summary.total_cost_usd is not None
-    )
-    if summary.schema_version is None and summary.total_cost_usd is not None:
-        text += "*"
-    return text
-
-
-# Least wanted first: agents ok/total, the command, the date (the file name holds it too), the
-# status and the tokens go before a file name, a model name or a cost is ever cut.
-_LISTING_DROP_ORDER = (5, 2, 1, 4, 6)
-
-
-_MODEL_COLUMN = 3
-"""The listing's model column (see :func:`render_listing`)."""
-_MIN_WRAP = 12
-"""The narrowest a wrapped model column gets: below it the table is left wider instead."""
-
-
-def _wrap_cell(row: tuple[str, ...], column: int, room: int) -> list[tuple[str, ...]]:
-    """``row``, with its ``column`` cell split into ``room``-wide pieces on continuation rows
-    whose other cells are empty, when the cell is wider than ``room`` (at least ``_MIN_WRAP``)."""
-    cell = row[column]
-    if room < _MIN_WRAP or len(cell) <= room:
-        return [row]
-    pieces = [cell[at : at + room] for at in range(0, len(cell), room)]
-    return [
-        tuple(
-            piece if index == column else (value if n == 0 else "")
-            for index, value in enumerate(row)
-        )
-        for n, piece in enumerate(pieces)
-    ]
-
-
-def render_listing(listing: ReportListing, console: Console, *, limit: int | None = None) -> None:
-    """Print the listing as a table, newest first: file, date (the end time in local time, like
-    the file names), command, model, status, agents ok/total, tokens, cost; ``limit`` keeps the
-    newest ``limit`` rows.
-
-    The table fits the console's width: file names, model names and costs are never cut; when
-    the columns do not fit, the agents column goes first, then the command, the date, the status
-    and the tokens, and a model name still too long wraps onto continuation lines.
-
-    A 0.1 report's stored cost is marked ``*`` (its table was wrong; showing the report re-prices
-    it), a lower bound ``≥``.
-    """
-    shown = listing.reports if limit is None else listing.reports[:limit]
-    rows = [
-        (
-            display.printable(s.file),
-            # Each report keeps the offset it was written with; one zone keeps the column in order.
-            s.end_time.astimezone().strftime("%Y-%m-%d %H:%M"),
-            display.printable(s.command),
-            display.printable(s.model or "-"),
-            s.status,
-            f"{s.successful_agents}/{s.agents_total}",
-            display.tokens(s.total_tokens),
-            _listing_cost(s),
-        )
-        for s in shown
-    ]
-    headers = ("File", "Date", "Command", "Model", "Status", "Agents", "Tokens", "Cost")
-    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows, strict=True)]
-    keep = display.fit_columns(widths, _LISTING_DROP_ORDER, console.width)
-    # A model name longer than the room left wraps onto continuation lines: never cut.
-    room = console.width - sum(widths[i] + 2 for i in keep if i != _MODEL_COLUMN)
-    wrapped = [piece for row in rows for piece in _wrap_cell(row, _MODEL_COLUMN, room)]
-    lines = display.columns(
-        [headers[i] for i in keep],
-        ([row[i] for i in keep] for row in wrapped),
-        right=[at for at, i in enumerate(keep) if i >= 5],
-    )
-    total = len(listing.reports)
-    if not shown:
-        footer = [f"No token reports in {listing.folder}"]
-    elif len(shown) < total:
-        footer = ["", f"Showing the newest {len(shown)} of {display.plural(total, 'report')}."]
-    else:
-        footer = ["", f"{display.plural(total, 'report')}, newest first."]
-    if any(s.schema_version is None and s.total_cost_usd is not None for s in shown):
-        footer.append("* cost stored by memory-banker 0.1; --report-file F re-prices it.")
-    body = [lines[0], "-" * len(lines[0]), *lines[1:]] if shown else []
-    # Plain text straight to the console's file: Rich would build a Text per line, ~0.2 s for
-    # 10,000 rows, to print nothing it styles.
-    console.file.write("\n".join(body + footer) + "\n")
-
-
-def render_price_as(
-    report: TokenUsageReport, pricebook: PriceBook, models: Sequence[str], console: Console
-) -> None:
-    """Print what ``report``'s usage would cost on each of ``models``, beside its cost under
-    today's table on its own models, with the difference and the ratio."""
-    here = price_report(report, pricebook)
-    rows = [
-        (
-            f"this run ({display.printable(report.model or 'its models')})",
-            "",
-            display.usd(here.cost_usd, lower_bound=here.cost_usd is not None and not here.complete),
-            "",
-        )
-    ]
-    for model in models:
-        priced = price_report(report, pricebook, as_model=model)
-        resolution = pricebook.lookup(model)
-        if resolution is None:
-            close = pricebook.suggestions(model)
-            hint = f"did you mean {', '.join(close)}?" if close else "no price known"
-            rows.append((model, "unknown", "unknown", hint))
-            continue
-        if priced.cost_usd is None:
-            # A known model: suggesting close names would point at a typo that is not there.
-            hint = (
-                "no per-token price in the table"
-                if not resolution.entry.has_token_price
-                else "token counts unknown"
-            )
-            rows.append((model, resolution.key, "unknown", hint))
-            continue
-        change = ""
-        if here.cost_usd is not None and here.complete:
-            change = display.signed_usd(priced.cost_usd - here.cost_usd)
-            if here.cost_usd > 0:
-                change += f" ({priced.cost_usd / here.cost_usd:.1f}x)"
-        rows.append((model, resolution.key, display.usd(priced.cost_usd), change))
-    table = display.columns(("Model", "Priced as", "Cost", "vs this run"), rows, right=(2,))
-    lines = ["", "Same usage on other models (today's table):", *(f"  {line}" for line in table)]
-    console.out("\n".join(lines), highlight=False)

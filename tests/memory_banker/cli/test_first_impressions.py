@@ -23,7 +23,8 @@ from token_tracking.history.models import SessionSummary
 from token_tracking.history.stats import UsageStats
 from token_tracking.history.trends import Insights, TrendRow, TrendsResult, WeekOverWeek
 from token_tracking.reports.file import save_report
-from token_tracking.reports.listing import list_reports, render_listing
+from token_tracking.reports.listing import list_reports
+from token_tracking.reports.render import render_listing
 
 START = datetime(2026, 11, 20, 10, 30, 15, tzinfo=UTC)
 LONG_MODELS = (

@@ -515,6 +515,33 @@ def test_pricing_commands_never_import_the_sdks() -> None:
     ]
 
 
+def test_pricing_commands_import_no_pydantic() -> None:
+    code = (
+        "import sys\n"
+        "from memory_banker.cli.main import cli\n"
+        "for args in (['show', 'gpt-4o-mini'], ['show', 'gpt-4o-mini', '--json'],"
+        " ['estimate', '--iterations', '2', '--json']):\n"
+        "    cli.main(['pricing', *args], standalone_mode=False)\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'pydantic'), file=sys.stderr)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert result.stderr.strip().splitlines()[-1] == "[]"
+
+
+def test_json_writes_every_float_field_as_a_float() -> None:
+    # Given whole numbers, the views still hold floats, and --json writes them as such.
+    estimate = estimate_run(default_pricebook(), iterations=2, savings=(20, 30))
+
+    text = invoke(None, "pricing", "estimate", "--iterations", "2", "--json").stdout
+
+    assert estimate.savings is not None
+    assert isinstance(estimate.savings.low_percent, float)
+    assert '"low_percent": 20.0,' in text
+    assert '"high_percent": 30.0,' in text
+
+
 def test_installed_executable_shows_a_model() -> None:
     result = run_installed("pricing", "show", "gpt-4o-mini", "--json")
     assert result.returncode == 0, result.stderr

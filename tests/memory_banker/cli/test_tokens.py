@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
@@ -13,6 +15,7 @@ from typing import Any
 
 import pytest
 from inline_snapshot import snapshot
+from rich.console import Console
 
 from memory_banker.cli.tokens import tokens
 from tests.support.cli import invoke, run_installed
@@ -27,6 +30,8 @@ from tests.support.reports import (
     write_report,
 )
 from token_tracking.display import json_text
+from token_tracking.records import IntervalUsage
+from token_tracking.reports import file as report_file_module
 from token_tracking.reports import listing as listing_module
 from token_tracking.reports.file import TokenUsageReport
 from token_tracking.reports.listing import INDEX_NAME, latest, list_reports
@@ -288,18 +293,25 @@ def test_conflicting_options_are_exit_2(project: Path, args: tuple[str, ...], me
 
 
 def read_index(folder: Path) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    """The index's three lines: what latest needs (end times, problems), each file's mtime,
-    size and inode, and the summaries."""
-    head, stats, rows = (folder / INDEX_NAME).read_text("utf-8").split("\n")
-    return json.loads(head), json.loads(stats), json.loads(rows)
+    """The index as three parts: its first line with the end times of its second under
+    ``end_times`` (what latest needs), each file's mtime, size and inode, and the summaries."""
+    head, end_times, stats, rows = (folder / INDEX_NAME).read_text("utf-8").split("\n")
+    return (
+        {**json.loads(head), "end_times": json.loads(end_times)},
+        json.loads(stats),
+        json.loads(rows),
+    )
 
 
 def write_index(
     folder: Path, head: dict[str, Any], stats: dict[str, Any], rows: dict[str, Any]
 ) -> None:
-    """Write the index's three lines, stamped with the folder's mtime as the listing does."""
+    """Write the index's four lines from :func:`read_index`'s parts, stamped with the folder's
+    mtime as the listing does."""
+    first = {key: value for key, value in head.items() if key != "end_times"}
+    parts = (first, head["end_times"], stats, rows)
     index = folder / INDEX_NAME
-    index.write_text("\n".join(json.dumps(part) for part in (head, stats, rows)), "utf-8")
+    index.write_text("\n".join(json.dumps(part) for part in parts), "utf-8")
     folder_ns = folder.stat().st_mtime_ns
     os.utime(index, ns=(folder_ns, folder_ns))
 
@@ -388,6 +400,195 @@ def test_the_index_serves_a_report_replaced_under_the_same_name(project: Path) -
     assert read_index(folder)[1][path.name][1:] == [old.st_size, path.stat().st_ino]
 
 
+def _rich_report() -> TokenUsageReport:
+    """A report using every part of the printed report: a failed agent, cached, cache-write and
+    reasoning tokens, an unknown model with suggestions, agents not run, three intervals."""
+    report = make_report(
+        "eeee5555-0000-4000-8000-000000000005",
+        end=START + timedelta(days=4),
+        agents=[
+            agent("projectbrief", 10_000, 2_000, cost=0.0027, cached_tokens=4_000),
+            agent(
+                "progress",
+                6_000,
+                1_500,
+                cost=None,
+                model="gpt-4o-mni",
+                success=False,
+                error="timeout\x1b[31m",
+                cache_write_tokens=1_000,
+                reasoning_tokens=500,
+            ),
+        ],
+        status="partial",
+        priced_coverage=0.6,
+        unknown_models=("gpt-4o-mni",),
+    )
+    assert report.pricing is not None
+    unknown = next(m for m in report.pricing.models if m.matched_key is None)
+    unknown.suggestions.append("gpt-4o-mini")
+    intervals = [
+        IntervalUsage(
+            index=n,
+            start=START + timedelta(minutes=5 * n),
+            duration_seconds=300.0,
+            prompt_tokens=1_000 * n,
+            completion_tokens=100 * n,
+            total_tokens=1_100 * n,
+            cost_usd=None if n == 2 else 0.001 * n,
+            requests=n,
+        )
+        for n in (1, 2, 3)
+    ]
+    return report.model_copy(
+        update={
+            "agents_not_run": ["techContext"],
+            "unknown_usage_requests": 1,
+            "total_cached_tokens": 4_000,
+            "intervals": intervals,
+        }
+    )
+
+
+def test_tokens_prints_the_latest_from_the_index_as_the_model_prints_it(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    three_reports(project)
+    write_report(project, "token_usage_20261124_090000.json", _rich_report())
+    folder = reports_dir(project)
+    age(folder)
+    from_file = invoke(project, "tokens").stdout  # builds the index, with the latest's document
+    parsed: list[int] = []
+    real = report_file_module.parse_report
+    monkeypatch.setattr(
+        report_file_module, "parse_report", lambda data: parsed.append(len(data)) or real(data)
+    )
+
+    served = invoke(project, "tokens").stdout
+
+    assert parsed == []  # nothing read through the model: the index served the report
+    assert served == from_file
+    assert "Not run: techContext" in served and "did you mean gpt-4o-mini?" in served
+    assert "Token Usage by 5-Minute Intervals" in served
+    # The same as printing the model read from the file.
+    console = Console(file=io.StringIO(), width=80, color_system=None, highlight=False)
+    TokenUsageReport.load_from_file(folder / "token_usage_20261124_090000.json").render(console)
+    assert served == console.file.getvalue()  # type: ignore[attr-defined]
+
+
+def test_tokens_prints_a_report_replaced_under_the_same_name(project: Path) -> None:
+    reports = three_reports(project)
+    folder = reports_dir(project)
+    age(folder)
+    assert "Model: gpt-4o-mini" in invoke(project, "tokens").stdout
+    assert read_index(folder)[0]["latest"]["file"] == "token_usage_20261119_080000.json"
+    # The latest replaced by another session of the same size and mtime through a rename:
+    # only the inode says the index's document of it is stale.
+    path = folder / "token_usage_20261119_080000.json"
+    old = path.stat()
+    newer = reports[path.name].model_copy(update={"model": "gpt-4o-mixi"})
+    replacement = folder / "replacement.tmp"
+    replacement.write_text(newer.model_dump_json(indent=2), "utf-8")
+    assert replacement.stat().st_size == old.st_size
+    os.replace(replacement, path)
+    os.utime(path, ns=(old.st_atime_ns, old.st_mtime_ns))
+
+    shown = invoke(project, "tokens").stdout
+
+    assert "Model: gpt-4o-mixi" in shown
+    assert "Model: gpt-4o-mixi" in invoke(project, "tokens").stdout  # the index's new document
+    assert json.loads(read_index(folder)[0]["latest"]["document"])["model"] == "gpt-4o-mixi"
+
+
+def test_an_edited_document_in_the_index_is_not_served(project: Path) -> None:
+    three_reports(project)
+    folder = reports_dir(project)
+    age(folder)
+    invoke(project, "tokens")
+    head, stats, rows = read_index(folder)
+    head["latest"]["document"] = head["latest"]["document"].replace("gpt-4o-mini", "edited")
+    write_index(folder, head, stats, rows)
+
+    shown = invoke(project, "tokens").stdout
+
+    assert "Model: gpt-4o-mini" in shown and "edited" not in shown
+
+
+def test_tokens_and_the_listing_import_no_pydantic_while_the_index_is_fresh(
+    project: Path,
+) -> None:
+    three_reports(project)
+    age(reports_dir(project))
+    invoke(project, "tokens")
+    probe = (
+        "import sys\n"
+        "from memory_banker.cli.main import cli\n"
+        "cli.main(args=sys.argv[1:], prog_name='memory-banker', standalone_mode=False)\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'pydantic', 'pricing'}))\n"
+    )
+    for args in (["tokens"], ["tokens", "--list-all"]):
+        done = subprocess.run(
+            [sys.executable, "-c", probe, "--project-path", str(project), *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        assert done.stdout.splitlines()[-1] == "[]", args
+
+
+def test_a_report_written_while_the_index_is_written_is_not_hidden_by_it(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    three_reports(project)
+    folder = reports_dir(project)
+    age(folder)
+    late = make_report(
+        "dddd4444-0000-4000-8000-000000000004", end=START + timedelta(days=3), agents=[]
+    )
+    real = listing_module.atomic_write
+
+    def write_then_a_report_lands(path: Path, data: str | bytes) -> None:
+        real(path, data)
+        write_report(project, "token_usage_20261123_090000.json", late)
+
+    # The folder was listed before the report landed; the index is stamped after it did.
+    monkeypatch.setattr(listing_module, "atomic_write", write_then_a_report_lands)
+    list_reports(folder)
+    monkeypatch.setattr(listing_module, "atomic_write", real)
+
+    listing = list_reports(folder)
+
+    assert latest(listing).session_id.startswith("dddd")
+    assert len(listing.reports) == 4
+
+
+def test_a_report_the_index_found_in_the_future_is_the_latest_once_its_time_comes(
+    project: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    three_reports(project)
+    ahead = datetime.now(UTC) + timedelta(hours=1)
+    write_report(
+        project,
+        "token_usage_20991231_000000.json",
+        make_report("eeee5555-0000-4000-8000-000000000005", end=ahead, agents=[]),
+    )
+    folder = reports_dir(project)
+    age(folder)
+    list_reports(folder)
+    assert list(read_index(folder)[0]["future"]) == ["token_usage_20991231_000000.json"]
+
+    with caplog.at_level(logging.WARNING, logger="token_tracking.reports.listing"):
+        now = latest(list_reports(folder))
+        later = latest(list_reports(folder), now=ahead.timestamp() + 60)
+
+    assert now.session_id.startswith("bbbb")
+    assert [r.getMessage().split(":")[0] for r in caplog.records] == [
+        "token_usage_20991231_000000.json is not taken as the latest report"
+    ]
+    assert later.session_id.startswith("eeee")
+
+
 def test_a_report_ending_in_the_future_is_not_the_latest_and_is_named_in_a_warning(
     project: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -452,17 +653,17 @@ def test_a_listing_reads_only_the_files_added_since_the_index(
         make_report("dddd4444-0000-4000-8000-000000000004", end=START, agents=[]),
     )
     parsed: list[int] = []
-    real = listing_module.parse_report
+    real = report_file_module.parse_report
     monkeypatch.setattr(
-        listing_module, "parse_report", lambda data: parsed.append(len(data)) or real(data)
+        report_file_module, "parse_report", lambda data: parsed.append(len(data)) or real(data)
     )
 
     listing = list_reports(folder)
     latest(listing)
     assert len(listing.reports) == 4
 
-    # The new file, and the latest one read to show it; the other two come from the index.
-    assert len(parsed) == 2
+    # Only the new file: the other two come from the index, and the latest from its document.
+    assert len(parsed) == 1
 
 
 def test_a_changed_file_is_read_again(project: Path) -> None:
