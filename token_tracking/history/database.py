@@ -42,6 +42,9 @@ Dialect = Literal["sqlite", "postgresql"]
 WRITE_LOCK_KEY = 0x6D656D62  # "memb"
 """The PostgreSQL advisory-lock key every ledger writer (and migration) holds in its transaction."""
 
+WORK_MEM = "64MB"
+"""Memory each PostgreSQL sort or hash of the ledger's queries may use before spilling to disk."""
+
 URL_SCHEMES = ("postgresql://", "postgres://")
 """The URL prefixes that select PostgreSQL."""
 
@@ -182,6 +185,9 @@ class Database:
         # The ledger's queries are short aggregations: compiling them (JIT) costs more than it
         # saves.
         connection.execute("SET jit = off")
+        # A trends window of a million rows groups into a hash table of tens of MB: with the
+        # default 4 MB the server sorts the window's rows on disk instead.
+        connection.execute(f"SET work_mem = '{WORK_MEM}'")
         return cls(connection, "postgresql", (psycopg.Error,))
 
     @property

@@ -518,19 +518,35 @@ class Ledger:
         aggregates (it never converts a row's time zone). A session has one context, so grouping
         by the context id too adds no groups.
         """
-        where, params = filters.where()
+        where, params = rows.bucket_where(filters)
+        # Grouped in the order of the (context, bucket, session) index: read as they are summed.
         found = self._db.execute(
             f"""
-            SELECT ts_us / {BUCKET_US}, session_pk, context_id, SUM(requests), SUM(prompt_tokens),
-                   SUM(completion_tokens), SUM(cached_tokens), SUM(total_tokens), SUM(cost_usd),
-                   SUM(CASE WHEN cost_usd IS NOT NULL THEN total_tokens END)
+            SELECT ts_us / {BUCKET_US}, session_pk, context_id, CAST(SUM(requests) AS BIGINT),
+                   CAST(SUM(prompt_tokens) AS BIGINT), CAST(SUM(completion_tokens) AS BIGINT),
+                   CAST(SUM(cached_tokens) AS BIGINT), CAST(SUM(total_tokens) AS BIGINT),
+                   SUM(cost_usd),
+                   CAST(SUM(CASE WHEN cost_usd IS NOT NULL THEN total_tokens END) AS BIGINT)
             FROM usage_rows WHERE {where}
-            GROUP BY ts_us / {BUCKET_US}, session_pk, context_id
+            GROUP BY context_id, ts_us / {BUCKET_US}, session_pk
             """,
             params,
         )
-        for row in found:
+        for row in found.fetchall():
             yield rows.bucket(row)
+
+    def trend_scan(self, filters: Filters, key: GroupColumn | None = None) -> rows.TrendScan:
+        """Return, from one pass over the selected rows, their :meth:`buckets`, their sums per
+        (agent, model) pair and, when ``key`` is ``model``, ``agent`` or ``attributed_commit``,
+        their sums per value of that column (as :meth:`grouped`).
+
+        Raises:
+            LedgerError: ``key`` is not one of those columns.
+        """
+        if key is not None and key not in rows.SCAN_KEYS:
+            raise LedgerError(f"cannot group the trends scan by {key!r}")
+        sql, params = rows.trend_scan_sql(filters, key)
+        return rows.trend_scan(self._db.execute(sql, params).fetchall())
 
     def context_values(self, column: GroupColumn) -> dict[int, str | None]:
         """Return each context id's value of ``column`` (project, branch, user, command, source).
@@ -544,9 +560,8 @@ class Ledger:
 
     def first_row_time(self, filters: Filters) -> datetime | None:
         """Return the time of the earliest selected row, or ``None`` when none is selected."""
-        where, params = filters.where()
-        row = self._db.execute(f"SELECT MIN(ts_us) FROM usage_rows WHERE {where}", params)
-        value = row.fetchone()[0]
+        sql, params = rows.first_row_sql(filters)
+        value = self._db.execute(sql, params).fetchone()[0]
         return from_us(value) if value is not None else None
 
     def model_usage(self, filters: Filters) -> list[ModelUsage]:

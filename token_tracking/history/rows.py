@@ -20,14 +20,15 @@ import getpass
 import json
 import os
 import socket
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from token_tracking.counts import sum_exact
 from token_tracking.history.clock import from_us, to_us
 from token_tracking.history.models import (
+    BUCKET_US,
     AgentRunRow,
     Bucket,
     Filters,
@@ -305,6 +306,22 @@ def session_where(
     return " AND ".join(clauses), params
 
 
+def first_row_sql(filters: Filters) -> tuple[str, list[Any]]:
+    """Return the statement (and its parameters) reading the time of the earliest row the
+    filters select: the earliest of each selected context's, each found at the start of that
+    context's part of the (context, time) index, whichever database plans the query."""
+    context_where, context_params = replace(filters, start=None, end=None, commit=None).where()
+    row_where, row_params = replace(
+        filters, project=None, include_offline=True, sources=(), user=None
+    ).where()
+    sql = f"""
+        SELECT MIN((SELECT MIN(ts_us) FROM usage_rows
+                    WHERE usage_rows.context_id = c.context_id AND {row_where}))
+        FROM (SELECT id AS context_id FROM contexts) c WHERE {context_where}
+    """
+    return sql, [*row_params, *context_params]
+
+
 # The columns of a session, read by :func:`session_summary`.
 SESSION_COLUMNS = """
     session_id, project, project_remote, command, model, source, status, start_us, end_us,
@@ -475,3 +492,139 @@ def agent_run(row: Sequence[Any]) -> AgentRunRow:
         note=row[16],
         reported_cost_usd=row[17] if len(row) > 17 else None,
     )
+
+
+# --------------------------------------------------------------------------------------------------
+# The trends scan: one pass over the window's rows
+
+
+@dataclass(frozen=True)
+class TrendScan:
+    """What ``tokens trends`` reads from one pass over the selected rows."""
+
+    buckets: list[Bucket]
+    """Per-session sums in 15-minute UTC buckets (see ``Ledger.buckets``)."""
+    pairs: list[ModelUsage]
+    """Token sums and cost per (agent, model) pair."""
+    groups: list[tuple[str | None, UsageTotals]]
+    """Sums per value of the request-row column asked for (empty when none was)."""
+
+
+# One row per (context, bucket, session, agent, model, attributed commit): the index
+# usage_rows_by_context_bucket holds the rows in this order, so the database aggregates them as it
+# reads them, without sorting the window's rows. Every further grouping reads these few rows.
+# The casts keep PostgreSQL's integer sums integers (its SUM of bigint is a slow numeric).
+_SCAN_SUMS = """
+    CAST(SUM({requests}) AS BIGINT), CAST(SUM({prompt}) AS BIGINT),
+    CAST(SUM({completion}) AS BIGINT), CAST(SUM({cached}) AS BIGINT),
+    CAST(SUM({total}) AS BIGINT), SUM({cost}), CAST(SUM({priced}) AS BIGINT),
+    CAST(SUM({cache_write}) AS BIGINT), CAST(SUM({reasoning}) AS BIGINT),
+    CAST(SUM({unpriced}) AS BIGINT)
+"""
+_ROW_SUMS = _SCAN_SUMS.format(
+    requests="requests",
+    prompt="prompt_tokens",
+    completion="completion_tokens",
+    cached="cached_tokens",
+    total="total_tokens",
+    cost="cost_usd",
+    priced="CASE WHEN cost_usd IS NOT NULL THEN total_tokens END",
+    cache_write="cache_write_tokens",
+    reasoning="reasoning_tokens",
+    unpriced="CASE WHEN cost_usd IS NULL THEN 1 ELSE 0 END",
+)
+_GROUP_SUMS = _SCAN_SUMS.format(
+    requests="g_requests",
+    prompt="g_prompt",
+    completion="g_completion",
+    cached="g_cached",
+    total="g_total",
+    cost="g_cost",
+    priced="g_priced",
+    cache_write="g_cache_write",
+    reasoning="g_reasoning",
+    unpriced="g_unpriced",
+)
+_GROUP_COLUMNS = (
+    "g_requests, g_prompt, g_completion, g_cached, g_total, g_cost, g_priced, g_cache_write, "
+    "g_reasoning, g_unpriced"
+)
+SCAN_KEYS: frozenset[str] = frozenset(("model", "agent", "attributed_commit"))
+"""The request-row columns :func:`trend_scan_sql` can group the window by besides its buckets."""
+
+
+def trend_scan_sql(filters: Filters, key: str | None) -> tuple[str, list[Any]]:
+    """Return the one statement (and its parameters) that reads a :class:`TrendScan`.
+
+    ``key`` is a column of :data:`SCAN_KEYS` to group by too, or ``None``.
+    """
+    where, params = bucket_where(filters)
+    parts = [
+        f"SELECT 0, bucket, session_pk, context_id, NULL, NULL, {_GROUP_SUMS} "
+        "FROM g GROUP BY bucket, session_pk, context_id",
+        f"SELECT 1, NULL, NULL, NULL, agent, model, {_GROUP_SUMS} FROM g GROUP BY agent, model",
+    ]
+    if key is not None:
+        if key not in SCAN_KEYS:
+            raise ValueError(f"cannot group the trends scan by {key!r}")
+        parts.append(
+            f"SELECT 2, COUNT(DISTINCT session_pk), NULL, NULL, {key}, NULL, {_GROUP_SUMS} "
+            f"FROM g GROUP BY {key}"
+        )
+    sql = f"""
+        WITH g (context_id, bucket, session_pk, agent, model, attributed_commit, {_GROUP_COLUMNS})
+        AS (
+            SELECT context_id, ts_us / {BUCKET_US}, session_pk, agent, model, attributed_commit,
+                   {_ROW_SUMS}
+            FROM usage_rows WHERE {where}
+            GROUP BY context_id, ts_us / {BUCKET_US}, session_pk, agent, model, attributed_commit
+        )
+        {" UNION ALL ".join(parts)}
+    """
+    return sql, params
+
+
+def bucket_where(filters: Filters) -> tuple[str, list[Any]]:
+    """Return :meth:`Filters.where` with the window's start also stated on the 15-minute bucket
+    (``ts_us / BUCKET_US``), so that the (context, bucket, …) index starts at the window."""
+    where, params = filters.where()
+    if filters.start is not None:
+        # Implied by ``ts_us >= start``: integer division never decreases.
+        where += f" AND ts_us / {BUCKET_US} >= ?"
+        params.append(_truncated_division(to_us(filters.start), BUCKET_US))
+    return where, params
+
+
+def _truncated_division(value: int, divisor: int) -> int:
+    """``value / divisor`` rounded toward zero, as both databases divide integers."""
+    quotient = abs(value) // divisor
+    return quotient if value >= 0 else -quotient
+
+
+def trend_scan(found: Iterable[Sequence[Any]]) -> TrendScan:
+    """Return the :class:`TrendScan` of the rows :func:`trend_scan_sql` selected."""
+    scan = TrendScan(buckets=[], pairs=[], groups=[])
+    for kind, first, second, third, name, model, *sums in found:
+        requests, prompt, completion, cached, total, cost, priced, cache_write, reasoning = sums[:9]
+        if kind == 0:
+            scan.buckets.append(
+                Bucket(
+                    number=first,
+                    session_pk=second,
+                    context_id=third,
+                    requests=requests,
+                    prompt_tokens=prompt if prompt is not None else 0,
+                    completion_tokens=completion if completion is not None else 0,
+                    cached_tokens=cached,
+                    total_tokens=total if total is not None else 0,
+                    cost_usd=cost,
+                    priced_tokens=priced if priced is not None else 0,
+                )
+            )
+        elif kind == 1:
+            usage = (prompt, completion, cached, cache_write, reasoning, cost, sums[9])
+            scan.pairs.append(model_usage((name, model, *usage)))
+        else:
+            counts = (first, requests, prompt, completion, cached, total, cost, priced, None)
+            scan.groups.append((name, usage_totals(counts)))
+    return scan

@@ -17,7 +17,7 @@ Insights, each computed from the window's rows:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Literal, get_args
@@ -27,9 +27,10 @@ from pydantic import BaseModel, Field
 from pricing import PriceBook, Usage
 from token_tracking import display
 from token_tracking.counts import sum_exact, sum_known
-from token_tracking.history.clock import utc_now, window_start
+from token_tracking.history.clock import to_us, utc_now, window_start
 from token_tracking.history.ledger import Ledger
 from token_tracking.history.models import (
+    BUCKET_US,
     Bucket,
     Filters,
     GroupColumn,
@@ -45,6 +46,13 @@ TrendBy = Literal[
 
 TREND_BY: tuple[TrendBy, ...] = get_args(TrendBy)
 """Every accepted ``--by`` value."""
+
+_SCAN_KEY: dict[str, GroupColumn] = {
+    "model": "model",
+    "agent": "agent",
+    "commit": "attributed_commit",
+}
+"""The ``--by`` values grouped on a request-row column, and that column."""
 
 NO_VALUE = "(none)"
 """The label of rows whose branch, model, agent or user is not known."""
@@ -322,10 +330,11 @@ def daily_series(
 
 def breakdown(ledger: Ledger, filters: Filters, by: GroupColumn) -> list[TrendRow]:
     """Return the selected usage per branch, model, agent, command or user, most tokens first."""
-    rows = [
-        _row(key if key is not None else NO_VALUE, totals)
-        for key, totals in ledger.grouped(by, filters)
-    ]
+    return _sorted_rows(ledger.grouped(by, filters))
+
+
+def _sorted_rows(groups: Iterable[tuple[str | None, UsageTotals]]) -> list[TrendRow]:
+    rows = [_row(key if key is not None else NO_VALUE, totals) for key, totals in groups]
     return sorted(rows, key=lambda row: (-row.total_tokens, row.key))
 
 
@@ -353,8 +362,10 @@ def compute_trends(
     filters = Filters(
         project=project, start=start, include_offline=include_offline, sources=sources, user=user
     )
-    # One pass over the window's rows feeds the periods, the total and every context breakdown.
-    buckets = list(ledger.buckets(filters))
+    # One pass over the window's rows feeds the periods, the total, every breakdown and the
+    # recommendations.
+    scan = ledger.trend_scan(filters, _SCAN_KEY.get(by))
+    buckets = scan.buckets
     day_rows = _periods_of(buckets, "day")
     branch_rows = _contexts_of(buckets, ledger.context_values("branch"))
     if by == "day":
@@ -365,12 +376,12 @@ def compute_trends(
         rows = branch_rows
     elif by in ("command", "user", "machine"):
         rows = _contexts_of(buckets, ledger.context_values(by))
-    elif by == "commit":
-        rows = breakdown(ledger, filters, "attributed_commit")
     else:
-        rows = breakdown(ledger, filters, by)
+        rows = _sorted_rows(scan.groups)
     total = _total_of(buckets)
-    insights = _insights(ledger, filters, day_rows, branch_rows, total, moment, cost_of)
+    insights = _insights(
+        ledger, filters, day_rows, branch_rows, total, moment, cost_of, scan.pairs, buckets
+    )
     return TrendsResult(
         by=by,
         days=days,
@@ -385,27 +396,67 @@ def compute_trends(
 
 
 def week_over_week(
-    ledger: Ledger, filters: Filters, *, now: datetime | None = None
+    ledger: Ledger,
+    filters: Filters,
+    *,
+    now: datetime | None = None,
+    buckets: Sequence[Bucket] | None = None,
 ) -> WeekOverWeek:
     """Return the last 7 local days (today included) against the 7 before them.
 
-    The filters' own window is ignored; project and offline filters apply.
+    The filters' own window is ignored; project and offline filters apply. ``buckets``: the
+    buckets of these filters (:meth:`Ledger.buckets`), summed instead of asking the ledger when
+    their window holds the last 14 days.
     """
     moment = now if now is not None else utc_now()
     last_start = window_start(7, now=moment)
     previous_start = window_start(14, now=moment)
-    last = ledger.window_totals(replace(filters, start=last_start, end=None))
-    previous = ledger.window_totals(replace(filters, start=previous_start, end=last_start))
+    if (
+        buckets is not None
+        and last_start is not None
+        and previous_start is not None
+        and _buckets_hold(filters, last_start, previous_start)
+    ):
+        last_us, previous_us = to_us(last_start), to_us(previous_start)
+        last = _bucket_sums(b for b in buckets if b.number * BUCKET_US >= last_us)
+        previous = _bucket_sums(b for b in buckets if previous_us <= b.number * BUCKET_US < last_us)
+    else:
+        totals = ledger.window_totals(replace(filters, start=last_start, end=None))
+        before = ledger.window_totals(replace(filters, start=previous_start, end=last_start))
+        last = (totals.total_tokens, totals.cost_usd)
+        previous = (before.total_tokens, before.cost_usd)
     change = None
-    if previous.total_tokens:
-        change = (last.total_tokens - previous.total_tokens) / previous.total_tokens * 100
+    if previous[0]:
+        change = (last[0] - previous[0]) / previous[0] * 100
     return WeekOverWeek(
-        last_7_days_tokens=last.total_tokens,
-        previous_7_days_tokens=previous.total_tokens,
-        last_7_days_cost=last.cost_usd,
-        previous_7_days_cost=previous.cost_usd,
+        last_7_days_tokens=last[0],
+        previous_7_days_tokens=previous[0],
+        last_7_days_cost=last[1],
+        previous_7_days_cost=previous[1],
         change_percent=change,
     )
+
+
+def _buckets_hold(filters: Filters, last_start: datetime, previous_start: datetime) -> bool:
+    """Whether the buckets of ``filters`` hold exactly the rows of both 7-day windows: the
+    window starts no later than 14 days ago, has no end, and both starts fall on a bucket's
+    start (a local midnight always does, unless the zone's offset is not a multiple of 15
+    minutes)."""
+    if filters.end is not None:
+        return False
+    if filters.start is not None and filters.start > previous_start:
+        return False
+    return to_us(last_start) % BUCKET_US == 0 and to_us(previous_start) % BUCKET_US == 0
+
+
+def _bucket_sums(buckets: Iterable[Bucket]) -> tuple[int, float | None]:
+    """Tokens and cost of ``buckets`` (cost ``None`` when none has a price)."""
+    tokens = 0
+    costs: list[float | None] = []
+    for bucket in buckets:
+        tokens += bucket.total_tokens
+        costs.append(bucket.cost_usd)
+    return tokens, sum_known(costs)
 
 
 def _first_day(ledger: Ledger, filters: Filters) -> date | None:
@@ -429,8 +480,10 @@ def _insights(
     total: TrendRow,
     now: datetime,
     cost_of: CostFunction | None,
+    pairs: list[ModelUsage],
+    buckets: Sequence[Bucket],
 ) -> Insights:
-    insights = Insights(week_over_week=week_over_week(ledger, filters, now=now))
+    insights = Insights(week_over_week=week_over_week(ledger, filters, now=now, buckets=buckets))
     if not day_rows:
         return insights
     peak = max(day_rows, key=lambda row: (row.total_tokens, row.key))
@@ -447,7 +500,7 @@ def _insights(
         if total.cost_usd is not None:
             insights.average_cost_per_day = total.cost_usd / days
             insights.projected_monthly_cost = insights.average_cost_per_day * 30
-    insights.recommendations = list(_recommendations(ledger, filters, total, cost_of))
+    insights.recommendations = list(_recommendations(pairs, total, cost_of))
     return insights
 
 
@@ -459,7 +512,9 @@ def _largest_share(
     priced = [(key, cost) for key, cost in costs if cost is not None]
     if not priced or total_cost <= 0:
         return None
-    key, cost = max(priced, key=lambda item: (item[1], item[0]))
+    # Costs equal to the nanodollar are a tie, which the name decides: which of two equal sums
+    # is larger in its last bit depends only on the order the database added the rows in.
+    key, cost = max(priced, key=lambda item: (round(item[1], 9), item[0]))
     share = cost / total_cost
     noun = "Agent" if kind == "largest_agent" else "Model"
     return Recommendation(
@@ -477,12 +532,12 @@ def _largest_share(
 
 
 def _recommendations(
-    ledger: Ledger, filters: Filters, total: TrendRow, cost_of: CostFunction | None
+    pairs: list[ModelUsage], total: TrendRow, cost_of: CostFunction | None
 ) -> Iterable[Recommendation]:
+    """The recommendations of a window whose rows sum to ``pairs`` per (agent, model)."""
     total_cost = total.cost_usd
     if total_cost is None or total_cost <= 0:
         return
-    pairs = ledger.agent_model_usage(filters)
     per_agent: dict[str, list[float | None]] = {}
     for pair in pairs:
         per_agent.setdefault(pair.agent if pair.agent is not None else NO_VALUE, []).append(

@@ -29,6 +29,7 @@ FROZEN = {
     5: "12c70a56c14af690271013534695863ddb0c0631cc9e0b9c02d3ca7c42c0ab57",
     6: "fd1a82f9f658aa368cc129939dd82cc652cd5d22cae821714d72f36cb846b804",
     7: "8448d1dec4e274e38f818b6f9e35bfe539df84553f21838be06298479b57abd8",
+    8: "a9e24509fc63e702fc6ad82d463b4549c3d98b25640f9e106649369246540020",
 }
 
 
@@ -44,7 +45,7 @@ def test_committed_migrations_are_never_edited() -> None:
     assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1))
     # A new step gets its checksum added here; an old one's never changes.
     assert {m.version: _checksum(m) for m in MIGRATIONS} == FROZEN
-    assert SCHEMA_VERSION == 7
+    assert SCHEMA_VERSION == 8
 
 
 @pytest.mark.parametrize("version", [1, 2])
@@ -187,7 +188,7 @@ def test_step_7_keeps_the_rows_of_a_file_of_schema_6(tmp_path: Path) -> None:
     )
     db.close()
     with Ledger(path) as ledger:
-        assert ledger.schema_version() == 7
+        assert ledger.schema_version() == SCHEMA_VERSION
         (session,) = ledger.sessions(project=None)
         assert (session.session_id, session.total_tokens, session.requests) == ("s-6", 120, 2)
         assert session.unknown_usage_requests == 0
