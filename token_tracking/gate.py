@@ -19,21 +19,26 @@ When either side's figure is unknown, or a lower bound that leaves the answer op
 Every threshold checked gives one :class:`ThresholdCheck` in the verdict, named as its option
 (``max-cost``, ``max-tokens``, ``max-increase``, ``max-increase-tokens``): the JUnit file has one
 test case per check, the job summary one table row.
+
+The verdict types are frozen dataclasses and this module imports neither pydantic nor the price
+table: gating the latest report, which the report index serves as a validated document, needs
+neither (:func:`report_totals` reads attributes only).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from fractions import Fraction
-from typing import Literal
-
-from pydantic import BaseModel
+from typing import TYPE_CHECKING, Any, Literal
 
 from token_tracking import display
 from token_tracking.errors import GateUsageError
-from token_tracking.reports.file import TokenUsageReport
-from token_tracking.reports.pricer import PricebookLoader, report_cost
+from token_tracking.reports.summary import recorded_cost
+
+if TYPE_CHECKING:
+    from token_tracking.reports.file import TokenUsageReport
+    from token_tracking.reports.pricer import PricebookLoader
 
 # Float sums of per-request costs carry noise in the last bits; a cost equal to the threshold up
 # to that noise is within it.
@@ -139,7 +144,8 @@ class Baseline:
     """False when ``cost_usd`` is only a lower bound or unknown."""
 
 
-class ThresholdCheck(BaseModel):
+@dataclass(frozen=True)
+class ThresholdCheck:
     """One threshold the gate checked, and how the figure compared with it."""
 
     name: CheckName
@@ -155,8 +161,9 @@ class ThresholdCheck(BaseModel):
     """Why it failed, or what was within which threshold, in one line."""
 
 
-class CheckVerdict(BaseModel):
-    """The gate's answer; ``tokens check --json`` prints this."""
+@dataclass(frozen=True)
+class CheckVerdict:
+    """The gate's answer; ``tokens check --json`` prints :meth:`as_dict`."""
 
     passed: bool
     """True when every threshold given holds."""
@@ -174,7 +181,7 @@ class CheckVerdict(BaseModel):
     """True when some tokens had no price, so the real cost may be higher."""
     cost_repriced: bool = False
     """True when a 0.1 report's cost was recomputed with today's table."""
-    unknown_models: list[str] = []
+    unknown_models: list[str] = field(default_factory=list)
     """Models without a price."""
     total_tokens: int | None = None
     """The tokens gated; ``None`` when unknown."""
@@ -184,9 +191,9 @@ class CheckVerdict(BaseModel):
     """The token threshold, if one was given."""
     allow_unknown: bool = False
     """Whether an unknown or partial cost was accepted."""
-    failures: list[str] = []
+    failures: list[str] = field(default_factory=list)
     """One entry per threshold that failed."""
-    checks: list[ThresholdCheck] = []
+    checks: list[ThresholdCheck] = field(default_factory=list)
     """Every threshold checked, in the order cost, tokens, cost increase, token increase."""
     baseline: str | None = None
     """The baseline compared with (a report file or run directory name), if any."""
@@ -204,6 +211,11 @@ class CheckVerdict(BaseModel):
     """The cost increase threshold in percent, if one was given."""
     max_increase_tokens_percent: float | None = None
     """The token increase threshold in percent, if one was given."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the verdict as the JSON object ``tokens check --json`` prints: every field in
+        the order above, each check an object of its fields."""
+        return asdict(self)
 
 
 def _value(text: str) -> float:
@@ -484,24 +496,36 @@ def evaluate(
         message=message,
         target=totals.target,
         session_id=totals.session_id,
-        cost_usd=cost,
+        cost_usd=_real(cost),
         cost_is_lower_bound=cost is not None and not totals.cost_complete,
         cost_repriced=totals.repriced,
         unknown_models=list(totals.unknown_models),
-        total_tokens=totals.total_tokens,
-        max_cost_usd=thresholds.max_cost_usd,
-        max_tokens=thresholds.max_tokens,
+        total_tokens=_whole(totals.total_tokens),
+        max_cost_usd=_real(thresholds.max_cost_usd),
+        max_tokens=_whole(thresholds.max_tokens),
         allow_unknown=allow_unknown,
         failures=failures,
         checks=checks,
         baseline=None if baseline is None else baseline.label,
-        baseline_cost_usd=None if baseline is None else baseline.cost_usd,
-        baseline_total_tokens=None if baseline is None else baseline.total_tokens,
-        cost_increase_percent=cost_increase,
-        token_increase_percent=token_increase,
-        max_increase_percent=thresholds.max_increase_percent,
-        max_increase_tokens_percent=thresholds.max_increase_tokens_percent,
+        baseline_cost_usd=None if baseline is None else _real(baseline.cost_usd),
+        baseline_total_tokens=None if baseline is None else _whole(baseline.total_tokens),
+        cost_increase_percent=_real(cost_increase),
+        token_increase_percent=_real(token_increase),
+        max_increase_percent=_real(thresholds.max_increase_percent),
+        max_increase_tokens_percent=_real(thresholds.max_increase_tokens_percent),
     )
+
+
+# The verdict's JSON writes a USD or percent figure as a float (`1.0`, never `1`) and a token
+# count as an integer, whatever number type the ledger or a caller handed in.
+
+
+def _real(value: float | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def _whole(value: int | None) -> int | None:
+    return None if value is None else int(value)
 
 
 def report_totals(
@@ -511,9 +535,19 @@ def report_totals(
 
     The cost is :func:`~token_tracking.reports.pricer.report_cost`'s: the recorded one, except a
     0.1 report's, re-priced with ``pricebook()`` when ``pricebook`` is given (a token-only gate
-    needs no price). Raises what ``pricebook()`` raises.
+    needs no price). ``report`` is the report model, or, for a current report, the validated
+    document the report index keeps of it
+    (:meth:`~token_tracking.reports.listing.ReportListing.document`), which gives the same
+    totals. Raises what ``pricebook()`` raises.
     """
-    cost = report_cost(report, pricebook)
+    if report.schema_version is None and pricebook is not None:
+        # Imported for 0.1 reports only: re-pricing needs the price table and the report model,
+        # several times a bare Python start that gating a current report does not pay.
+        from token_tracking.reports.pricer import report_cost
+
+        cost = report_cost(report, pricebook)
+    else:
+        cost = recorded_cost(report)
     return GateTotals(
         target=target,
         session_id=report.session_id,

@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from typing import TYPE_CHECKING
 
 from token_tracking import display
 from token_tracking.gate import CheckVerdict, percent_limit
-from token_tracking.reports.file import TokenUsageReport
 from token_tracking.reports.markdown import MARKER, agent_table, table, text
+
+if TYPE_CHECKING:
+    from token_tracking.reports.file import TokenUsageReport
 
 GATE_TITLE = "Token cost gate"
 """The title of the gate's annotation and of its markdown section."""

@@ -7,16 +7,20 @@ ledger's totals with ``--since DAYS``), loads the ``--baseline`` when one is giv
 there is nothing to check or an option is invalid. :mod:`token_tracking.gate_formats` writes the
 verdict for CI: a GitHub workflow command and job summary, markdown, a JUnit file.
 
-Checking the latest report against a threshold needs only the gate and the report model: the
-ledger, the run-directory and baseline readers and the CI formats are imported by the options
-that use them, each a tenth or more of the command's start-up.
+Checking the latest report against a threshold needs only the gate and the report index: the
+latest report is gated from the validated document the index keeps of it, as ``tokens`` prints it,
+so no pydantic is imported while the index is fresh. The report model, the ledger, the
+run-directory and baseline readers and the CI formats are imported by the options that use them,
+each a tenth or more of the command's start-up.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -28,13 +32,15 @@ from memory_banker.cli.common import (
     pricebook_loader,
     window_label,
 )
-from memory_banker.cli.tokens import locate_report, project_listing, tokens_app
+from memory_banker.cli.tokens import load, locate_report, project_listing, tokens_app
 from memory_banker.errors import UsageError
 from token_tracking import display, gate
 from token_tracking.errors import NoReportsError, SessionNotFoundError
 from token_tracking.files import append_text, atomic_write
-from token_tracking.reports.file import TokenUsageReport, load_report
 from token_tracking.reports.listing import find_session, latest, list_reports, reports_folder
+
+if TYPE_CHECKING:
+    from token_tracking.reports.file import TokenUsageReport
 
 FORMATS = ("text", "json", "github", "markdown")
 """The ways ``tokens check`` prints its verdict."""
@@ -94,30 +100,56 @@ def _in_files(app: AppContext, session_id: str) -> Path | None:
     return listing.path_of(find_session(listing, session_id))
 
 
-def _gated(app: AppContext, report: TokenUsageReport, name: str, with_cost: bool) -> _Target:
-    ended = report.end_time.isoformat(timespec="seconds")
+def _gated(
+    app: AppContext,
+    report: TokenUsageReport | Any,
+    name: str,
+    ended: datetime,
+    *,
+    with_cost: bool,
+    document: bool = False,
+) -> _Target:
+    """The target of ``report``, named ``name``: the report model, or with ``document`` the
+    index's document of it, which the target does not keep (only the CI formats print the
+    report itself, from the model)."""
     loader = pricebook_loader(app) if with_cost else None
     totals = gate.report_totals(report, name, loader)
-    return _Target(totals, report, f"Checking {name} (ended {ended})")
+    checking = f"Checking {name} (ended {ended.isoformat(timespec='seconds')})"
+    return _Target(totals, None if document else report, checking)
 
 
 def _report_target(
-    app: AppContext, report_file: Path | None, session_id: str | None, with_cost: bool
+    app: AppContext,
+    report_file: Path | None,
+    session_id: str | None,
+    *,
+    with_cost: bool,
+    needs_report: bool,
 ) -> _Target:
     """One report: ``report_file``, the session's report (a file, else the ledger's), or the
-    latest."""
+    latest, served from the index's document of it unless ``needs_report`` (the CI formats print
+    the report's agents from the model)."""
     if report_file is not None:
         path = locate_report(app, report_file)
     elif session_id is None:
         listing = project_listing(app)
-        path = listing.path_of(latest(listing))
+        chosen = latest(listing)
+        document = None if needs_report else listing.document(chosen)
+        # A 0.1 report is re-priced when gated: that needs the model and the price table.
+        if document is not None and document.schema_version is not None:
+            return _gated(
+                app, document, chosen.file, chosen.end_time, with_cost=with_cost, document=True
+            )
+        path = listing.path_of(chosen)
     else:
         found = _in_files(app, session_id)
         if found is None:
             report = _ledger_report(app, session_id)
-            return _gated(app, report, f"ledger session {report.session_id}", with_cost)
+            name = f"ledger session {report.session_id}"
+            return _gated(app, report, name, report.end_time, with_cost=with_cost)
         path = found
-    return _gated(app, load_report(path), path.name, with_cost)
+    report = load(path)
+    return _gated(app, report, path.name, report.end_time, with_cost=with_cost)
 
 
 def _ledger_totals(app: AppContext, days: int) -> _Target:
@@ -319,7 +351,11 @@ def check(
         # Every format but text shows the cost even when only tokens are gated, so a 0.1 report's
         # cost is then re-priced too rather than shown as its known-wrong stored figure.
         with_cost = max_cost is not None or max_increase is not None or shown != "text"
-        target = _report_target(app, report_file, session_id, with_cost=with_cost)
+        # The CI formats print the report's agents; text and JSON print the verdict only.
+        needs_report = shown in ("github", "markdown")
+        target = _report_target(
+            app, report_file, session_id, with_cost=with_cost, needs_report=needs_report
+        )
     compared = _baseline(app, baseline) if baseline is not None else None
     verdict = gate.evaluate(
         target.totals, thresholds, allow_unknown=allow_unknown, baseline=compared
@@ -337,7 +373,7 @@ def check(
         _append_step_summary(gate_formats.gate_markdown(verdict, target.report))
     else:
         if shown == "json":
-            emit_json(verdict)
+            emit_json(verdict.as_dict())
         else:
             from token_tracking import gate_formats  # as in _write_junit
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from pricing import CostBreakdown, PriceBook, Unpriced, Usage, default_pricebook
 from token_tracking.counts import sum_known
 from token_tracking.records import AgentUsage, ModelPricing, PricingInfo, RequestUsage
+from token_tracking.reports.summary import ReportCost, recorded_cost
 
 if TYPE_CHECKING:
     from token_tracking.reports.file import TokenUsageReport
@@ -355,25 +356,6 @@ def price_report(
 # --- the cost a report is judged by -----------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ReportCost:
-    """The cost of one report as the CI gate and ``tokens compare`` count it."""
-
-    cost_usd: float | None
-    """Cost in USD; ``None`` when unknown."""
-    complete: bool
-    """False when ``cost_usd`` is only a lower bound (some tokens had no price) or unknown."""
-    repriced: bool = False
-    """True when the cost was computed with today's table (a memory-banker 0.1 report)."""
-    unknown_models: tuple[str, ...] = ()
-    """Models without a price, when known."""
-    unpriced_reasons: tuple[str, ...] = ()
-    """Why each of ``unknown_models`` has no price, in the same order, when the report says so
-    (a known model priced per second or per image); ``""`` for an unknown name."""
-    priced_coverage: float | None = None
-    """Share of tokens with a known price, when known."""
-
-
 def is_v0_1(report: TokenUsageReport) -> bool:
     """True for a report written by memory-banker 0.1 (it has no ``schema_version``)."""
     return report.schema_version is None
@@ -396,18 +378,4 @@ def report_cost(report: TokenUsageReport, pricebook: PricebookLoader | None) -> 
             repriced=True,
             unknown_models=priced.unknown_models,
         )
-    coverage = report.priced_coverage
-    unpriced = [
-        p for p in (report.pricing.models if report.pricing else []) if p.matched_key is None
-    ]
-    return ReportCost(
-        cost_usd=report.total_cost_usd,
-        # Requests that returned no usage make the cost a lower bound too.
-        complete=report.total_cost_usd is not None
-        and (coverage is None or coverage >= 1.0)
-        and report.unknown_usage_requests in (None, 0),
-        unknown_models=tuple(p.model for p in unpriced),
-        # A known model without a per-token price carries the pricer's reason; an unknown name none.
-        unpriced_reasons=tuple(p.reason if p.reason is not None else "" for p in unpriced),
-        priced_coverage=coverage,
-    )
+    return recorded_cost(report)

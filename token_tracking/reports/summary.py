@@ -1,6 +1,10 @@
 """What a listing shows of one report: :class:`ReportSummary`, built from the report
 (:func:`summarize`) or from its row in the report index (:func:`summary_row`,
-:func:`summary_from_row`)."""
+:func:`summary_from_row`); and the cost a report records (:func:`recorded_cost`), which the CI gate
+and ``tokens compare`` judge it by.
+
+Nothing here imports pydantic: the functions read attributes only, so they serve the report model
+and the validated document the report index keeps of the latest report alike."""
 
 from __future__ import annotations
 
@@ -153,4 +157,51 @@ def summarize(report: TokenUsageReport, file_name: str) -> ReportSummary:
         total_cost_usd=report.total_cost_usd,
         priced_coverage=report.priced_coverage,
         schema_version=report.schema_version,
+    )
+
+
+# --- the cost a report is judged by -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportCost:
+    """The cost of one report as the CI gate and ``tokens compare`` count it."""
+
+    cost_usd: float | None
+    """Cost in USD; ``None`` when unknown."""
+    complete: bool
+    """False when ``cost_usd`` is only a lower bound (some tokens had no price) or unknown."""
+    repriced: bool = False
+    """True when the cost was computed with today's table (a memory-banker 0.1 report)."""
+    unknown_models: tuple[str, ...] = ()
+    """Models without a price, when known."""
+    unpriced_reasons: tuple[str, ...] = ()
+    """Why each of ``unknown_models`` has no price, in the same order, when the report says so
+    (a known model priced per second or per image); ``""`` for an unknown name."""
+    priced_coverage: float | None = None
+    """Share of tokens with a known price, when known."""
+
+
+def recorded_cost(report: TokenUsageReport) -> ReportCost:
+    """Return the cost ``report`` records: its total, a lower bound when ``priced_coverage`` < 1
+    or some request returned no usage, with the models its pricing block left unpriced.
+
+    ``report`` is the report model or the index's document of it (the same attributes). A
+    memory-banker 0.1 report's recorded cost came from a wrong table:
+    :func:`token_tracking.reports.pricer.report_cost` re-prices those.
+    """
+    coverage = report.priced_coverage
+    unpriced = [
+        p for p in (report.pricing.models if report.pricing else []) if p.matched_key is None
+    ]
+    return ReportCost(
+        cost_usd=report.total_cost_usd,
+        # Requests that returned no usage make the cost a lower bound too.
+        complete=report.total_cost_usd is not None
+        and (coverage is None or coverage >= 1.0)
+        and report.unknown_usage_requests in (None, 0),
+        unknown_models=tuple(p.model for p in unpriced),
+        # A known model without a per-token price carries the pricer's reason; an unknown name none.
+        unpriced_reasons=tuple(p.reason if p.reason is not None else "" for p in unpriced),
+        priced_coverage=coverage,
     )
