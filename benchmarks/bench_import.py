@@ -14,7 +14,7 @@ files, then measures side by side, each in a fresh subprocess so peak memory is 
   (handed to a background process).
 
 Ratios are medians of ``--repeat`` baseline/import pairs, by wall time and by CPU time (steadier
-when other processes load the machine).
+when other processes load the machine); the load average printed beside them says how loaded.
 
 Target: the import at least 0.5x the baseline's lines/s, with the ledger writes included.
 """
@@ -230,7 +230,8 @@ def main() -> None:
             cpu_ratios.append(loop.cpu / run.cpu)
         print(
             f"ratio to the loop:      {statistics.median(wall_ratios):.2f}x wall, "
-            f"{statistics.median(cpu_ratios):.2f}x CPU (target >= {TARGET_RATIO}x)"
+            f"{statistics.median(cpu_ratios):.2f}x CPU (target >= {TARGET_RATIO}x; "
+            f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores)"
         )
 
         seconds, _, _, out = _measured(_import(env, big), env)

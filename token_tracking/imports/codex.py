@@ -28,11 +28,12 @@ def may_matter(data: bytes) -> bool:
     """Whether a raw line can change the state or record a request: it names one of the types
     read here (``"session_meta"``, ``"turn_context"``, ``"token_count"``), or holds a ``\\u``
     escape, which could spell one. Exact: a line this rejects needs no parsing."""
+    # find() rather than `in`: see claude_code.may_carry_usage.
     return (
-        b'"token_count"' in data
-        or b'"turn_context"' in data
-        or b'"session_meta"' in data
-        or b"\\u" in data
+        data.find(b'"token_count"') != -1
+        or data.find(b'"turn_context"') != -1
+        or data.find(b'"session_meta"') != -1
+        or data.find(b"\\u") != -1
     )
 
 

@@ -24,7 +24,11 @@ from pricing import PriceBook
 from token_tracking.errors import ImportLockedError, LedgerError
 from token_tracking.history.clock import to_us
 from token_tracking.history.ledger import Ledger, project_key
-from token_tracking.imports.claude_code import claude_request, may_carry_usage
+from token_tracking.imports.claude_code import (
+    claude_line_request,
+    claude_request,
+    may_carry_usage,
+)
 from token_tracking.imports.codex import CodexState, codex_request
 from token_tracking.imports.codex import may_matter as may_matter_codex
 from token_tracking.imports.discover import default_folders, log_files, recognise
@@ -262,38 +266,52 @@ class _Reader:
                 elif not may_matter(data) and complete and data[:1] == b"{" and data[-1:] == b"}":
                     pass  # an object that cannot carry usage (most lines): not parsed
                 elif data and not data.isspace():
-                    try:
-                        obj = loads(data)
-                    except (ValueError, RecursionError):
-                        if not complete:
-                            break  # still being written: left for the next import
-                        problems.skip(
-                            NOT_JSON, f"{path}:{line_number}: skipped a line that is not JSON"
-                        )
-                        obj = None
-                    if type(obj) is dict:
-                        if fmt == "codex":
-                            result = codex_request(obj, codex)
-                        else:
-                            result = claude_request(obj, fallback_session, file_key, line_number)
-                        if type(result) is Request:
-                            if result.model is None:
-                                model_missing = True
-                            if since_us is None or self._keep(result):
-                                batch.append(result)
-                                if len(batch) >= BATCH_REQUESTS:
-                                    store.add(batch)
-                                    batch = []
-                        elif result is not None:
-                            problems.skip(
-                                str(result),
-                                f"{path}:{line_number}: skipped a line with unusable usage"
-                                if result == BAD_USAGE
-                                else None,
+                    result: Request | str | None = None
+                    typed = False
+                    if fmt != "codex":
+                        try:
+                            result = claude_line_request(
+                                data, fallback_session, file_key, line_number
                             )
-                    elif obj is not None:
+                            typed = True
+                        except (ValueError, RecursionError):
+                            pass  # not an object of the usual types: parsed below, to say why
+                    if not typed:
+                        try:
+                            obj = loads(data)
+                        except (ValueError, RecursionError):
+                            if not complete:
+                                break  # still being written: left for the next import
+                            problems.skip(
+                                NOT_JSON, f"{path}:{line_number}: skipped a line that is not JSON"
+                            )
+                            obj = None
+                        if type(obj) is dict:
+                            if fmt == "codex":
+                                result = codex_request(obj, codex)
+                            else:
+                                result = claude_request(
+                                    obj, fallback_session, file_key, line_number
+                                )
+                        elif obj is not None:
+                            problems.skip(
+                                NOT_JSON,
+                                f"{path}:{line_number}: skipped a line that is not an object",
+                            )
+                    if type(result) is Request:
+                        if result.model is None:
+                            model_missing = True
+                        if since_us is None or self._keep(result):
+                            batch.append(result)
+                            if len(batch) >= BATCH_REQUESTS:
+                                store.add(batch)
+                                batch = []
+                    elif result is not None:
                         problems.skip(
-                            NOT_JSON, f"{path}:{line_number}: skipped a line that is not an object"
+                            str(result),
+                            f"{path}:{line_number}: skipped a line with unusable usage"
+                            if result == BAD_USAGE
+                            else None,
                         )
                 offset = end
                 number = line_number

@@ -11,9 +11,11 @@ Where each file was read up to is kept in ``import_files``.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
+from itertools import chain
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, cast
 
@@ -42,13 +44,75 @@ COST_MEMO = 50_000
 """Distinct (model, counts) costs remembered (agents repeat the same counts often); the memo is
 emptied when full, so it never grows with the logs."""
 
-_INSERT_ROW = """
-    INSERT INTO usage_rows (
-        session_pk, context_id, ts_us, agent, iteration, model, prompt_tokens, completion_tokens,
-        cached_tokens, cache_write_tokens, reasoning_tokens, total_tokens, requests, cost_usd,
-        cost_is_actual, duration_seconds, metadata, note, derived, dedup_key, reported_cost_usd
-    ) VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, 1, ?, 0, NULL, NULL, NULL, 0, ?, ?)
-"""
+_UNSEEN = -1.0
+"""Marks a cost not yet in the memo (by identity; no cost is negative)."""
+
+_ROW_COLUMNS = (
+    "session_pk",
+    "context_id",
+    "ts_us",
+    "agent",
+    "model",
+    "prompt_tokens",
+    "completion_tokens",
+    "cached_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "total_tokens",
+    "cost_usd",
+    "dedup_key",
+    "reported_cost_usd",
+)
+"""The ``usage_rows`` columns of an imported row's values, in the order of the value tuples."""
+
+_NULLABLE = (4, 7, 8, 9, 11, 13)
+"""Positions in the value tuple of the values that may be ``None``: model, cached, cache write,
+reasoning, cost and reported cost."""
+
+_ROW_CONSTANTS = (
+    "iteration, requests, cost_is_actual, duration_seconds, metadata, note, derived",
+    "NULL, 1, 0, NULL, NULL, NULL, 0",
+)
+"""The columns every imported row has the same value in, and those values."""
+
+
+ROWS_PER_INSERT = 64
+"""Rows written by one multi-row INSERT: one statement per row opens and closes the table's and
+each index's cursors every time, which costs a third of the insert; 64 rows of at most 14 values
+stay under 999 parameters, the smallest limit an SQLite build may have."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Insert:
+    """How rows with the same values unknown are written (see :func:`_insert_for`)."""
+
+    one: str
+    """The INSERT of one row."""
+    many: str
+    """The INSERT of :data:`ROWS_PER_INSERT` rows."""
+    pick: Callable[[tuple[Any, ...]], tuple[Any, ...]] | None
+    """Drops the unknown values from a value tuple; ``None`` when none is unknown."""
+
+
+@cache
+def _insert_for(nulls: tuple[bool, ...]) -> _Insert:
+    """The INSERTs of rows whose values at :data:`_NULLABLE` are ``None`` where ``nulls`` says,
+    with ``NULL`` written in the statement for those instead of a parameter.
+
+    Python's sqlite3 binds a ``None`` parameter through its adaptation protocol, which raises
+    and clears two AttributeErrors each time; a ``NULL`` in the statement costs nothing.
+    """
+    dropped = {position for position, null in zip(_NULLABLE, nulls, strict=True) if null}
+    marks = ["NULL" if position in dropped else "?" for position in range(len(_ROW_COLUMNS))]
+    head = f"INSERT INTO usage_rows ({', '.join(_ROW_COLUMNS)}, {_ROW_CONSTANTS[0]}) VALUES "
+    row = f"({', '.join(marks)}, {_ROW_CONSTANTS[1]})"
+    kept = [position for position in range(len(_ROW_COLUMNS)) if position not in dropped]
+    return _Insert(
+        one=head + row,
+        many=head + ", ".join([row] * ROWS_PER_INSERT),
+        pick=itemgetter(*kept) if dropped else None,
+    )
+
 
 _REPLACE_ROW = """
     UPDATE usage_rows SET model = ?, prompt_tokens = ?, completion_tokens = ?, cached_tokens = ?,
@@ -132,7 +196,9 @@ class ImportStore:
         self._touched: dict[int, str] = {}
         self._ids: dict[tuple[str, str | None, str | None, str], tuple[int, int]] = {}
         self._unpriced: set[str | None] = set()
-        self._costs: dict[tuple[str, int, int, int | None, int | None, int | None], float | None]
+        self._costs: dict[
+            tuple[str | None, int, int, int | None, int | None, int | None], float | None
+        ]
         self._costs = {}
         self._cost_sum = 0.0
         self._cost_known = False
@@ -205,30 +271,48 @@ class ImportStore:
         replacing recorded ones, duplicates and sidechain replays counted."""
         pending: dict[str, Request] = {}
         for request in batch:
-            earlier = pending.get(request.key)
+            key = request.key
+            earlier = pending.get(key)
             if earlier is None:
-                pending[request.key] = request
+                pending[key] = request
             elif request.sidechain:
                 self._problems.skip(SIDECHAIN_REPLAY)
             else:
                 self._duplicates += 1
                 if request.total_tokens > earlier.total_tokens:
-                    pending[request.key] = request
+                    pending[key] = request
         recorded = self._recorded(list(pending))
-        inserts: list[tuple[Any, ...]] = []
-        for key, request in pending.items():
-            old = recorded.get(key)
-            if old is None:
-                inserts.append(self._row(request))
-                continue
-            if request.sidechain:
-                self._problems.skip(SIDECHAIN_REPLAY)
-                continue
-            self._duplicates += 1
-            if request.total_tokens > old.total:
-                self._replace(old, request)
-        if inserts:
-            self._db.executemany(_INSERT_ROW, inserts)
+        new: Iterable[Request] = pending.values()
+        if recorded:
+            new = []
+            for key, request in pending.items():
+                old = recorded.get(key)
+                if old is None:
+                    new.append(request)
+                elif request.sidechain:
+                    self._problems.skip(SIDECHAIN_REPLAY)
+                else:
+                    self._duplicates += 1
+                    if request.total_tokens > old.total:
+                        self._replace(old, request)
+        for nulls, values in self._rows(new):
+            self._insert(_insert_for(nulls), values)
+
+    def _insert(self, insert: _Insert, values: list[tuple[Any, ...]]) -> None:
+        """Write rows in log order: by :data:`ROWS_PER_INSERT`, the rest one by one."""
+        if insert.pick is not None:
+            values = list(map(insert.pick, values))
+        whole = len(values) - len(values) % ROWS_PER_INSERT
+        if whole:
+            self._db.executemany(
+                insert.many,
+                [
+                    tuple(chain.from_iterable(values[start : start + ROWS_PER_INSERT]))
+                    for start in range(0, whole, ROWS_PER_INSERT)
+                ],
+            )
+        if whole < len(values):
+            self._db.executemany(insert.one, values[whole:])
 
     def _recorded(self, keys: list[str]) -> dict[str, _Recorded]:
         found: dict[str, _Recorded] = {}
@@ -306,50 +390,92 @@ class ImportStore:
         summary.cost_usd = self._cost_sum if self._cost_known else None
         return summary
 
-    def _row(self, request: Request) -> tuple[Any, ...]:
-        source = request.source
-        where = (request.session_id, request.cwd, request.branch, source)
-        ids = self._ids.get(where)
-        if ids is None:
-            ids = self._ids[where] = (self._session_pk(request), self._context_id(request))
-        session_pk, context = ids
-        self._touched[session_pk] = source
-        cost = self._cost(request)
-        self._requests += 1
-        # _count inlined: this runs once per new request.
+    def _rows(
+        self, requests: Iterable[Request]
+    ) -> list[tuple[tuple[bool, ...], list[tuple[Any, ...]]]]:
+        """The ``usage_rows`` values of new requests, counted into the summary, in runs of
+        consecutive rows with the same values unknown (see :func:`_insert_for`)."""
+        # One pass with local names (the counts summed in the same order as one by one): this
+        # runs once per new request, the import's hot path.
+        ids = self._ids
+        touched = self._touched
+        costs = self._costs
+        unpriced = self._unpriced
+        runs: list[tuple[tuple[bool, ...], list[tuple[Any, ...]]]] = []
+        run: list[tuple[Any, ...]] = []
+        run_nulls: tuple[bool, ...] = ()
+        count = 0
         sums = self._sums
-        prompt = request.prompt_tokens
-        completion = request.completion_tokens
-        cached = request.cached_tokens
-        written = request.cache_write_tokens
-        reasoning = request.reasoning_tokens
-        sums[0] += prompt
-        sums[1] += completion
-        if cached is not None:
-            sums[2] += cached
-        if written is not None:
-            sums[3] += written
-        if reasoning is not None:
-            sums[4] += reasoning
-        if cost is not None:
-            self._cost_sum += cost
-            self._cost_known = True
-        return (
-            session_pk,
-            context,
-            request.ts_us,
-            source,
-            request.model,
-            prompt,
-            completion,
-            cached,
-            written,
-            reasoning,
-            prompt + completion,
-            cost,
-            request.key,
-            request.reported_cost_usd,
-        )
+        prompt_sum, completion_sum, cached_sum, written_sum, reasoning_sum = sums
+        cost_sum = self._cost_sum
+        cost_known = self._cost_known
+        for request in requests:
+            source = request.source
+            where = (request.session_id, request.cwd, request.branch, source)
+            pair = ids.get(where)
+            if pair is None:
+                pair = ids[where] = (self._session_pk(request), self._context_id(request))
+            session_pk, context = pair
+            touched[session_pk] = source
+            model = request.model
+            prompt = request.prompt_tokens
+            completion = request.completion_tokens
+            cached = request.cached_tokens
+            written = request.cache_write_tokens
+            reasoning = request.reasoning_tokens
+            cost = costs.get((model, prompt, completion, cached, written, reasoning), _UNSEEN)
+            if cost is _UNSEEN:
+                cost = self._cost(request)
+            elif cost is None:
+                unpriced.add(model)
+            prompt_sum += prompt
+            completion_sum += completion
+            if cached is not None:
+                cached_sum += cached
+            if written is not None:
+                written_sum += written
+            if reasoning is not None:
+                reasoning_sum += reasoning
+            if cost is not None:
+                cost_sum += cost
+                cost_known = True
+            reported = request.reported_cost_usd
+            nulls = (
+                model is None,
+                cached is None,
+                written is None,
+                reasoning is None,
+                cost is None,
+                reported is None,
+            )
+            if nulls != run_nulls:
+                run = []
+                runs.append((nulls, run))
+                run_nulls = nulls
+            count += 1
+            run.append(
+                (
+                    session_pk,
+                    context,
+                    request.ts_us,
+                    source,
+                    model,
+                    prompt,
+                    completion,
+                    cached,
+                    written,
+                    reasoning,
+                    prompt + completion,
+                    cost,
+                    request.key,
+                    reported,
+                )
+            )
+        sums[:] = prompt_sum, completion_sum, cached_sum, written_sum, reasoning_sum
+        self._cost_sum = cost_sum
+        self._cost_known = cost_known
+        self._requests += count
+        return runs
 
     def _replace(self, old: _Recorded, request: Request) -> None:
         cost = self._cost(request)
