@@ -175,7 +175,7 @@ def digest_figures(runs: int, scratch: Path, base: Path) -> list[Figure]:
         for label, tree in trees.items():
             cache = scratch / f"digest-cache-{label}-{number}"
             env = environment(tree, cache, scratch / f"ledger-{label}.sqlite3")
-            command = [sys.executable, "-c", _DIGEST_SCRIPT, str(project)]
+            command = [sys.executable, "-P", "-c", _DIGEST_SCRIPT, str(project)]
             first = run(command, env, scratch)
             second = run(command, env, scratch)
             shutil.rmtree(cache, ignore_errors=True)
@@ -210,8 +210,9 @@ def offline_figures(runs: int, scratch: Path, base: Path) -> list[Figure]:
             shutil.copytree(project, copy, symlinks=True)
             cache = scratch / f"offline-cache-{label}-{number}"
             env = environment(tree, cache, scratch / f"offline-ledger-{label}.sqlite3")
-            # Run from the scratch folder: the copy holds a ``memory_banker`` package of its own.
-            command = [sys.executable, "-m", "memory_banker", "--project-path", str(copy),
+            # -P: the working folder is not put first on sys.path (the copy holds a package of
+            # its own); the current code is this work tree's, 605a592's comes from PYTHONPATH.
+            command = [sys.executable, "-P", "-m", "memory_banker", "--project-path", str(copy),
                        "update", "--offline"]  # fmt: skip
             cpu, _, peak = run(command, env, scratch)
             shutil.rmtree(copy)

@@ -453,33 +453,53 @@ def pricing_figures(repeat: int) -> list[Figure]:
 
 
 def offline(repeat: int, scratch: Path) -> list[Figure]:
-    """Cold ``update --offline`` on a copy of this repository, against commit 605a592's."""
+    """Cold ``update --offline`` on a copy of this repository, against commit 605a592's.
+
+    The current run imports this work tree (the editable install) and the base run the extracted
+    605a592 tree (first on ``PYTHONPATH``); both run with ``-P`` from the scratch folder, because
+    ``-m`` would otherwise put the working directory first on ``sys.path``. Which code each run
+    imports is printed before the figures. Each run has an empty cache folder (cold)."""
     runs = max(5, repeat // 3)
     print(f"update --offline on this repository, median of {runs} cold runs each", flush=True)
     base = extract(BASE_COMMIT, scratch / "base-tree")
     project = extract("HEAD", scratch / "project")
     commit_all(project, "snapshot")
-
-    def fresh_copy(label: str, number: int) -> Path:
-        target = scratch / f"{label}-{number}"
-        shutil.copytree(project, target, symlinks=True)
-        return target
-
     trees = {"current": None, BASE_COMMIT: base}
-    times: dict[str, list[float]] = {label: [] for label in trees}
+
+    def environment(label: str, tree: Path | None, number: int) -> dict[str, str]:
+        extra = {
+            "PYTHONPYCACHEPREFIX": str(scratch / f"pycache-{label}"),
+            "TOKEN_TRACKING_DB_PATH": str(scratch / f"ledger-{label}.sqlite3"),
+            "TOKEN_TRACKING_CACHE_DIR": str(scratch / f"cache-{label}-{number}"),
+        }
+        if tree is not None:
+            extra["PYTHONPATH"] = str(tree)  # before the editable install's finder
+        return child_environment(extra)
+
+    for label, tree in trees.items():
+        imported = subprocess.run(
+            [sys.executable, "-P", "-c", "import memory_banker; print(memory_banker.__file__)"],
+            cwd=scratch,
+            env=environment(label, tree, 0),
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        expected = (tree if tree is not None else ROOT) / "memory_banker" / "__init__.py"
+        if Path(imported).resolve() != expected.resolve():
+            raise SystemExit(f"the {label} run imports {imported}, not {expected}")
+        print(f"  {label} code: {imported}", flush=True)
+
+    times: dict[str, list[tuple[float, float]]] = {label: [] for label in trees}
     peaks: dict[str, int] = {}
     for number in range(runs + 1):
         for label, tree in trees.items():
-            extra = {
-                "PYTHONPYCACHEPREFIX": str(scratch / f"pycache-{label}"),
-                "TOKEN_TRACKING_DB_PATH": str(scratch / f"ledger-{label}.sqlite3"),
-            }
-            if tree is not None:
-                extra["PYTHONPATH"] = str(tree)  # before the editable install's finder
-            env = child_environment(extra)
-            copy = fresh_copy(label, number)
+            env = environment(label, tree, number)
+            copy = scratch / f"{label}-{number}"
+            shutil.copytree(project, copy, symlinks=True)
             command = [
                 sys.executable,
+                "-P",
                 "-m",
                 "memory_banker",
                 "--project-path",
@@ -488,18 +508,25 @@ def offline(repeat: int, scratch: Path) -> list[Figure]:
                 "--offline",
             ]
             if number == 0:  # warm-up: byte-code compiled, files cached
-                peaks[label] = peak_rss(command, copy, env)
+                peaks[label] = peak_rss(command, scratch, env)
             else:
-                times[label].append(run_once(command, copy, env)[0])
+                times[label].append(run_once(command, scratch, env))
             shutil.rmtree(copy)
-    current, before = statistics.median(times["current"]), statistics.median(times[BASE_COMMIT])
+            shutil.rmtree(env["TOKEN_TRACKING_CACHE_DIR"], ignore_errors=True)
+
+    def median(label: str) -> tuple[float, float]:
+        runs_of = times[label]
+        return (
+            statistics.median(wall for wall, _ in runs_of),
+            statistics.median(cpu for _, cpu in runs_of),
+        )
+
     return [
         report(
-            at_most(
+            process_figure(
                 "`update --offline` on this repository, cold",
-                current,
-                before,
-                "s",
+                median("current"),
+                median(BASE_COMMIT),
                 0.4,
                 f"commit {BASE_COMMIT}",
             )

@@ -9,9 +9,11 @@ from __future__ import annotations
 import os
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
-from token_tracking.records import GitInfo
+if TYPE_CHECKING:
+    from token_tracking.records import GitInfo
 
 GIT_TIMEOUT_SECONDS = 10.0
 """How long one git command may run before it counts as failed (a hung credential helper, a
@@ -94,6 +96,9 @@ def git_info(path: Path) -> GitInfo | None:
             dirty = True
     remote = run_git(path, "config", "--get", "remote.origin.url")
     email = run_git(path, "config", "--get", "user.email")
+    # Imported here: the records pull in pydantic, which the digest's git reads never need.
+    from token_tracking.records import GitInfo
+
     return GitInfo(
         branch=branch,
         commit=commit,

@@ -1,10 +1,12 @@
 """The outline of one source file: its docstring's first line, top-level symbols with signatures,
 and the import specifiers it names.
 
-Python is parsed with :mod:`ast`; JavaScript, TypeScript, Go, Rust, Java, Ruby, C, C++ and PHP
-with tree-sitter and the grammar wheels installed beside it (a language whose wheel is missing
-gets no symbols). Imports are read with one pattern per language. Outlines are cached by content
-hash under the user cache folder, so an unchanged file is parsed once.
+Python is parsed with :mod:`ast`, from the skimmed source :mod:`~memory_banker.digest.pyskim`
+makes when it makes one (the same outline, a fraction of the parse); JavaScript, TypeScript, Go,
+Rust, Java, Ruby, C, C++ and PHP with tree-sitter and the grammar wheels installed beside it (a
+language whose wheel is missing gets no symbols). Imports are read with one pattern per
+language. Outlines are cached by content hash under the user cache folder, so an unchanged file
+is parsed once.
 """
 
 from __future__ import annotations
@@ -22,10 +24,14 @@ from typing import Any
 
 from memory_banker.digest.facts import Symbol
 from memory_banker.digest.paths import file_suffix
+from memory_banker.digest.pyskim import skim
+from memory_banker.digest.unparse import unparse
 from token_tracking.files import write_cache_file
 from token_tracking.settings import cache_dir
 
-_CACHE_VERSION = "5"
+_CACHE_VERSION = "6"
+_SHARD_NAME = 1
+"""Hex digits of a key that name its shard: 16 shards, so a run reads and writes few files."""
 MAX_SIGNATURE = 160
 """Signatures are cut to this many characters."""
 
@@ -115,7 +121,7 @@ def has_outline(path: str) -> bool:
 
 
 class OutlineCache:
-    """Outlines by content hash, kept in 256 JSON shards under ``folder`` (default: ``repomap``
+    """Outlines by content hash, kept in 16 JSON shards under ``folder`` (default: ``repomap``
     under the user cache folder). Shards are read on first use and written by :meth:`save`."""
 
     def __init__(self, folder: Path | None = None) -> None:
@@ -127,7 +133,7 @@ class OutlineCache:
         """Return the outline of file ``path`` whose content is ``data``. Never raises."""
         suffix = file_suffix(path).lower()
         key = hashlib.sha256(_CACHE_VERSION.encode() + suffix.encode() + b"\0" + data).hexdigest()
-        shard = self._shard(key[:2])
+        shard = self._shard(key[:_SHARD_NAME])
         raw = shard.get(key)
         if isinstance(raw, list) and len(raw) == 3:
             try:
@@ -141,7 +147,7 @@ class OutlineCache:
             [[s.kind, s.name, s.signature, s.line, s.doc] for s in result.symbols],
             list(result.imports),
         ]
-        self._dirty.add(key[:2])
+        self._dirty.add(key[:_SHARD_NAME])
         return result
 
     def flag(self, data: bytes, name: str, compute: Callable[[bytes], bool]) -> bool:
@@ -158,12 +164,12 @@ class OutlineCache:
         """Return ``compute(data)`` (a JSON value), cached under ``name`` by ``data``'s content
         hash; a cached value that is not a ``valid`` instance is computed again."""
         key = hashlib.sha256(_CACHE_VERSION.encode() + name.encode() + b"\0" + data).hexdigest()
-        shard = self._shard(key[:2])
+        shard = self._shard(key[:_SHARD_NAME])
         if key in shard and isinstance(shard[key], valid):
             return shard[key]
         value = compute(data)
         shard[key] = value
-        self._dirty.add(key[:2])
+        self._dirty.add(key[:_SHARD_NAME])
         return value
 
     def _shard(self, name: str) -> dict[str, Any]:
@@ -207,32 +213,90 @@ def _first_line(text: str | None) -> str:
 
 
 def _python(data: bytes) -> Outline:
+    """The outline of a Python source, parsed from its skimmed form (:mod:`pyskim`) when it has
+    one that parses, else whole; a source that does not parse gets its imports by pattern."""
     text = data.decode("utf-8", errors="replace")
+    skimmed = skim(text)
+    if skimmed is not None:
+        try:
+            return _python_tree(ast.parse(skimmed), None, skimmed=True)
+        except (SyntaxError, ValueError, RecursionError):
+            pass
+    return _python_whole(text)
+
+
+def _python_whole(text: str) -> Outline:
+    """The outline of a Python source parsed whole."""
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError):
         return Outline("", (), tuple(_regex_imports(".py", text)))
+    return _python_tree(tree, _import_lines(text))
+
+
+def _python_tree(
+    tree: ast.Module, import_lines: list[int] | None, *, skimmed: bool = False
+) -> Outline:
+    """The outline read from ``tree``; ``import_lines`` as :func:`_statements` takes them. A
+    ``skimmed`` tree (:mod:`pyskim`) holds statements only in the module, its functions and
+    classes and their methods: its imports are read from those bodies."""
     symbols: list[Symbol] = []
     for node in tree.body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             symbols.append(_py_function(node, ""))
         elif isinstance(node, ast.ClassDef):
-            bases = ", ".join(ast.unparse(base) for base in node.bases)
+            bases = ", ".join(unparse(base) for base in node.bases)
             signature = f"class {node.name}({bases})" if bases else f"class {node.name}"
-            doc = _first_line(ast.get_docstring(node))
+            doc = _doc_line(node)
             symbols.append(Symbol("class", node.name, signature, node.lineno, doc))
             for member in node.body:
                 if isinstance(member, ast.FunctionDef | ast.AsyncFunctionDef):
                     symbols.append(_py_function(member, node.name))
     imports: list[str] = []
-    for found in _statements(tree.body, _import_lines(text)):
+    found_in = _skimmed_statements(tree) if skimmed else _statements(tree.body, import_lines)
+    for found in found_in:
         if isinstance(found, ast.Import):
             imports.extend(alias.name for alias in found.names)
         elif isinstance(found, ast.ImportFrom):
             base = "." * found.level + (found.module or "")
             names = ",".join(alias.name for alias in found.names if alias.name != "*")
             imports.append(f"{base}|{names}")
-    return Outline(_first_line(ast.get_docstring(tree)), tuple(symbols), tuple(imports))
+    return Outline(_doc_line(tree), tuple(symbols), tuple(imports))
+
+
+_LINE_BREAKS = ("\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
+
+
+def _doc_line(node: ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) -> str:
+    """``_first_line(ast.get_docstring(node))``: each line is stripped, so the docstring's
+    indentation need not be removed first, unless it holds a character other than ``\\n``
+    that ``splitlines`` breaks at."""
+    first = node.body[0] if node.body else None
+    if not (
+        isinstance(first, ast.Expr)
+        and isinstance(first.value, ast.Constant)
+        and isinstance(first.value.value, str)
+    ):
+        return ""
+    text = first.value.value
+    if any(character in text for character in _LINE_BREAKS):
+        return _first_line(ast.get_docstring(node))
+    return _first_line(text.expandtabs())
+
+
+def _skimmed_statements(tree: ast.Module) -> list[ast.stmt]:
+    """The statements :func:`_statements` returns for a skimmed tree, where only functions and
+    classes hold statements (a class its methods, a function none)."""
+    found: list[ast.stmt] = []
+    for node in tree.body:
+        found.append(node)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            for member in node.body:
+                found.append(member)
+                if isinstance(member, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                    found.extend(member.body)
+    found.sort(key=lambda node: (node.lineno, node.col_offset))
+    return found
 
 
 _IMPORT_WORD = re.compile(r"\b(?:import|from)\b")
@@ -283,11 +347,11 @@ def _statements(body: list[ast.stmt], import_lines: list[int] | None = None) -> 
 
 def _py_function(node: ast.FunctionDef | ast.AsyncFunctionDef, owner: str) -> Symbol:
     prefix = "async def" if isinstance(node, ast.AsyncFunctionDef) else "def"
-    returns = f" -> {ast.unparse(node.returns)}" if node.returns is not None else ""
-    signature = f"{prefix} {node.name}({ast.unparse(node.args)}){returns}"[:MAX_SIGNATURE]
+    returns = f" -> {unparse(node.returns)}" if node.returns is not None else ""
+    signature = f"{prefix} {node.name}({unparse(node.args)}){returns}"[:MAX_SIGNATURE]
     name = f"{owner}.{node.name}" if owner else node.name
     kind = "method" if owner else "function"
-    return Symbol(kind, name, signature, node.lineno, _first_line(ast.get_docstring(node)))
+    return Symbol(kind, name, signature, node.lineno, _doc_line(node))
 
 
 # --- tree-sitter languages -----------------------------------------------------------------------

@@ -110,12 +110,33 @@ class _Pattern:
     """The group replaced (0: the whole match)."""
     keep: Callable[[re.Match[str]], bool] | None = None
     """Return True to leave a match alone (a placeholder, code rather than a value)."""
+    needs: Callable[[str], object] | None = None
+    """False for a text the pattern cannot match (it lacks a text every match holds): a quick
+    test that spares the search."""
+    named: bool = False
+    """Every match starts with at most a quote and 40 name characters before a secret word, so
+    only those starts are tried (the matches are the ones ``finditer`` finds)."""
 
 
 def _p(
-    kind: str, regex: str, group: int | str = 0, keep: Callable[[re.Match[str]], bool] | None = None
+    kind: str,
+    regex: str,
+    group: int | str = 0,
+    keep: Callable[[re.Match[str]], bool] | None = None,
+    needs: Callable[[str], object] | None = None,
+    named: bool = False,
 ) -> _Pattern:
-    return _Pattern(kind, re.compile(regex), group, keep)
+    return _Pattern(kind, re.compile(regex), group, keep, needs, named)
+
+
+def _any(*texts: str) -> Callable[[str], bool]:
+    """A test for a text holding one of ``texts``."""
+    return lambda text: any(part in text for part in texts)
+
+
+def _any_folded(*words: str) -> Callable[[str], object]:
+    """A test for a text holding one of ``words`` in any case (as ``(?i:…)`` matches them)."""
+    return re.compile("|".join(map(re.escape, words)), re.IGNORECASE).search
 
 
 # A token starts where a word starts, so ``risk-averse`` or ``task-sk-…`` stays readable.
@@ -127,6 +148,7 @@ _SECRET_WORD = (
     r"|private[_.-]?key|auth[_.-]?key|signing[_.-]?key|encryption[_.-]?key|master[_.-]?key"
     r"|account[_.-]?key|credentials?|webhook[_.-]?url|dsn)"
 )
+_SECRET_WORD_SEARCH = re.compile(_SECRET_WORD, re.IGNORECASE).search
 # A secret-named setting: the word may have a prefix (``DB_PASSWORD``, ``dbPassword``) and a
 # suffix after a separator or a capital (``SECRET_KEY``, ``secretKey``), never a lower-case one,
 # so ``tokenizer`` and ``max_tokens`` are not secret names.
@@ -222,40 +244,77 @@ _PATTERNS: tuple[_Pattern, ...] = (
         r"-----BEGIN[ A-Z0-9]*(?:PRIVATE KEY|PRIVATE KEY BLOCK|MESSAGE|SIGNATURE|"
         r"OPENSSH[ A-Z]*)-----(?:(?s:.{0,20000}?)-----END[ A-Z0-9]*-----"
         r"|[A-Za-z0-9+/=\s\\:,.\-\"']*)",
+        needs=_any("-----BEGIN"),
     ),
-    _p("slack-webhook", r"https://hooks\.slack\.com/[A-Za-z0-9_/\-]+"),
-    _p("discord-webhook", r"https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/\S+"),
-    _p("anthropic-key", _W + r"sk-ant-[A-Za-z0-9_\-]{20,}"),
-    _p("openai-key", _W + r"sk-[A-Za-z0-9_\-]{6,}"),
-    _p("stripe-key", _W + r"(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{10,}"),
-    _p("stripe-webhook-secret", _W + r"whsec_[A-Za-z0-9]{20,}"),
+    _p(
+        "slack-webhook",
+        r"https://hooks\.slack\.com/[A-Za-z0-9_/\-]+",
+        needs=_any("https://hooks.slack.com/"),
+    ),
+    _p(
+        "discord-webhook",
+        r"https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/\S+",
+        needs=_any("/api/webhooks/"),
+    ),
+    _p("anthropic-key", _W + r"sk-ant-[A-Za-z0-9_\-]{20,}", needs=_any("sk-ant-")),
+    _p("openai-key", _W + r"sk-[A-Za-z0-9_\-]{6,}", needs=_any("sk-")),
+    _p(
+        "stripe-key",
+        _W + r"(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{10,}",
+        needs=_any("_live_", "_test_"),
+    ),
+    _p("stripe-webhook-secret", _W + r"whsec_[A-Za-z0-9]{20,}", needs=_any("whsec_")),
     _p(
         "aws-access-key-id",
         r"(?<![A-Z0-9])(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{12,}",
+        needs=_any("AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "AIPA"),
     ),
-    _p("github-token", _W + r"(?:gh[pousr]_[A-Za-z0-9]{12,}|github_pat_[A-Za-z0-9_]{20,})"),
-    _p("gitlab-token", _W + r"gl(?:pat|dt|ptt|rt|cbt)-[A-Za-z0-9_\-]{20,}"),
-    _p("slack-token", _W + r"(?:xox[abposer]-[A-Za-z0-9\-]{10,}|xapp-\d-[A-Za-z0-9\-]{10,})"),
-    _p("google-api-key", _W + r"AIza[0-9A-Za-z_\-]{35}"),
-    _p("huggingface-token", _W + r"hf_[A-Za-z0-9]{30,}"),
-    _p("npm-token", _W + r"npm_[A-Za-z0-9]{36}"),
-    _p("pypi-token", _W + r"pypi-[A-Za-z0-9_\-]{40,}"),
-    _p("sendgrid-key", _W + r"SG\.[A-Za-z0-9_\-]{16,32}\.[A-Za-z0-9_\-]{30,64}"),
-    _p("twilio-key", _W + r"(?:AC|SK)[0-9a-f]{32}" + _E),
-    _p("telegram-bot-token", _W + r"\d{8,10}:AA[A-Za-z0-9_\-]{33}" + _E),
-    _p("jwt", _W + r"eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"),
-    _p("mailchimp-key", _W + r"[0-9a-f]{32}-us\d{1,2}" + _E),
-    _p("square-token", _W + r"sq0(?:atp|csp)-[A-Za-z0-9_\-]{22,}"),
-    _p("digitalocean-token", _W + r"do[opr]_v1_[a-f0-9]{64}"),
-    _p("shopify-token", _W + r"shp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}"),
-    _p("databricks-token", _W + r"dapi[a-f0-9]{32}" + _E),
-    _p("age-secret-key", _W + r"AGE-SECRET-KEY-1[0-9A-Z]{58}"),
+    _p(
+        "github-token",
+        _W + r"(?:gh[pousr]_[A-Za-z0-9]{12,}|github_pat_[A-Za-z0-9_]{20,})",
+        needs=_any("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+    ),
+    _p(
+        "gitlab-token",
+        _W + r"gl(?:pat|dt|ptt|rt|cbt)-[A-Za-z0-9_\-]{20,}",
+        needs=_any("glpat-", "gldt-", "glptt-", "glrt-", "glcbt-"),
+    ),
+    _p(
+        "slack-token",
+        _W + r"(?:xox[abposer]-[A-Za-z0-9\-]{10,}|xapp-\d-[A-Za-z0-9\-]{10,})",
+        needs=_any("xox", "xapp-"),
+    ),
+    _p("google-api-key", _W + r"AIza[0-9A-Za-z_\-]{35}", needs=_any("AIza")),
+    _p("huggingface-token", _W + r"hf_[A-Za-z0-9]{30,}", needs=_any("hf_")),
+    _p("npm-token", _W + r"npm_[A-Za-z0-9]{36}", needs=_any("npm_")),
+    _p("pypi-token", _W + r"pypi-[A-Za-z0-9_\-]{40,}", needs=_any("pypi-")),
+    _p("sendgrid-key", _W + r"SG\.[A-Za-z0-9_\-]{16,32}\.[A-Za-z0-9_\-]{30,64}", needs=_any("SG.")),
+    _p("twilio-key", _W + r"(?:AC|SK)[0-9a-f]{32}" + _E, needs=_any("AC", "SK")),
+    _p("telegram-bot-token", _W + r"\d{8,10}:AA[A-Za-z0-9_\-]{33}" + _E, needs=_any(":AA")),
+    _p(
+        "jwt",
+        _W + r"eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}",
+        needs=_any("eyJ"),
+    ),
+    _p("mailchimp-key", _W + r"[0-9a-f]{32}-us\d{1,2}" + _E, needs=_any("-us")),
+    _p(
+        "square-token", _W + r"sq0(?:atp|csp)-[A-Za-z0-9_\-]{22,}", needs=_any("sq0atp-", "sq0csp-")
+    ),
+    _p("digitalocean-token", _W + r"do[opr]_v1_[a-f0-9]{64}", needs=_any("_v1_")),
+    _p(
+        "shopify-token",
+        _W + r"shp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}",
+        needs=_any("shpat_", "shpss_", "shpca_", "shppa_"),
+    ),
+    _p("databricks-token", _W + r"dapi[a-f0-9]{32}" + _E, needs=_any("dapi")),
+    _p("age-secret-key", _W + r"AGE-SECRET-KEY-1[0-9A-Z]{58}", needs=_any("AGE-SECRET-KEY-1")),
     # user:password@ in a URL of any scheme (postgres://, mongodb+srv://, https://__token__:…).
     _p(
         "url-credentials",
         r"(?i)\b[a-z][a-z0-9+.\-]*://[^\s:/?#@\[\]\"'<>]*:(?P<value>[^\s/?#@\"'<>]+)@",
         group="value",
         keep=lambda m: _PLACEHOLDER.match(m.group("value")) is not None,
+        needs=_any("://"),
     ),
     _p(
         "connection-string",
@@ -269,6 +328,7 @@ _PATTERNS: tuple[_Pattern, ...] = (
         r"(?<![A-Za-z0-9])(?i:Bearer|Basic)\s+(?P<value>[A-Za-z0-9._~+/\-]{6,}=*)",
         group="value",
         keep=_keep_auth,
+        needs=_any_folded("bearer", "basic"),
     ),
     _p(
         "authorization",
@@ -276,6 +336,7 @@ _PATTERNS: tuple[_Pattern, ...] = (
         r"(?P<value>[A-Za-z0-9._~+/\-]{8,}=*)",
         group="value",
         keep=_keep_auth,
+        needs=_any_folded("authorization"),
     ),
     # <password>…</password> in XML.
     _p(
@@ -283,6 +344,7 @@ _PATTERNS: tuple[_Pattern, ...] = (
         rf"<(?P<tag>{_NAME})>(?P<value>[^<\s]+)</(?P=tag)>",
         group="value",
         keep=lambda m: _plain_value(m.group("value")),
+        needs=_any("</"),
     ),
     # NAME = "value", NAME: 'value', "NAME": "value", NAME => "value", --password "value".
     _p(
@@ -291,6 +353,8 @@ _PATTERNS: tuple[_Pattern, ...] = (
         r"""\s*(?:=>|:=|==|[:=]|\s)\s*""" + _QUOTED_VALUE,
         group="value",
         keep=_keep_quoted,
+        needs=_SECRET_WORD_SEARCH,
+        named=True,
     ),
     # Unquoted: YAML/TOML/INI/properties/.env, Dockerfile ENV/ARG, compose, shell export.
     _p(
@@ -298,6 +362,8 @@ _PATTERNS: tuple[_Pattern, ...] = (
         rf"""(?<![A-Za-z0-9_.\-]){_NAME}(?P<op>[ \t]*[:=][ \t]*|[ \t]+(?=\S))""" + _BARE_VALUE,
         group="value",
         keep=_keep_bare,
+        needs=_SECRET_WORD_SEARCH,
+        named=True,
     ),
 )
 
@@ -315,9 +381,12 @@ _DETECT_SECRETS_KINDS = {
 
 
 def _replace(text: str, pattern: _Pattern, counts: Counter[str]) -> str:
+    if pattern.needs is not None and not pattern.needs(text):
+        return text
     out: list[str] = []
     last = 0
-    for match in pattern.regex.finditer(text):
+    matches = _named_matches(pattern.regex, text) if pattern.named else pattern.regex.finditer(text)
+    for match in matches:
         if pattern.keep is not None and pattern.keep(match):
             continue
         start, end = match.span(pattern.group)
@@ -331,6 +400,53 @@ def _replace(text: str, pattern: _Pattern, counts: Counter[str]) -> str:
         return text
     out.append(text[last:])
     return "".join(out)
+
+
+_SECRET_WORD_AT = re.compile(_SECRET_WORD, re.IGNORECASE).match
+_SECRET_WORD_STARTS = re.compile(f"(?=(?i:{_SECRET_WORD}))")
+# Each secret word in lower case starts with one of these (``api_key`` and the other ``*key``
+# words with theirs, ``passwd``, ``password`` and ``passphrase`` with ``pass``).
+_SECRET_STEMS = ("pass", "pwd", "secret", "token", "api", "access", "private", "auth", "signing",
+                 "encryption", "master", "account", "credential", "webhook", "dsn")  # fmt: skip
+_WORD_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+_NAME_CHARACTERS = _WORD_CHARACTERS | {".", "-"}
+
+
+def _secret_word_starts(text: str) -> list[int]:
+    """Where a secret word starts in ``text``, in any case, overlapping ones too."""
+    if not text.isascii():  # beyond ASCII, case folding (the long s is an s) is left to the pattern
+        return [match.start() for match in _SECRET_WORD_STARTS.finditer(text)]
+    lowered = text.lower()
+    found: set[int] = set()
+    for stem in _SECRET_STEMS:
+        position = lowered.find(stem)
+        while position >= 0:
+            if _SECRET_WORD_AT(text, position):
+                found.add(position)
+            position = lowered.find(stem, position + 1)
+    return sorted(found)
+
+
+def _named_matches(regex: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+    """What ``regex.finditer(text)`` yields for a pattern whose matches start, after a character
+    that is not a letter, digit or underscore, with at most one quote (or ``<``) and 40 name
+    characters before a secret word: only those starts are tried."""
+    starts: set[int] = set()
+    for position in _secret_word_starts(text):
+        first = position
+        while first > 0 and position - first < 40 and text[first - 1] in _NAME_CHARACTERS:
+            first -= 1
+        for start in range(max(first - 1, 0), position + 1):
+            if start == 0 or text[start - 1] not in _WORD_CHARACTERS:
+                starts.add(start)
+    done = 0
+    for start in sorted(starts):
+        if start < done:
+            continue
+        match = regex.match(text, start)
+        if match is not None:
+            yield match
+            done = max(match.end(), start + 1)
 
 
 # --- detect-secrets ------------------------------------------------------------------------------
