@@ -34,6 +34,8 @@ ENCODING_NAME = "o200k_base"
 """The encoding of the GPT-4o family, used for every model (an estimate for other providers)."""
 
 _ENCODING_URL = "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken"
+_ENCODING_SHA256 = "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d"
+"""The SHA-256 of the ``o200k_base`` file, whose lines list the ranks 0, 1, 2, ... in order."""
 
 MESSAGE_OVERHEAD = 4
 """Tokens a chat message costs beyond its text: the start marker, the role, the separator and the
@@ -85,8 +87,10 @@ def _load_encoding() -> Any:
         fields = data.split()
         if len(fields) % 2:
             raise TokenizerUnavailableError(f"the {ENCODING_NAME} tokenizer file is damaged")
-        return dict(zip(map(binascii.a2b_base64, fields[0::2]), map(int, fields[1::2]),
-                        strict=True))  # fmt: skip
+        tokens = map(binascii.a2b_base64, fields[0::2])
+        if expected_hash == _ENCODING_SHA256:  # the file checked above: its ranks are 0, 1, 2, ...
+            return dict(zip(tokens, range(len(fields) // 2), strict=True))
+        return dict(zip(tokens, map(int, fields[1::2]), strict=True))
 
     # tiktoken's own constructor gives the pattern and special tokens; only its file loader is
     # replaced, for the call, by one that reads the bundled file.
