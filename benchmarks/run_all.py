@@ -18,8 +18,9 @@ ratio, target and whether it holds; figures that fall short are listed at the en
 asserted: the tests never depend on timing.
 
 The benchmarks other helpers own are run after the table when present, and their output is
-appended to the page verbatim: ``bench_pipeline.py``, ``bench_bank_quality.py`` and
-``bench_import.py``.
+appended to the page verbatim (``OTHER_SCRIPTS``): the digest of a large repository against
+605a592's, the coding-agent import against a ``json.loads`` loop, the ledger on PostgreSQL beside
+SQLite, the generation pipeline and the memory bank's quality.
 
 Run: ``python benchmarks/run_all.py [--repeat 15] [--rows 1000000] [--only startup,listing,...]``
 (sections: startup, listing, record, pricing, offline, ledger, others).
@@ -59,7 +60,15 @@ BASE_COMMIT = "605a592"
 
 EXECUTABLE = shutil.which("memory-banker", path=str(Path(sys.executable).parent)) or "memory-banker"
 SECTIONS = ("startup", "listing", "record", "pricing", "offline", "ledger", "others")
-OTHER_SCRIPTS = ("bench_pipeline.py", "bench_bank_quality.py", "bench_import.py")
+OTHER_SCRIPTS: tuple[tuple[str, ...], ...] = (
+    ("bench_digest.py", "--only", "digest"),
+    ("bench_import.py", "--repeat", "3"),
+    ("bench_team_ledger.py",),
+    ("bench_pipeline.py",),
+    ("bench_bank_quality.py",),
+)
+"""The scripts whose output is appended to the page, each with its arguments; each prints its own
+figures beside their baselines and targets."""
 
 
 @dataclass(frozen=True)
@@ -672,7 +681,48 @@ def ledger(rows: int, scratch: Path) -> list[Figure]:
                     figure, target="≤ 3x and ≤ 0.5 s", holds=figure.holds and value <= 0.5
                 )
                 figures.append(report(figure))
+        figures.append(report(_trends_after_inserts(measured, db, total, now, projects, start_us)))
     return figures
+
+
+def _trends_after_inserts(
+    measured: Any, db: Any, total: int, now: datetime, projects: list[Path], start_us: int
+) -> Figure:
+    """`trends --all-projects` read right after a batch of new sessions: the read folds the
+    batch into the trends rollup before it sums the window."""
+    from bench_ledger import SESSIONS_PER_BATCH, build_session
+
+    from token_tracking.history import rows as sql
+    from token_tracking.history.ledger import prepare_session
+    from token_tracking.history.trends import compute_trends
+
+    query = (
+        f"SELECT c.branch AS k, {sql.SUMS} "
+        "FROM usage_rows u JOIN contexts c ON c.id = u.context_id "
+        "WHERE u.ts_us >= ? AND c.source != 'offline' GROUP BY k"
+    )
+    baseline = _best(lambda: db.execute(query, (start_us,)).fetchall())
+    timings = []
+    for run in range(3):
+        # New sessions (new ids) at the times of the latest ones.
+        first = total - SESSIONS_PER_BATCH * (run + 1)
+        measured.insert_prepared(
+            [
+                prepare_session(
+                    *build_session(total + k, total, now - timedelta(days=90), projects)
+                )
+                for k in range(first, first + SESSIONS_PER_BATCH)
+            ]
+        )
+        began = time.perf_counter()
+        compute_trends(measured, days=30, by="branch", now=now)
+        timings.append(time.perf_counter() - began)
+    value = min(timings)
+    label = (
+        f"`trends --by branch` `--all-projects` (30 days) after {SESSIONS_PER_BATCH} new sessions"
+    )
+    figure = at_most(label, value, baseline, "s", 3.0, "plain GROUP BY")
+    return replace(figure, target="≤ 3x and ≤ 0.5 s", holds=figure.holds and value <= 0.5)
 
 
 def _best(function: Callable[[], Any], runs: int = 3) -> float:
@@ -687,19 +737,20 @@ def _best(function: Callable[[], Any], runs: int = 3) -> float:
 def others() -> str:
     """Run the other helpers' benchmark scripts that exist; return their output."""
     parts = []
-    for script in OTHER_SCRIPTS:
+    for script, *arguments in OTHER_SCRIPTS:
         path = HERE / script
         if not path.exists():
             continue
-        print(f"Running {script}", flush=True)
+        print(f"Running {script} {' '.join(arguments)}", flush=True)
         done = subprocess.run(
-            [sys.executable, str(path)], capture_output=True, text=True, timeout=3600
+            [sys.executable, str(path), *arguments], capture_output=True, text=True, timeout=3600
         )
         text = done.stdout + (
             f"\n(exit {done.returncode})\n{done.stderr}" if done.returncode else ""
         )
         print(text, flush=True)
-        parts.append(f"### `benchmarks/{script}`\n\n```text\n{text.rstrip()}\n```\n")
+        title = " ".join((f"benchmarks/{script}", *arguments))
+        parts.append(f"### `{title}`\n\n```text\n{text.rstrip()}\n```\n")
     return "\n".join(parts)
 
 
