@@ -27,7 +27,7 @@ from urllib.parse import quote, urlsplit
 
 from token_tracking.errors import AmbiguousSessionError, LedgerError, SessionNotFoundError
 from token_tracking.git import project_root
-from token_tracking.history import rows
+from token_tracking.history import rollup, rows
 from token_tracking.history.clock import from_us, to_us, window_start
 from token_tracking.history.database import Database, redacted_url
 from token_tracking.history.detail import session_detail, split_intervals
@@ -134,6 +134,8 @@ class Ledger:
         """Where the ledger is, for messages: the file, or the URL without its password."""
         self._contexts: dict[rows.ContextKey, int] = {}
         self._pending_contexts: dict[rows.ContextKey, int] = {}
+        # Read-only: reads never write (the trends rollup is then read as it stands).
+        self._read_only = self.path is not None and not _writable(self.path)
         if url is not None:
             self._db = _open_postgresql(url, self.location)
         else:
@@ -545,7 +547,16 @@ class Ledger:
         """
         if key is not None and key not in rows.SCAN_KEYS:
             raise LedgerError(f"cannot group the trends scan by {key!r}")
-        sql, params = rows.trend_scan_sql(filters, key)
+        try:
+            source = rollup.scan_source(self._db, filters, write=not self._read_only)
+        except self._db.errors:
+            # The rollup could not be brought up to date (a login without write rights, a busy
+            # ledger): the rollup as it stands plus the rows above its watermark is as exact.
+            try:
+                source = rollup.scan_source(self._db, filters, write=False)
+            except self._db.errors as exc:
+                raise LedgerError(f"cannot read the trends rollup: {exc}") from exc
+        sql, params = rows.trend_scan_sql(filters, key, source)
         return rows.trend_scan(self._db.execute(sql, params).fetchall())
 
     def context_values(self, column: GroupColumn) -> dict[int, str | None]:

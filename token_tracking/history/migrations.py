@@ -68,6 +68,76 @@ _STEP_7_ROW_COLUMNS_AND_VIEW: tuple[str, ...] = (
 """The end of step 7, the same on both databases: the request rows' new columns, then the view."""
 
 
+_STEP_9_TABLES: tuple[str, ...] = (
+    # One row per (context, 15-minute bucket, session, agent, model, attributed commit) of the
+    # request rows up to the watermark, with their sums: `tokens trends` reads these instead of
+    # the rows. Reads fold newer rows in; inserts never touch these tables.
+    """
+            CREATE TABLE trend_rollup (
+                id INTEGER PRIMARY KEY,
+                context_id INTEGER NOT NULL,
+                bucket INTEGER NOT NULL,
+                session_pk INTEGER NOT NULL,
+                agent TEXT,
+                model TEXT,
+                attributed_commit TEXT,
+                g_requests INTEGER,
+                g_prompt INTEGER,
+                g_completion INTEGER,
+                g_cached INTEGER,
+                g_total INTEGER,
+                g_cost REAL,
+                g_priced INTEGER,
+                g_cache_write INTEGER,
+                g_reasoning INTEGER,
+                g_unpriced INTEGER
+            )
+            """,
+    "CREATE INDEX trend_rollup_by_context_bucket ON trend_rollup(context_id, bucket)",
+    "CREATE INDEX trend_rollup_by_session_bucket ON trend_rollup(session_pk, bucket)",
+    # The highest usage_rows.id summed in.
+    "CREATE TABLE trend_rollup_state (id INTEGER PRIMARY KEY, watermark INTEGER NOT NULL)",
+    "INSERT INTO trend_rollup_state (id, watermark) VALUES (1, 0)",
+    # The (session, bucket) pairs whose summed rows changed or went away since: the next fold
+    # sums them again from their rows.
+    """
+            CREATE TABLE trend_rollup_dirty (
+                session_pk INTEGER NOT NULL,
+                bucket INTEGER NOT NULL,
+                PRIMARY KEY (session_pk, bucket)
+            )
+            """,
+)
+"""The tables of step 9, the same on both databases."""
+
+_STEP_9_SUMMED = (
+    "id, context_id, ts_us, session_pk, agent, model, attributed_commit, requests, "
+    "prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, "
+    "total_tokens, cost_usd"
+)
+"""The request-row columns the rollup sums or groups by: an update of any other leaves it exact."""
+
+_STEP_9_FOLDED = "(SELECT watermark FROM trend_rollup_state WHERE id = 1)"
+"""The highest request-row id the rollup holds."""
+
+
+def _step_9_mark(row: str) -> str:
+    """The SQLite statement marking the (session, bucket) pair of ``row`` (OLD or NEW) dirty."""
+    return (
+        "INSERT OR IGNORE INTO trend_rollup_dirty (session_pk, bucket) "
+        f"SELECT {row}.session_pk, {row}.ts_us / 900000000 WHERE {row}.id <= {_STEP_9_FOLDED}"
+    )
+
+
+def _step_9_mark_postgresql(row: str) -> str:
+    """:func:`_step_9_mark` in PL/pgSQL."""
+    return (
+        "INSERT INTO trend_rollup_dirty (session_pk, bucket) "
+        f"SELECT {row}.session_pk, {row}.ts_us / 900000000 WHERE {row}.id <= {_STEP_9_FOLDED} "
+        "ON CONFLICT DO NOTHING"
+    )
+
+
 # MIGRATIONS IS APPEND-ONLY. Every step here has been committed, and ledger files made with it
 # exist on people's machines: never edit, reorder or remove a step (not even its whitespace).
 # To change the schema, append a step with the next version that transforms what the previous
@@ -477,6 +547,45 @@ MIGRATIONS: tuple[Migration, ...] = (
         # PostgreSQL groups the window in a hash table, in any order: the index would only cost
         # its inserts there.
         postgresql=(),
+    ),
+    Migration(
+        9,
+        "the trends rollup: request rows summed per context, 15-minute bucket, session and model",
+        (
+            *_STEP_9_TABLES,
+            # A changed or removed row that was summed in marks its (session, bucket) pairs,
+            # before and after, for the next fold to sum again. Inserts fire nothing.
+            f"""
+            CREATE TRIGGER usage_rows_update_marks_rollup
+            AFTER UPDATE OF {_STEP_9_SUMMED} ON usage_rows
+            BEGIN {_step_9_mark("OLD")}; {_step_9_mark("NEW")}; END
+            """,
+            f"""
+            CREATE TRIGGER usage_rows_delete_marks_rollup AFTER DELETE ON usage_rows
+            BEGIN {_step_9_mark("OLD")}; END
+            """,
+        ),
+        postgresql=(
+            *_STEP_9_TABLES,
+            f"""
+            CREATE FUNCTION trend_rollup_mark() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                {_step_9_mark_postgresql("OLD")};
+                IF TG_OP = 'UPDATE' THEN {_step_9_mark_postgresql("NEW")}; END IF;
+                RETURN NULL;
+            END
+            $$
+            """,
+            f"""
+            CREATE TRIGGER usage_rows_update_marks_rollup
+            AFTER UPDATE OF {_STEP_9_SUMMED} ON usage_rows
+            FOR EACH ROW EXECUTE FUNCTION trend_rollup_mark()
+            """,
+            """
+            CREATE TRIGGER usage_rows_delete_marks_rollup AFTER DELETE ON usage_rows
+            FOR EACH ROW EXECUTE FUNCTION trend_rollup_mark()
+            """,
+        ),
     ),
 )
 

@@ -549,16 +549,25 @@ _GROUP_COLUMNS = (
     "g_requests, g_prompt, g_completion, g_cached, g_total, g_cost, g_priced, g_cache_write, "
     "g_reasoning, g_unpriced"
 )
+G_COLUMNS = f"context_id, bucket, session_pk, agent, model, attributed_commit, {_GROUP_COLUMNS}"
+"""The columns of ``g``, the sums the trends scan regroups (and of the ``trend_rollup`` table)."""
+GROUP_SUMS = _GROUP_SUMS
+"""The sums of ``g``'s sum columns, to regroup rows of :data:`G_COLUMNS`."""
 SCAN_KEYS: frozenset[str] = frozenset(("model", "agent", "attributed_commit"))
 """The request-row columns :func:`trend_scan_sql` can group the window by besides its buckets."""
 
 
-def trend_scan_sql(filters: Filters, key: str | None) -> tuple[str, list[Any]]:
+def trend_scan_sql(
+    filters: Filters, key: str | None, source: tuple[str, list[Any]] | None = None
+) -> tuple[str, list[Any]]:
     """Return the one statement (and its parameters) that reads a :class:`TrendScan`.
 
-    ``key`` is a column of :data:`SCAN_KEYS` to group by too, or ``None``.
+    ``key`` is a column of :data:`SCAN_KEYS` to group by too, or ``None``. ``source`` is the
+    ``WITH`` clause (and its parameters) defining ``g``, the selected rows' sums per context,
+    bucket, session, agent, model and attributed commit (:data:`G_COLUMNS`); by default
+    :func:`row_source` (summed from the request rows).
     """
-    where, params = bucket_where(filters)
+    with_clause, params = source if source is not None else row_source(filters)
     parts = [
         f"SELECT 0, bucket, session_pk, context_id, NULL, NULL, {_GROUP_SUMS} "
         "FROM g GROUP BY bucket, session_pk, context_id",
@@ -571,17 +580,25 @@ def trend_scan_sql(filters: Filters, key: str | None) -> tuple[str, list[Any]]:
             f"SELECT 2, COUNT(DISTINCT session_pk), NULL, NULL, {key}, NULL, {_GROUP_SUMS} "
             f"FROM g GROUP BY {key}"
         )
-    sql = f"""
-        WITH g (context_id, bucket, session_pk, agent, model, attributed_commit, {_GROUP_COLUMNS})
-        AS (
-            SELECT context_id, ts_us / {BUCKET_US}, session_pk, agent, model, attributed_commit,
-                   {_ROW_SUMS}
-            FROM usage_rows WHERE {where}
-            GROUP BY context_id, ts_us / {BUCKET_US}, session_pk, agent, model, attributed_commit
-        )
-        {" UNION ALL ".join(parts)}
+    return f"{with_clause} {' UNION ALL '.join(parts)}", params
+
+
+def row_sums_sql(table: str, where: str) -> str:
+    """Return the ``SELECT`` of the sums of ``table``'s request rows matching ``where``, one row
+    per context, bucket, session, agent, model and attributed commit (:data:`G_COLUMNS`)."""
+    return f"""
+        SELECT context_id, ts_us / {BUCKET_US}, session_pk, agent, model, attributed_commit,
+               {_ROW_SUMS}
+        FROM {table} WHERE {where}
+        GROUP BY context_id, ts_us / {BUCKET_US}, session_pk, agent, model, attributed_commit
     """
-    return sql, params
+
+
+def row_source(filters: Filters) -> tuple[str, list[Any]]:
+    """Return the ``WITH`` clause defining ``g`` (see :func:`trend_scan_sql`) from the request
+    rows the filters select, and its parameters."""
+    where, params = bucket_where(filters)
+    return f"WITH g ({G_COLUMNS}) AS ({row_sums_sql('usage_rows', where)})", params
 
 
 def bucket_where(filters: Filters) -> tuple[str, list[Any]]:
@@ -591,11 +608,11 @@ def bucket_where(filters: Filters) -> tuple[str, list[Any]]:
     if filters.start is not None:
         # Implied by ``ts_us >= start``: integer division never decreases.
         where += f" AND ts_us / {BUCKET_US} >= ?"
-        params.append(_truncated_division(to_us(filters.start), BUCKET_US))
+        params.append(truncated_division(to_us(filters.start), BUCKET_US))
     return where, params
 
 
-def _truncated_division(value: int, divisor: int) -> int:
+def truncated_division(value: int, divisor: int) -> int:
     """``value / divisor`` rounded toward zero, as both databases divide integers."""
     quotient = abs(value) // divisor
     return quotient if value >= 0 else -quotient
