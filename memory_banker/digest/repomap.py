@@ -264,7 +264,8 @@ def _python_tree(
     return Outline(_doc_line(tree), tuple(symbols), tuple(imports))
 
 
-_LINE_BREAKS = ("\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
+_LINE_BREAK = re.compile("[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+"""A character other than ``\\n`` that ``str.splitlines`` breaks at."""
 
 
 def _doc_line(node: ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) -> str:
@@ -279,22 +280,29 @@ def _doc_line(node: ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunct
     ):
         return ""
     text = first.value.value
-    if any(character in text for character in _LINE_BREAKS):
+    if _LINE_BREAK.search(text):
         return _first_line(ast.get_docstring(node))
     return _first_line(text.expandtabs())
 
 
+_IMPORT_NODES = (ast.Import, ast.ImportFrom)
+_BLOCK_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
 def _skimmed_statements(tree: ast.Module) -> list[ast.stmt]:
-    """The statements :func:`_statements` returns for a skimmed tree, where only functions and
-    classes hold statements (a class its methods, a function none)."""
+    """The import statements among those :func:`_statements` returns for a skimmed tree, in
+    the same order; there only functions and classes hold statements (a class its methods, a
+    function none)."""
     found: list[ast.stmt] = []
     for node in tree.body:
-        found.append(node)
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        if isinstance(node, _BLOCK_NODES):
             for member in node.body:
-                found.append(member)
-                if isinstance(member, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                    found.extend(member.body)
+                if isinstance(member, _BLOCK_NODES):
+                    found.extend(item for item in member.body if isinstance(item, _IMPORT_NODES))
+                elif isinstance(member, _IMPORT_NODES):
+                    found.append(member)
+        elif isinstance(node, _IMPORT_NODES):
+            found.append(node)
     found.sort(key=lambda node: (node.lineno, node.col_offset))
     return found
 
