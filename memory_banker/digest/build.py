@@ -33,7 +33,7 @@ from memory_banker.digest.files import (
     read_file,
     walk_files,
 )
-from memory_banker.digest.git import git_facts, git_prefix
+from memory_banker.digest.git import GitReader, git_prefix
 from memory_banker.digest.manifests import is_manifest, manifest_facts
 from memory_banker.digest.rank import build_map
 from memory_banker.digest.readme import is_readme
@@ -69,6 +69,8 @@ def build_digest(project: Path, *, context_tokens: int = 30000) -> Digest:
         raise UsageError(f"project folder not found: {project}")
 
     prefix = git_prefix(project)
+    # The git commands run while the files are read and outlined.
+    reader = GitReader(project) if prefix is not None else None
     listed = git_files(project) if prefix is not None else None
     candidates = listed if listed is not None else walk_files(project)
     withheld = sum(1 for path in set(candidates) if is_withheld(path) and not is_skipped(path))
@@ -87,7 +89,7 @@ def build_digest(project: Path, *, context_tokens: int = 30000) -> Digest:
     add_commands(manifest_texts, declared)
     cache = OutlineCache()
     modules = build_map(infos, cache=cache)
-    git = git_facts(project, prefix) if prefix is not None else None
+    git = reader.facts(prefix) if reader is not None and prefix is not None else None
     facts = derive_facts(Inputs(project, infos, texts, manifests, declared, modules, git, cache))
     cache.save()
 
