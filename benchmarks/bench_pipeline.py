@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ["OPENAI_AGENTS_DISABLE_TRACING"] = "1"
 
-from benchmarks.bench_digest import make_repository  # noqa: E402
+from benchmarks.bench_digest import commit_all  # noqa: E402
 from memory_banker import pipeline  # noqa: E402
 from memory_banker.digest.build import build_digest  # noqa: E402
 from memory_banker.plan import GenerateOptions, prepare  # noqa: E402
@@ -45,6 +45,27 @@ from tests.support.generate import script_bank  # noqa: E402
 from tests.support.sample_project import make_sample_project  # noqa: E402
 
 KEY = "sk-bench-not-a-real-key"
+
+
+def synthetic_repository(root: Path, files: int) -> Path:
+    """A git repository of ``files`` small Python and TypeScript modules (one commit)."""
+    project = root / "big"
+    project.mkdir()
+    (project / "README.md").write_text("# Big\n\nA synthetic project for the benchmark.\n")
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "big"\ndependencies = ["click>=8", "rich>=13"]\n'
+    )
+    body = "".join(
+        f"def function_{n}(value: int) -> int:\n    return value * {n}\n\n" for n in range(12)
+    )
+    for index in range(files):
+        package = project / ("src" if index % 3 else "tests") / f"pkg{index % 40}"
+        package.mkdir(parents=True, exist_ok=True)
+        suffix = ".ts" if index % 5 == 0 else ".py"
+        prefix = "test_" if index % 3 == 0 else "module_"
+        (package / f"{prefix}{index}{suffix}").write_text(f'"""Module {index}."""\n\n{body}')
+    commit_all(project, "Initial import")
+    return project
 
 
 def in_process_run(project: Path, fake: FakeProvider, delay: float, command: str) -> float:
@@ -135,7 +156,7 @@ def main() -> None:
         seconds, code = cold_process(["--project-path", str(project), "update"], dict(os.environ))
         print(f"cold missing-key refusal (exit {code}): {seconds:.3f} s (target < 1 s)")
 
-        big = make_repository(root, options.files)  # the same repository as bench_digest.py
+        big = synthetic_repository(root, options.files)
         build_digest(big)  # warm: the tokenizer's first load (~0.25 s) is not the digest's cost
         timings = []
         for _ in range(3):

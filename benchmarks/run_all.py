@@ -782,7 +782,9 @@ def page(figures: list[Figure], machine: str, others_text: str, args: list[str])
         "|---|---|---|---|---|---|",
         *(figure.line() for figure in figures),
         "",
-        "Falling short: " + (", ".join(f.name for f in short) if short else "none") + ".",
+        "Falling short in this table: "
+        + (", ".join(f.name for f in short) if short else "none")
+        + ("; the benchmarks below print their own targets and verdicts." if others_text else "."),
         "",
     ]
     if others_text:
