@@ -8,6 +8,7 @@ them, so the tests read exactly what users' folders hold. The ledger tests' sess
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -162,3 +163,12 @@ def three_reports(project: Path) -> dict[str, TokenUsageReport]:
     for name, report in reports.items():
         write_report(project, name, report)
     return reports
+
+
+def age_reports(folder: Path, seconds: int = 3_600) -> None:
+    """Date every report's mtime in ``folder`` back by ``seconds``: the index trusts no file
+    modified within seconds of the index being written (a rewrite in the same clock tick keeps
+    the mtime)."""
+    for path in folder.glob("*.json"):
+        stat = path.stat()
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns - seconds * 1_000_000_000))

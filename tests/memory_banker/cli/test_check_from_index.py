@@ -4,7 +4,6 @@ index keeps of it gives the verdict the report file gives, to the cent, without 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +15,7 @@ from tests.support.cli import invoke
 from tests.support.reports import (
     START,
     V0_1_TODAY_COST,
+    age_reports,
     agent,
     copy_v0_1,
     make_report,
@@ -39,13 +39,9 @@ def project(tmp_path: Path) -> Path:
 
 
 def age(project: Path) -> Path:
-    """Date every report's mtime back an hour and return the reports folder: the index serves no
-    document of a file modified within seconds of its writing (a rewrite in the same clock tick
-    keeps the mtime)."""
+    """Date every report's mtime back an hour and return the reports folder."""
     folder = reports_dir(project)
-    for path in folder.glob("*.json"):
-        stat = path.stat()
-        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns - 3_600 * 1_000_000_000))
+    age_reports(folder)
     return folder
 
 

@@ -22,6 +22,7 @@ from tests.support.cli import invoke, run_installed
 from tests.support.ledger_factory import use_timezone
 from tests.support.reports import (
     START,
+    age_reports,
     agent,
     copy_v0_1,
     make_report,
@@ -316,18 +317,10 @@ def write_index(
     os.utime(index, ns=(folder_ns, folder_ns))
 
 
-def age(folder: Path, seconds: int = 3_600) -> None:
-    """Date every report's mtime back: the index trusts no file modified within seconds of the
-    index being written (a rewrite in the same clock tick keeps the mtime)."""
-    for path in folder.glob("*.json"):
-        stat = path.stat()
-        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns - seconds * 1_000_000_000))
-
-
 def test_the_index_is_written_and_serves_unchanged_files(project: Path) -> None:
     three_reports(project)
     folder = reports_dir(project)
-    age(folder)
+    age_reports(folder)
     first = list_reports(folder).reports
     head, stats, rows = read_index(folder)
     assert sorted(head["end_times"]) == sorted(stats) == sorted(rows)
@@ -347,7 +340,7 @@ def test_the_index_is_written_and_serves_unchanged_files(project: Path) -> None:
 def test_the_latest_comes_from_the_index_without_reading_the_summaries(project: Path) -> None:
     three_reports(project)
     folder = reports_dir(project)
-    age(folder)
+    age_reports(folder)
     list_reports(folder)
     head, _, _ = read_index(folder)
     # Neither stats nor summaries: while nothing in the folder changed, latest needs neither.
@@ -376,7 +369,7 @@ def test_a_file_modified_just_before_the_index_was_written_is_read_again(project
 def test_the_index_serves_a_report_replaced_under_the_same_name(project: Path) -> None:
     reports = three_reports(project)
     folder = reports_dir(project)
-    age(folder)
+    age_reports(folder)
     assert invoke(project, "tokens", "--json").stdout.count("bbbb2222") == 1
     # Replace the oldest report by a newer session under the same name, with the same size and
     # the same mtime, through a rename (as every writer of reports does): only the inode differs.
@@ -456,7 +449,7 @@ def test_tokens_prints_the_latest_from_the_index_as_the_model_prints_it(
     three_reports(project)
     write_report(project, "token_usage_20261124_090000.json", _rich_report())
     folder = reports_dir(project)
-    age(folder)
+    age_reports(folder)
     from_file = invoke(project, "tokens").stdout  # builds the index, with the latest's document
     parsed: list[int] = []
     real = report_file_module.parse_report
@@ -479,7 +472,7 @@ def test_tokens_prints_the_latest_from_the_index_as_the_model_prints_it(
 def test_tokens_prints_a_report_replaced_under_the_same_name(project: Path) -> None:
     reports = three_reports(project)
     folder = reports_dir(project)
-    age(folder)
+    age_reports(folder)
     assert "Model: gpt-4o-mini" in invoke(project, "tokens").stdout
     assert read_index(folder)[0]["latest"]["file"] == "token_usage_20261119_080000.json"
     # The latest replaced by another session of the same size and mtime through a rename:
@@ -503,7 +496,7 @@ def test_tokens_prints_a_report_replaced_under_the_same_name(project: Path) -> N
 def test_an_edited_document_in_the_index_is_not_served(project: Path) -> None:
     three_reports(project)
     folder = reports_dir(project)
-    age(folder)
+    age_reports(folder)
     invoke(project, "tokens")
     head, stats, rows = read_index(folder)
     head["latest"]["document"] = head["latest"]["document"].replace("gpt-4o-mini", "edited")
@@ -518,7 +511,7 @@ def test_tokens_and_the_listing_import_no_pydantic_while_the_index_is_fresh(
     project: Path,
 ) -> None:
     three_reports(project)
-    age(reports_dir(project))
+    age_reports(reports_dir(project))
     invoke(project, "tokens")
     probe = (
         "import sys\n"
@@ -542,7 +535,7 @@ def test_a_report_written_while_the_index_is_written_is_not_hidden_by_it(
 ) -> None:
     three_reports(project)
     folder = reports_dir(project)
-    age(folder)
+    age_reports(folder)
     late = make_report(
         "dddd4444-0000-4000-8000-000000000004", end=START + timedelta(days=3), agents=[]
     )
@@ -574,7 +567,7 @@ def test_a_report_the_index_found_in_the_future_is_the_latest_once_its_time_come
         make_report("eeee5555-0000-4000-8000-000000000005", end=ahead, agents=[]),
     )
     folder = reports_dir(project)
-    age(folder)
+    age_reports(folder)
     list_reports(folder)
     assert list(read_index(folder)[0]["future"]) == ["token_usage_20991231_000000.json"]
 
@@ -645,7 +638,7 @@ def test_a_listing_reads_only_the_files_added_since_the_index(
 ) -> None:
     three_reports(project)
     folder = reports_dir(project)
-    age(folder)
+    age_reports(folder)
     assert len(list_reports(folder).reports) == 3
     write_report(
         project,
@@ -712,7 +705,7 @@ def test_a_removed_file_leaves_the_listing_and_a_corrupt_index_is_rebuilt(projec
 def test_a_hand_edited_index_is_not_trusted(project: Path) -> None:
     three_reports(project)
     folder = reports_dir(project)
-    age(folder)
+    age_reports(folder)
     list_reports(folder)
     head, stats, rows = read_index(folder)
     rows["token_usage_20261120_090000.json"][11] = "4,000"  # tokens as text
