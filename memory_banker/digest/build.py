@@ -17,6 +17,9 @@ state gives the same digest byte for byte.
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from memory_banker.digest.budget import Budget, add_full_texts, file_block, fit_text, render_tree
@@ -67,7 +70,30 @@ def build_digest(project: Path, *, context_tokens: int = 30000) -> Digest:
     project = project.resolve()
     if not project.is_dir():
         raise UsageError(f"project folder not found: {project}")
+    with _collector_paused():
+        return _build(project, context_tokens)
 
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector for the block, and restore it as it was.
+
+    Parsing source files creates millions of short-lived objects that reference counting frees;
+    with the collector on, each parse also triggers full collections that walk every object the
+    digest keeps alive, which cost a fifth of a cold digest of a large repository. The digest
+    makes no reference cycles worth collecting early.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _build(project: Path, context_tokens: int) -> Digest:
+    """The digest of the resolved folder ``project`` (see :func:`build_digest`)."""
     prefix = git_prefix(project)
     # The git commands run while the files are read and outlined.
     reader = GitReader(project) if prefix is not None else None
