@@ -6,7 +6,9 @@ statement, however deeply nested. :func:`skim` returns the source with every oth
 emptied: function bodies and other statements become blank lines, an import nested in a
 statement that is emptied is kept and moved to the indentation of the block it is kept in, and
 a body left with nothing gets ``pass``. Line numbers stay as they were, so the outline read from
-the skimmed source is the outline of the whole one.
+the skimmed source is the outline of the whole one. :func:`scan` returns the kept lines
+themselves (:class:`Scan`), from which :mod:`~memory_banker.digest.pyheaders` reads the outline
+without a parse.
 
 Logical lines are found with patterns that follow Python's tokenizer (strings, comments,
 brackets and backslash continuations) and blocks by indentation, which needs no parse: a run of
@@ -20,6 +22,7 @@ holds the word ``import`` in its code): the caller then parses the whole source.
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 _UNSUPPORTED_CHARACTERS = ("\r", "\f", "\0", "\ufeff")
 _TAB_INDENT = re.compile(r"^ *\t", re.MULTILINE)
@@ -116,17 +119,26 @@ class _Unsupported(Exception):
 def skim(text: str) -> str | None:
     """Return ``text`` with only what an outline reads left in place (see the module docstring),
     or None when the whole source must be parsed."""
+    scanned = scan(text)
+    return None if scanned is None else scanned.render()
+
+
+def scan(text: str) -> Scan | None:
+    """Return the logical lines of ``text`` an outline reads, or None when the whole source must
+    be parsed."""
     if any(character in text for character in _UNSUPPORTED_CHARACTERS) or (
         "\t" in text and _TAB_INDENT.search(text)
     ):
         return None
+    skimmer = Scan(text + "\n")
     try:
-        return _Skimmer(text + "\n").run()[:-1]
+        skimmer.run()
     except _Unsupported:
         return None
+    return skimmer
 
 
-class _Line:
+class Line:
     """One logical line: where it starts and ends in the text, its indentation and kind."""
 
     __slots__ = ("end", "indent", "kind", "start")
@@ -144,56 +156,77 @@ class _Line:
         self.kind = _KINDS[last] if last is not None else OTHER
 
 
-class _Skimmer:
-    """Builds the skimmed source: the kept logical lines, and blank lines for the rest."""
+class Definition(NamedTuple):
+    """A function, class or method header the outline lists."""
+
+    header: Line
+    first: Line | None
+    """The first logical line of its body; None when the body is on the header's line."""
+    owner: Line | None
+    """The header of the class a method is defined in; None for a top-level definition."""
+
+
+class Scan:
+    """The logical lines of a source an outline reads, found in one pass (:meth:`run`), and
+    the skimmed source made of them (:meth:`render`)."""
 
     def __init__(self, text: str) -> None:
         self.text = text
+        """The source with a newline appended."""
         self.size = len(text)
         self.kept: list[tuple[int, int, int | None, bool]] = []
         """(start, end, new indentation or None, replaced by ``pass``) of each kept line."""
+        self.doc: Line | None = None
+        """The module's first logical line when it starts with a string."""
+        self.definitions: list[Definition] = []
+        """Top-level functions and classes, each class followed by its methods."""
+        self.imports: list[Line] = []
+        """Every import statement, however deeply nested."""
 
-    def run(self) -> str:
+    def run(self) -> None:
         text = self.text
         position = _past(_BLANKS, text, 0)
         if position < self.size:
-            first = _Line(text, position)
+            first = Line(text, position)
             if first.kind == STRING:
                 self.kept.append((first.start, first.end, None, False))
+                self.doc = first
                 position = first.end
         skip = _run(-1)
         while True:
             position = _past(skip, text, position)
             if position >= self.size:
-                return self._render()
-            line = _Line(text, position)
+                return
+            line = Line(text, position)
             if line.indent == 0 and line.kind == DEF:
-                position = self._function(line)
+                position = self._function(line, None)
             elif line.indent == 0 and line.kind == CLASS:
                 position = self._class(line)
             else:
                 position = self._nested(line, 0)
 
-    def _nested(self, line: _Line, indent: int) -> int:
+    def _nested(self, line: Line, indent: int) -> int:
         """Keep ``line`` at ``indent`` when it is an import; step over a definition that is not
         kept (its body is skipped as any other lines); return where to go on."""
         if line.kind == IMPORT:
             self.kept.append((line.start, line.end, indent, False))
+            self.imports.append(line)
         elif line.kind not in (DEF, CLASS):
             raise _Unsupported  # ``if x: import y`` and the like
         return line.end
 
-    def _first_in_body(self, header: _Line) -> _Line | None:
+    def _first_in_body(self, header: Line) -> Line | None:
         """The first logical line of ``header``'s body, None when the body is on its line."""
         position = _past(_BLANKS, self.text, header.end)
         if position >= self.size:
             return None
-        line = _Line(self.text, position)
+        line = Line(self.text, position)
         return line if line.indent > header.indent else None
 
-    def _function(self, header: _Line) -> int:
+    def _function(self, header: Line, owner: Line | None) -> int:
         self.kept.append((header.start, header.end, None, False))
         first = self._first_in_body(header)
+        self.definitions.append(Definition(header, first, owner))
         if first is None:
             return header.end
         end = _past(_body(header.indent), self.text, first.end)
@@ -204,9 +237,10 @@ class _Skimmer:
             self.kept.append((first.start, first.end, first.indent, True))
         return end
 
-    def _class(self, header: _Line) -> int:
+    def _class(self, header: Line) -> int:
         self.kept.append((header.start, header.end, None, False))
         first = self._first_in_body(header)
+        self.definitions.append(Definition(header, first, None))
         if first is None:
             return header.end
         text = self.text
@@ -221,11 +255,11 @@ class _Skimmer:
             position = _past(skip, text, position)
             if position >= self.size:
                 break
-            line = _Line(text, position)
+            line = Line(text, position)
             if line.indent <= header.indent:
                 break
             if line.indent == indent and line.kind == DEF:
-                position = self._function(line)
+                position = self._function(line, header)
             elif line.indent < indent:
                 raise _Unsupported  # an unindent to no block
             else:
@@ -247,11 +281,12 @@ class _Skimmer:
             position = _past(skip, text, position, end)
             if position >= end:
                 return kept
-            line = _Line(text, position)
+            line = Line(text, position)
             position = self._nested(line, indent)
             kept = kept or line.kind == IMPORT
 
-    def _render(self) -> str:
+    def render(self) -> str:
+        """The skimmed source (see :func:`skim`)."""
         text = self.text
         out: list[str] = []
         position = 0
@@ -265,4 +300,4 @@ class _Skimmer:
                 out.append(" " * indent + text[start:end].lstrip(" "))
             position = end
         out.append("\n" * text.count("\n", position, len(text)))
-        return "".join(out)
+        return "".join(out)[:-1]

@@ -136,14 +136,19 @@ def build_map(
     map, by the files' paths and contents and the code that builds it."""
     cache = cache if cache is not None else OutlineCache(cache_folder)
     state = hashlib.sha256(_map_code())
+    digests: dict[str, bytes] = {}
     for info in infos:
-        content = hashlib.sha256(info.text).digest() if info.text is not None else b"-"
+        content = b"-"
+        if info.text is not None:
+            content = digests[info.path] = hashlib.sha256(info.text).digest()
         state.update(f"{info.path}\0{info.lines}\0".encode("utf-8", "surrogatepass") + content)
-    raw = cache.value(state.digest(), "map", lambda _: _as_json(_build_map(infos, cache)), list)
+    raw = cache.value(
+        state.digest(), "map", lambda _: _as_json(_build_map(infos, cache, digests)), list
+    )
     try:
         maps = tuple(_from_json(item) for item in raw)
     except (TypeError, ValueError):
-        maps = _build_map(infos, cache)  # a damaged cache entry
+        maps = _build_map(infos, cache, digests)  # a damaged cache entry
     cache.save()
     return maps
 
@@ -185,13 +190,17 @@ def _from_json(item: list[Any]) -> ModuleMap:
     )
 
 
-def _build_map(infos: Sequence[FileInfo], cache: OutlineCache) -> tuple[ModuleMap, ...]:
+def _build_map(
+    infos: Sequence[FileInfo], cache: OutlineCache, digests: dict[str, bytes]
+) -> tuple[ModuleMap, ...]:
+    """The ranked map of ``infos``; ``digests`` holds the SHA-256 digest of each file read."""
     entries: list[tuple[FileInfo, str, Outline]] = []
     for info in infos:
         language = language_of(info.path)
         if info.text is None or language is None or not language[1] or info.lines == 0:
             continue
-        parsed = cache.outline(info.path, info.text) if has_outline(info.path) else _EMPTY
+        digest = digests[info.path]
+        parsed = cache.outline(info.path, info.text, digest) if has_outline(info.path) else _EMPTY
         entries.append((info, language[0], parsed))
     paths = [info.path for info, _, _ in entries]
     resolver = _Resolver(paths)
@@ -199,14 +208,14 @@ def _build_map(infos: Sequence[FileInfo], cache: OutlineCache) -> tuple[ModuleMa
     weights = {info.path: _weight(info.path, parsed) for info, _, parsed in entries}
     scores = pagerank(paths, edges, weights)
 
-    def data_like(data: bytes) -> bool:
-        return cache.flag(data, "data-like", is_data_like)
+    def data_like(path: str) -> Callable[[bytes], bool]:
+        return lambda data: cache.flag(data, "data-like", is_data_like, digests[path])
 
     maps = [
         ModuleMap(
             path=info.path,
             language=language,
-            category=category(info.path, language, info.text, data_like),
+            category=category(info.path, language, info.text, data_like(info.path)),
             doc=parsed.doc,
             symbols=parsed.symbols,
             imports=tuple(sorted(edges[info.path])),

@@ -1,8 +1,10 @@
 """The outline of one source file: its docstring's first line, top-level symbols with signatures,
 and the import specifiers it names.
 
-Python is parsed with :mod:`ast`, from the skimmed source :mod:`~memory_banker.digest.pyskim`
-makes when it makes one (the same outline, a fraction of the parse); JavaScript, TypeScript, Go,
+Python is read from the logical lines :mod:`~memory_banker.digest.pyskim` finds, by
+:mod:`~memory_banker.digest.pyheaders` without a parse, and where those lines hold something it
+does not read, parsed with :mod:`ast` from the skimmed source (the same outline either way, a
+fraction of the parse of the whole file, which is the last resort); JavaScript, TypeScript, Go,
 Rust, Java, Ruby, C, C++ and PHP with tree-sitter and the grammar wheels installed beside it (a
 language whose wheel is missing gets no symbols). Imports are read with one pattern per
 language. Outlines are cached by content hash under the user cache folder, so an unchanged file
@@ -22,18 +24,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from memory_banker.digest.facts import Symbol
 from memory_banker.digest.paths import file_suffix
-from memory_banker.digest.pyskim import skim
+from memory_banker.digest.pyheaders import MAX_SIGNATURE, docstring_line, first_line, read_outline
+from memory_banker.digest.pyskim import scan
 from memory_banker.digest.unparse import unparse
 from token_tracking.files import write_cache_file
 from token_tracking.settings import cache_dir
 
-_CACHE_VERSION = "6"
+_encode = msgspec.json.Encoder().encode
+"""JSON, several times faster than :func:`json.dumps` for the shards."""
+_CACHE_VERSION = "7"
 _SHARD_NAME = 1
 """Hex digits of a key that name its shard: 16 shards, so a run reads and writes few files."""
-MAX_SIGNATURE = 160
-"""Signatures are cut to this many characters."""
 
 
 @dataclass(frozen=True)
@@ -129,10 +134,11 @@ class OutlineCache:
         self._shards: dict[str, dict[str, Any]] = {}
         self._dirty: set[str] = set()
 
-    def outline(self, path: str, data: bytes) -> Outline:
-        """Return the outline of file ``path`` whose content is ``data``. Never raises."""
+    def outline(self, path: str, data: bytes, digest: bytes | None = None) -> Outline:
+        """Return the outline of file ``path`` whose content is ``data`` (and whose SHA-256
+        digest is ``digest``, when known). Never raises."""
         suffix = file_suffix(path).lower()
-        key = hashlib.sha256(_CACHE_VERSION.encode() + suffix.encode() + b"\0" + data).hexdigest()
+        key = _key(suffix, data, digest)
         shard = self._shard(key[:_SHARD_NAME])
         raw = shard.get(key)
         if isinstance(raw, list) and len(raw) == 3:
@@ -150,9 +156,16 @@ class OutlineCache:
         self._dirty.add(key[:_SHARD_NAME])
         return result
 
-    def flag(self, data: bytes, name: str, compute: Callable[[bytes], bool]) -> bool:
-        """Return ``compute(data)``, cached under ``name`` by ``data``'s content hash."""
-        return bool(self.value(data, name, compute, bool))
+    def flag(
+        self,
+        data: bytes,
+        name: str,
+        compute: Callable[[bytes], bool],
+        digest: bytes | None = None,
+    ) -> bool:
+        """Return ``compute(data)``, cached under ``name`` by ``data``'s content hash (its
+        SHA-256 ``digest``, when known)."""
+        return bool(self.value(data, name, compute, bool, digest))
 
     def value(
         self,
@@ -160,10 +173,11 @@ class OutlineCache:
         name: str,
         compute: Callable[[bytes], Any],
         valid: type | tuple[type, ...] = object,
+        digest: bytes | None = None,
     ) -> Any:
         """Return ``compute(data)`` (a JSON value), cached under ``name`` by ``data``'s content
         hash; a cached value that is not a ``valid`` instance is computed again."""
-        key = hashlib.sha256(_CACHE_VERSION.encode() + name.encode() + b"\0" + data).hexdigest()
+        key = _key(name, data, digest)
         shard = self._shard(key[:_SHARD_NAME])
         if key in shard and isinstance(shard[key], valid):
             return shard[key]
@@ -186,10 +200,17 @@ class OutlineCache:
         for name in sorted(self._dirty):
             try:
                 self.folder.mkdir(parents=True, exist_ok=True)
-                write_cache_file(self.folder / f"{name}.json", json.dumps(self._shards[name]))
+                write_cache_file(self.folder / f"{name}.json", _encode(self._shards[name]))
             except OSError:
                 pass  # a cache that cannot be written only costs a parse next time
         self._dirty.clear()
+
+
+def _key(name: str, data: bytes, digest: bytes | None) -> str:
+    """The cache key of ``name`` for content ``data`` whose SHA-256 digest is ``digest`` (None:
+    not computed yet)."""
+    content = digest if digest is not None else hashlib.sha256(data).digest()
+    return hashlib.sha256(f"{_CACHE_VERSION}\0{name}\0".encode() + content).hexdigest()
 
 
 def outline(path: str, data: bytes, cache: Path | None = None) -> Outline:
@@ -201,25 +222,22 @@ def outline(path: str, data: bytes, cache: Path | None = None) -> Outline:
     return result
 
 
-def _first_line(text: str | None) -> str:
-    for line in (text or "").strip().splitlines():
-        line = line.strip().strip("/*#!-;").strip()
-        if line:
-            return line[:200]
-    return ""
-
-
 # --- Python --------------------------------------------------------------------------------------
 
 
 def _python(data: bytes) -> Outline:
-    """The outline of a Python source, parsed from its skimmed form (:mod:`pyskim`) when it has
-    one that parses, else whole; a source that does not parse gets its imports by pattern."""
+    """The outline of a Python source: read from its logical lines (:mod:`pyheaders`) when they
+    hold only what is read there, else parsed from its skimmed form (:mod:`pyskim`) when it has
+    one that parses, else parsed whole; a source that does not parse gets its imports by
+    pattern."""
     text = data.decode("utf-8", errors="replace")
-    skimmed = skim(text)
-    if skimmed is not None:
+    scanned = scan(text)
+    if scanned is not None:
+        read = read_outline(scanned)
+        if read is not None:
+            return Outline(*read)
         try:
-            return _python_tree(ast.parse(skimmed), None, skimmed=True)
+            return _python_tree(ast.parse(scanned.render()), None, skimmed=True)
         except (SyntaxError, ValueError, RecursionError):
             pass
     return _python_whole(text)
@@ -264,14 +282,8 @@ def _python_tree(
     return Outline(_doc_line(tree), tuple(symbols), tuple(imports))
 
 
-_LINE_BREAK = re.compile("[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
-"""A character other than ``\\n`` that ``str.splitlines`` breaks at."""
-
-
 def _doc_line(node: ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) -> str:
-    """``_first_line(ast.get_docstring(node))``: each line is stripped, so the docstring's
-    indentation need not be removed first, unless it holds a character other than ``\\n``
-    that ``splitlines`` breaks at."""
+    """The first line of ``node``'s docstring, cleaned as :func:`ast.get_docstring` cleans it."""
     first = node.body[0] if node.body else None
     if not (
         isinstance(first, ast.Expr)
@@ -279,10 +291,7 @@ def _doc_line(node: ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunct
         and isinstance(first.value.value, str)
     ):
         return ""
-    text = first.value.value
-    if _LINE_BREAK.search(text):
-        return _first_line(ast.get_docstring(node))
-    return _first_line(text.expandtabs())
+    return docstring_line(first.value.value)
 
 
 _IMPORT_NODES = (ast.Import, ast.ImportFrom)
@@ -453,7 +462,7 @@ def _comment_before(node: Any) -> str:
             break
         previous, start = earlier, earlier.start_point[0]
         lines = _text(earlier).splitlines()
-    return _first_line(lines[0] if lines else "")
+    return first_line(lines[0] if lines else "")
 
 
 def _leading_comment(text: str) -> str:
@@ -462,7 +471,7 @@ def _leading_comment(text: str) -> str:
     for line in text.splitlines()[:60]:
         stripped = line.strip()
         if stripped.startswith(("//", "/*", "*", "#")) and not stripped.startswith("#!"):
-            cleaned = _first_line(stripped)
+            cleaned = first_line(stripped)
             if cleaned.lower().startswith(
                 (
                     "copyright",

@@ -7,8 +7,9 @@ import textwrap
 
 import pytest
 
+from memory_banker.digest.pyheaders import first_line
 from memory_banker.digest.pyskim import skim
-from memory_banker.digest.repomap import _doc_line, _first_line, _python, _python_whole
+from memory_banker.digest.repomap import _doc_line, _python, _python_whole
 from memory_banker.digest.unparse import unparse
 
 SOURCES = {
@@ -185,4 +186,4 @@ def test_signatures_are_written_as_ast_unparse_writes_them(source: str) -> None:
 def test_the_first_docstring_line_is_the_cleaned_docstrings(doc: str) -> None:
     node = ast.parse(f"def f():\n    {doc}\n").body[0]
     assert isinstance(node, ast.FunctionDef)
-    assert _doc_line(node) == _first_line(ast.get_docstring(node))
+    assert _doc_line(node) == first_line(ast.get_docstring(node))

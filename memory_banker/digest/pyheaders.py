@@ -1,0 +1,770 @@
+"""The outline of a Python source read from its logical lines, without a parse.
+
+:func:`~memory_banker.digest.pyskim.scan` finds the lines an outline reads: the module
+docstring, the headers of top-level functions, classes and methods with the first line of
+their bodies, and every import statement. :func:`read_outline` reads the outline from those
+lines and returns exactly what :mod:`ast` and :func:`ast.unparse` make of the same lines:
+signatures are rebuilt from their tokens with ``ast.unparse``'s spacing and quotes.
+
+It reads only what it can read with certainty and returns None for anything else (a parse of
+the skimmed source then gives the outline): non-ASCII headers, expressions other than names,
+attributes, subscripts, calls, lists, ``|`` unions, a unary minus, ``...``, ``{}``, decimal
+integers and strings without backslashes or both quote kinds; a trailing comma in a
+subscript; a positional argument after a keyword one; a body on the header's line that
+starts with a string or names ``import``; import statements with ``;`` or ``\\``.
+"""
+
+from __future__ import annotations
+
+import ast
+import keyword
+import re
+from collections.abc import Callable
+
+from memory_banker.digest.facts import Symbol
+from memory_banker.digest.pyskim import STRING, Line, Scan
+
+MAX_SIGNATURE = 160
+"""Signatures of functions and methods are cut to this many characters."""
+
+_NUMBER = (
+    r"(?:0[xXoObB][0-9A-Fa-f_]+|(?:[0-9][0-9_]*)?\.?[0-9][0-9_]*(?:[eE][-+]?[0-9][0-9_]*)?"
+    r"|[0-9][0-9_]*\.)(?![0-9A-Za-z_.])"
+)
+"""An integer or float literal (not imaginary)."""
+_TOKENS = re.compile(
+    r"(?P<skip>[ \t\n]+|\\\n|\#[^\n]*)"
+    r"|(?P<string>[A-Za-z]{0,2}(?:'[^'\\\n]*'|\"[^\"\\\n]*\"))"
+    r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
+    r"|(?P<number>" + _NUMBER + ")"
+    r"|(?P<op>->|\*\*|\.\.\.|[-()\[\]{},:=*/|.])"
+)
+"""The tokens of the headers read here; a character none of them matches is not read."""
+_OPENERS = {"(": ")", "[": "]", "{": "}"}
+_RESERVED = frozenset(keyword.kwlist) - {"None", "True", "False"}
+"""Words that cannot be a name in an expression (``None``, ``True`` and ``False`` are written
+as names are)."""
+_DEF = re.compile(r"(async[ \t]+)?def[ \t]+([A-Za-z_][A-Za-z0-9_]*)[ \t]*(?=\()")
+_CLASS = re.compile(r"class[ \t]+([A-Za-z_][A-Za-z0-9_]*)[ \t]*(?=[(:])")
+_STARTS_WITH_STRING = re.compile(r"[ \t]*[A-Za-z]{0,2}['\"]")
+_IMPORT_WORD = re.compile(r"\bimport\b")
+_PLAIN_LITERAL = re.compile(
+    r"""[rRuU]?(?:\"\"\"(?P<a>[^"\\]*(?:"(?!"")[^"\\]*)*)\"\"\"|'''(?P<b>[^'\\]*(?:'(?!'')[^'\\]*)*)'''"""
+    r"""|"(?P<c>[^"\\\n]*)"|'(?P<d>[^'\\\n]*)')[ \t]*(?:\#[^\n]*)?\n?"""
+)
+"""A string literal whose value is its text: no escapes, one literal, nothing after it."""
+_LINE_BREAK = re.compile("[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+"""A character other than ``\\n`` that ``str.splitlines`` breaks at."""
+_DOTTED = r"[A-Za-z_][A-Za-z0-9_]*(?: ?\. ?[A-Za-z_][A-Za-z0-9_]*)*"
+_AS = r"(?: as [A-Za-z_][A-Za-z0-9_]*)?"
+_IMPORT = re.compile(rf"import ((?:{_DOTTED}){_AS}(?: ?, ?(?:{_DOTTED}){_AS})*)")
+_FROM = re.compile(rf"from ?(?P<dots>[. ]*?) ?(?P<module>{_DOTTED})? ?import ?(?P<names>.*)")
+_COMMENT = re.compile(r"#[^\n]*")
+_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+_PLAIN_IMPORT = re.compile(
+    rf"from (\.*)({_NAME}(?:\.{_NAME})*)? import ({_NAME}(?:, {_NAME})*)\n?"
+    rf"|import ({_NAME}(?:\.{_NAME})*)\n?"
+)
+"""The common import statements, on one line without aliases or comments."""
+_KEYWORD = re.compile(rf"(?<![A-Za-z0-9_])(?:{'|'.join(keyword.kwlist)})(?![A-Za-z0-9_])")
+"""A keyword, which no name of an import statement may be."""
+_ALIAS = re.compile(r" ?([A-Za-z_][A-Za-z0-9_]*)(?: as [A-Za-z_][A-Za-z0-9_]*)? ?")
+
+
+class _Unread(Exception):
+    """A line holds something this module does not read with certainty."""
+
+
+def first_line(text: str | None) -> str:
+    """The first non-empty line of ``text``, stripped of comment and rule characters, at most
+    200 characters."""
+    for line in (text or "").strip().splitlines():
+        line = line.strip().strip("/*#!-;").strip()
+        if line:
+            return line[:200]
+    return ""
+
+
+def docstring_line(value: str) -> str:
+    """The first line of the docstring ``value`` as :func:`ast.get_docstring` cleans it: each
+    line is stripped anyway, so the indentation need not be removed first, unless the value
+    holds a character other than ``\\n`` that ``splitlines`` breaks at."""
+    if _LINE_BREAK.search(value):
+        module = ast.Module(body=[ast.Expr(ast.Constant(value))], type_ignores=[])
+        return first_line(ast.get_docstring(module))
+    return first_line(value.expandtabs())
+
+
+def read_outline(scanned: Scan) -> tuple[str, tuple[Symbol, ...], tuple[str, ...]] | None:
+    """Return the (docstring line, symbols, imports) of the scanned source, or None when a line
+    holds something not read here."""
+    text = scanned.text
+    try:
+        doc = _docstring(text, scanned.doc) if scanned.doc is not None else ""
+        symbols: list[Symbol] = []
+        line_number, counted = 1, 0
+        class_names: dict[int, str] = {}
+        for header, first, owner in scanned.definitions:
+            line_number += text.count("\n", counted, header.start)
+            counted = header.start
+            source = text[header.start + header.indent : header.end]
+            if not source.isascii():
+                raise _Unread
+            if source.startswith("class"):
+                name, signature, rest = _class(source)
+                class_names[header.start] = name
+                kind = "class"
+            else:
+                name, signature, rest = _function(source)
+                kind = "function" if owner is None else "method"
+                if owner is not None:
+                    name = f"{class_names[owner.start]}.{name}"
+            symbol_doc = _body_docstring(text, first, rest)
+            symbols.append(Symbol(kind, name, signature, line_number, symbol_doc))
+        imports: list[str] = []
+        for line in scanned.imports:
+            imports.extend(_imports(text[line.start + line.indent : line.end]))
+    except _Unread:
+        return None
+    return doc, tuple(symbols), tuple(imports)
+
+
+# --- docstrings ----------------------------------------------------------------------------------
+
+
+def _docstring(text: str, line: Line) -> str:
+    """The docstring line of the statement ``line`` starts (a string): "" when the statement is
+    not a string literal."""
+    source = text[line.start + line.indent : line.end]
+    plain = _PLAIN_LITERAL.fullmatch(source)
+    if plain is not None:
+        value = plain.group(plain.lastgroup or "a")
+        return docstring_line(value or "")
+    try:
+        statements = ast.parse(source.strip()).body
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        raise _Unread from None
+    if len(statements) != 1:
+        raise _Unread  # ``"doc"; import os``: the import is outside the lines read
+    statement = statements[0]
+    if (
+        isinstance(statement, ast.Expr)
+        and isinstance(statement.value, ast.Constant)
+        and isinstance(statement.value.value, str)
+    ):
+        return docstring_line(statement.value.value)
+    return ""  # an expression other than a string: not a docstring
+
+
+def _body_docstring(text: str, first: Line | None, rest: str) -> str:
+    """The docstring line of a definition whose body starts with ``first``, or is ``rest``,
+    what follows the header's colon, when ``first`` is None."""
+    if first is not None:
+        return _docstring(text, first) if first.kind == STRING else ""
+    if not rest.strip(" \t\n") or rest.lstrip(" \t").startswith("#"):
+        raise _Unread  # a header without a body
+    if _STARTS_WITH_STRING.match(rest) or _IMPORT_WORD.search(rest):
+        raise _Unread
+    return ""
+
+
+# --- headers -------------------------------------------------------------------------------------
+
+
+def _tokens(source: str, position: int) -> tuple[list[str], list[str], str]:
+    """The kinds and texts of the tokens of ``source`` from ``position`` to the colon that ends
+    the header (not included), and what follows that colon."""
+    kinds: list[str] = []
+    values: list[str] = []
+    depth = 0
+    for match in _TOKENS.finditer(source, position):
+        if match.start() != position:
+            raise _Unread  # a character no token matches
+        position = match.end()
+        kind = match.lastgroup or ""
+        if kind == "skip":
+            continue
+        value = match.group()
+        if value in _OPENERS:
+            depth += 1
+        elif value in ")]}":
+            depth -= 1
+        elif value == ":" and depth == 0:
+            return kinds, values, source[position:]
+        kinds.append(kind)
+        values.append(value)
+    raise _Unread
+
+
+def _function(source: str) -> tuple[str, str, str]:
+    """The name and signature of the function header ``source``, and what follows its colon."""
+    match = _DEF.match(source)
+    if match is None:
+        raise _Unread
+    prefix = "async def" if match.group(1) else "def"
+    name = match.group(2)
+    end = _HEADER_END.search(source, match.end())
+    written = None if end is None else _plain(source[match.end() : end.start()])
+    if written is not None:
+        return name, f"{prefix} {name}{written}"[:MAX_SIGNATURE], ""
+    kinds, values, rest = _tokens(source, match.end())
+    reader = _Reader(kinds, values)
+    arguments = reader.sequence(1, ")", reader.parameter)
+    returns = ""
+    if reader.at < len(values):
+        reader.expect("->")
+        returns = f" -> {reader.expression()}"
+        reader.end()
+    return name, f"{prefix} {name}({', '.join(arguments)}){returns}"[:MAX_SIGNATURE], rest
+
+
+def _plain(header: str) -> str | None:
+    """The parameter list and return annotation ``header`` (from the opening parenthesis up to
+    the colon) stands for, as ``ast.unparse`` writes them; None for anything :class:`_Reader`
+    should read instead.
+
+    A header made only of names, ``...``, integers, ``[]`` and ``{}``, subscripts, lists and
+    ``|`` unions, with no comment, string or call (:data:`_PLAIN_HEADER`), is written by
+    removing its white space and spacing its punctuation as ``ast.unparse`` does: that needs no
+    tokens. Any other header goes through :func:`_written`."""
+    if (
+        _NOT_PLAIN.search(header) is None
+        and _PLAIN_HEADER.fullmatch(compact := _WHITE_SPACE.sub("", header)) is not None
+    ):
+        return (
+            compact.replace(",)", ")")
+            .replace(",", ", ")
+            .replace(":", ": ")
+            .replace("|", " | ")
+            .replace("->", " -> ")
+        )
+    return _written(_WORDS.findall(header))
+
+
+def _plain_header_pattern(depth: int) -> str:
+    """The pattern of a compacted header (no white space) :func:`_plain` writes, with
+    subscripts and lists nested at most ``depth`` deep (``|`` and ``,`` are alike inside
+    brackets: both are spaced the same way)."""
+    name = r"[A-Za-z_][A-Za-z0-9_]*"
+    dotted = rf"{name}(?:\.{name})*"
+    atom = rf"(?:{dotted}|\.\.\.|-?(?:0|[1-9][0-9]*)|\[\]|\{{\}}|\(\))"
+    term = atom
+    for _ in range(depth):
+        term = rf"(?:(?:{dotted})?\[{term}(?:[,|]{term})*\]|{atom})"
+    union = rf"{term}(?:\|{term})*"
+    parameter = rf"(?:\*{{1,2}}{name}(?::{union})?|{name}(?::{union})?(?:={union})?|/|\*)"
+    return rf"\((?:{parameter}(?:,{parameter})*,?)?\)(?:->{union})?"
+
+
+_PLAIN_HEADER = re.compile(_plain_header_pattern(2))
+_WHITE_SPACE = re.compile(r"[ \t\n]+")
+_NOT_PLAIN = re.compile(
+    r"[A-Za-z0-9_][ \t\n]+[A-Za-z0-9_]|[#'\"\\]"
+    rf"|(?<![A-Za-z0-9_])(?:{'|'.join(sorted(_RESERVED))})(?![A-Za-z0-9_])"
+)
+"""Two words apart only by white space (which :func:`_plain` would join), a comment, a
+string, a backslash or a keyword other than ``None``, ``True`` and ``False``."""
+_HEADER_END = re.compile(r":[ \t]*(?:\#[^\n]*)?\n?\Z")
+"""The colon that ends a header whose body starts on the next line (when it is not inside a
+string or comment: :func:`_written` then sees an unknown token or a second colon)."""
+_WORDS = re.compile(
+    r"[ \t\n]+|\\\n|\#[^\n]*"
+    r"|([A-Za-z]{0,2}(?:'[^'\\\n]*'|\"[^\"\\\n]*\")|[A-Za-z_][A-Za-z0-9_]*"
+    r"|" + _NUMBER + r"|->|\*\*|\.\.\.|[^ \t\n])"
+)
+"""Tokens for :func:`_written`: spaces and comments match as empty strings, and any other
+character is a token of its own."""
+_SPACED = {",": ", ", ":": ": ", "|": " | ", "->": " -> ", "=": "="}
+_ATOM_STARTS = frozenset({"open", "sep", "op"})
+
+
+def _written(tokens: list[str]) -> str | None:
+    """The parameter list and return annotation the header ``tokens`` (from the opening
+    parenthesis up to the colon) stand for, as ``ast.unparse`` writes them, in one pass over
+    the tokens; None for anything :class:`_Reader` should read instead.
+
+    ``prev`` says what the last token was: ``open`` and ``sep`` (an item may start), ``op``
+    (an operand must follow), ``neg`` (a unary minus), ``param`` (a parameter's name, ``/`` or
+    a bare ``*``), ``star`` (``*`` or ``**`` before a parameter's name), ``dot`` and ``atom``.
+    Each open bracket is a context: ``p`` the parameter list, ``c`` a call, ``s`` a subscript,
+    ``l`` a list, with the state of its current item."""
+    out: list[str] = []
+    stack: list[str] = []
+    items: list[str] = []
+    """Per context: ``p``: start, name, star, ann, default; ``c``: start, name (a first token
+    that is a name), pos, kw; ``s`` and ``l``: any."""
+    keywords: list[bool] = []
+    prev = "start"
+    last = ""
+    count = len(tokens)
+    index = 0
+    while index < count:
+        token = tokens[index]
+        index += 1
+        if not token:
+            continue
+        first = token[0]
+        top = stack[-1] if stack else ""
+        item = items[-1] if items else ""
+        if top == "p" and item in ("start", "star"):
+            # A parameter: a name, ``*`` or ``**`` before one, ``/`` or a bare ``*``.
+            if item == "start" and token in ("*", "**"):
+                items[-1], prev = ("star" if token == "*" else "kwstar"), "star"
+                out.append(token)
+                continue
+            if item == "start" and token == "/":
+                items[-1], prev = "done", "param"
+                out.append(token)
+                continue
+            if item == "star" and token in (",", ")") and out[-1] == "*":
+                items[-1], prev = "done", "param"
+            elif (first.isalpha() or first == "_") and token[-1] not in "'\"":
+                if token in _RESERVED or token in ("None", "True", "False"):
+                    return None
+                items[-1] = "name" if item == "start" else "starname"
+                prev = "param"
+                out.append(token)
+                continue
+            elif prev not in ("open", "sep"):
+                return None
+        if top == "p" and item == "kwstar":
+            if not (first.isalpha() or first == "_") or token[-1] in "'\"" or token in _RESERVED:
+                return None
+            items[-1], prev = "starname", "param"
+            out.append(token)
+            continue
+        if first.isalpha() or first == "_":
+            if token[-1] in "'\"":
+                if prev not in _ATOM_STARTS:
+                    return None
+                try:
+                    out.append(_string(token))
+                except _Unread:
+                    return None
+                prev, last = "atom", "string"
+                continue
+            if prev == "dot":
+                if token in keyword.kwlist:
+                    return None
+            elif prev in _ATOM_STARTS or prev == "neg":
+                if token in _RESERVED:
+                    return None
+            else:
+                return None
+            out.append(token)
+            prev, last = "atom", "name"
+            if top == "c" and item == "start":
+                items[-1] = "name"
+            elif top == "c" and item == "name":
+                items[-1] = "pos"
+            continue
+        if first.isdigit() or (first == "." and len(token) > 1 and token != "..."):
+            if prev not in _ATOM_STARTS and prev != "neg":
+                return None
+            try:
+                out.append(_number(token))
+            except _Unread:
+                return None
+            prev, last = "atom", "number"
+            if top == "c" and item in ("start", "name"):
+                items[-1] = "pos"
+            continue
+        if first in "'\"":
+            if len(token) < 2 or prev not in _ATOM_STARTS:
+                return None
+            try:
+                out.append(_string(token))
+            except _Unread:
+                return None
+            prev, last = "atom", "string"
+            if top == "c" and item in ("start", "name"):
+                items[-1] = "pos"
+            continue
+        if top == "c" and item == "name" and token != "=":
+            items[-1] = "pos"
+        if token == "(":
+            if prev == "start":
+                stack.append("p")
+                items.append("start")
+            elif prev == "atom" and last in ("name", "string", "closer"):
+                stack.append("c")
+                items.append("start")
+            elif prev in _ATOM_STARTS:
+                stack.append("t")  # a tuple
+                items.append("" if top != "s" else "in subscript")
+            else:
+                return None
+            keywords.append(False)
+            out.append("(")
+            prev = "open"
+        elif token == "[":
+            if prev == "atom" and last in ("name", "string", "closer"):
+                stack.append("s")
+            elif prev in _ATOM_STARTS:
+                stack.append("l")
+            else:
+                return None
+            items.append("")
+            keywords.append(False)
+            out.append("[")
+            prev = "open"
+        elif token in (")", "]"):
+            if top not in (("s", "l") if token == "]" else ("p", "c", "t")):
+                return None
+            if top == "t" and prev != "open" and (not item or item[0] == "i"):
+                # Parentheses around one expression are not a tuple; ast.unparse writes a
+                # tuple that is a whole subscript without them.
+                return None
+            if prev == "sep":
+                # A trailing comma: ast.unparse writes a tuple of one as ``(a,)``, in a
+                # subscript as ``x[a,]``.
+                if top in ("s", "t") and item == ",":
+                    out[-1] = ","
+                else:
+                    out.pop()
+            elif prev == "open":
+                if top == "s":
+                    return None
+            elif prev not in ("atom", "param"):
+                return None
+            if top == "c" and not _argument_ends(items, keywords):
+                return None
+            stack.pop()
+            items.pop()
+            keywords.pop()
+            out.append(token)
+            prev, last = "atom", "closer"
+        elif token == ",":
+            if not stack or prev not in ("atom", "param"):
+                return None
+            if top == "c" and not _argument_ends(items, keywords):
+                return None
+            items[-1] = "start" if top in ("p", "c") else item + ","
+            out.append(", ")
+            prev = "sep"
+        elif token == ":":
+            if top != "p" or item not in ("name", "starname") or prev != "param":
+                return None
+            items[-1] = "ann"
+            out.append(": ")
+            prev = "op"
+        elif token == "=":
+            if top == "p" and item in ("name", "ann") and prev in ("param", "atom"):
+                items[-1] = "default"
+            elif top == "c" and item == "name" and prev == "atom" and last == "name":
+                items[-1] = "kw"
+            else:
+                return None
+            out.append("=")
+            prev = "op"
+        elif token == "|":
+            if prev != "atom":
+                return None
+            out.append(" | ")
+            prev = "op"
+        elif token == "-":
+            if prev not in _ATOM_STARTS:
+                return None
+            out.append("-")
+            prev = "neg"
+        elif token == ".":
+            if prev != "atom" or last == "number":
+                return None
+            out.append(".")
+            prev = "dot"
+        elif token == "...":
+            if prev not in _ATOM_STARTS:
+                return None
+            out.append("...")
+            prev, last = "atom", "ellipsis"
+        elif token in ("*", "**") and top == "c" and item == "start":
+            if token == "*" and keywords[-1]:
+                return None
+            items[-1] = "pos" if token == "*" else "kw"
+            out.append(token)
+            prev = "op"
+        elif token == "->":
+            if stack or prev != "atom" or last != "closer" or "->" in out:
+                return None
+            out.append(" -> ")
+            prev = "op"
+        elif token == "{":
+            if prev not in _ATOM_STARTS or index >= count or tokens[index] != "}":
+                return None
+            index += 1
+            out.append("{}")
+            prev, last = "atom", "closer"
+        else:
+            return None
+    if stack or prev != "atom":
+        return None
+    return "".join(out)
+
+
+def _argument_ends(items: list[str], keywords: list[bool]) -> bool:
+    """Record how the call argument that ends here was given; False for a positional argument
+    after a keyword one (``ast.unparse`` would write it first)."""
+    if items[-1] == "kw":
+        keywords[-1] = True
+    elif items[-1] in ("pos", "name") and keywords[-1]:
+        return False
+    return True
+
+
+def _class(source: str) -> tuple[str, str, str]:
+    """The name and signature of the class header ``source`` (keyword arguments are left out
+    of the bases), and what follows its colon."""
+    match = _CLASS.match(source)
+    if match is None:
+        raise _Unread
+    kinds, values, rest = _tokens(source, match.end())
+    name = match.group(1)
+    if not values:
+        return name, f"class {name}", rest
+    reader = _Reader(kinds, values)
+    arguments = reader.sequence(1, ")", reader.argument)
+    reader.end()
+    bases = ", ".join(argument[1:] for argument in arguments if argument[0] == "p")
+    return name, f"class {name}({bases})" if bases else f"class {name}", rest
+
+
+class _Reader:
+    """Reads an expression grammar's subset from header tokens, writing what it reads as
+    ``ast.unparse`` writes it."""
+
+    def __init__(self, kinds: list[str], values: list[str]) -> None:
+        self.kinds = kinds
+        self.values = values
+        self.at = 0
+        self.keyword_seen = False
+
+    def peek(self) -> str:
+        return self.values[self.at] if self.at < len(self.values) else ""
+
+    def expect(self, value: str) -> None:
+        if self.peek() != value:
+            raise _Unread
+        self.at += 1
+
+    def end(self) -> None:
+        if self.at != len(self.values):
+            raise _Unread
+
+    def sequence(self, start: int, closer: str, item: Callable[[], str]) -> list[str]:
+        """The items of a bracketed sequence whose first item is at token ``start``, read by
+        ``item``, up to ``closer``; a trailing comma is dropped."""
+        self.at = start
+        items: list[str] = []
+        seen = self.keyword_seen
+        self.keyword_seen = False
+        while self.peek() != closer:
+            items.append(item())
+            if self.peek() == ",":
+                self.at += 1
+            elif self.peek() != closer:
+                raise _Unread
+        self.at += 1
+        self.keyword_seen = seen
+        return items
+
+    def parameter(self) -> str:
+        """One parameter: ``/``, ``*``, ``*name``, ``**name`` or ``name``, with its annotation
+        and default."""
+        value = self.peek()
+        if value == "/":
+            self.at += 1
+            return "/"
+        prefix = ""
+        if value in ("*", "**"):
+            prefix = value
+            self.at += 1
+            if value == "*" and self.peek() in (",", ")"):
+                return "*"
+        if self.at >= len(self.values) or self.kinds[self.at] != "name":
+            raise _Unread
+        written = prefix + self.values[self.at]
+        if self.values[self.at] in keyword.kwlist:
+            raise _Unread
+        self.at += 1
+        if self.peek() == ":":
+            self.at += 1
+            written += ": " + self.expression()
+        if self.peek() == "=":
+            if prefix:
+                raise _Unread
+            self.at += 1
+            written += "=" + self.expression()
+        return written
+
+    def argument(self) -> str:
+        """One call argument, written with a first character saying its kind: ``p`` positional,
+        ``=`` keyword (``name=value`` or ``**value``)."""
+        value = self.peek()
+        if value == "**":
+            self.at += 1
+            self.keyword_seen = True
+            return "=**" + self.expression()
+        if value == "*":
+            self.at += 1
+            if self.keyword_seen:
+                raise _Unread  # ast.unparse writes positional arguments first
+            return "p*" + self.expression()
+        if (
+            self.kinds[self.at] == "name"
+            and self.at + 1 < len(self.values)
+            and self.values[self.at + 1] == "="
+        ):
+            name = self.values[self.at]
+            if name in _RESERVED:
+                raise _Unread
+            self.at += 2
+            self.keyword_seen = True
+            return f"={name}={self.expression()}"
+        if self.keyword_seen:
+            raise _Unread
+        return "p" + self.expression()
+
+    def expression(self) -> str:
+        """An expression: operands joined by ``|``."""
+        written = self.operand()
+        while self.peek() == "|":
+            self.at += 1
+            written += " | " + self.operand()
+        return written
+
+    def operand(self) -> str:
+        """A primary with an optional unary minus."""
+        if self.peek() == "-":
+            self.at += 1
+            return "-" + self.primary()
+        return self.primary()
+
+    def primary(self) -> str:
+        """An atom and its trailers (attributes, subscripts, calls)."""
+        if self.at >= len(self.values):
+            raise _Unread
+        kind, value = self.kinds[self.at], self.values[self.at]
+        self.at += 1
+        if kind == "name":
+            if value in _RESERVED:
+                raise _Unread
+            written = value
+        elif kind == "number":
+            written = _number(value)
+        elif kind == "string":
+            written = _string(value)
+        elif value == "...":
+            return "..."
+        elif value == "[":
+            written = "[" + ", ".join(self.sequence(self.at, "]", self.expression)) + "]"
+        elif value == "{":
+            self.expect("}")
+            return "{}"
+        else:
+            raise _Unread
+        while True:
+            value = self.peek()
+            if value == ".":
+                self.at += 1
+                if self.at >= len(self.values) or self.kinds[self.at] != "name":
+                    raise _Unread
+                if self.values[self.at] in keyword.kwlist:
+                    raise _Unread
+                written += "." + self.values[self.at]
+                self.at += 1
+            elif value == "[":
+                items = self.sequence(self.at + 1, "]", self.expression)
+                if not items:
+                    raise _Unread
+                # ast.unparse writes a tuple of one as ``x[a,]``.
+                one = len(items) == 1 and self.values[self.at - 2] == ","
+                written += "[" + ", ".join(items) + ("," if one else "") + "]"
+            elif value == "(":
+                arguments = self.sequence(self.at + 1, ")", self.argument)
+                written += "(" + ", ".join(argument[1:] for argument in arguments) + ")"
+            else:
+                return written
+
+
+def _number(token: str) -> str:
+    """The number literal ``token`` as ``ast.unparse`` writes its value."""
+    try:
+        if token[:2].lower() in ("0x", "0o", "0b") or not any(c in token for c in ".eE"):
+            written = repr(int(token, 0))
+        else:
+            written = repr(float(token))
+    except ValueError:
+        raise _Unread from None  # ``007`` and the like
+    if written in ("inf", "nan"):
+        raise _Unread  # written as ``1e309``
+    return written
+
+
+def _string(token: str) -> str:
+    """The string literal ``token`` as ``ast.unparse`` writes its value."""
+    quote = token.find("'") if token[-1] == "'" else token.find('"')
+    prefix, value = token[:quote], token[quote + 1 : -1]
+    if prefix not in ("", "r", "R", "u", "U") or not value.isprintable():
+        raise _Unread  # bytes, f-strings, tabs and other escaped characters
+    kind = "u" if prefix in ("u", "U") else ""  # ast keeps a ``u`` prefix, and writes it
+    if "'" not in value:
+        return f"{kind}'{value}'"
+    if '"' not in value:
+        return f'{kind}"{value}"'
+    raise _Unread
+
+
+# --- imports -------------------------------------------------------------------------------------
+
+
+def _imports(source: str) -> list[str]:
+    """The import specifiers of the import statement ``source``, written as the repo map writes
+    them (``os.path``; ``from X import a, b`` as ``X|a,b``)."""
+    plain = _PLAIN_IMPORT.fullmatch(source)
+    if plain is not None:
+        dots, module, names, imported = plain.groups()
+        if imported is not None:
+            if not _KEYWORD.search(imported):
+                return [imported]
+        elif (dots or module) and not _KEYWORD.search(f"{module or ''} {names}"):
+            return [f"{dots}{module or ''}|{names.replace(', ', ',')}"]
+    code = _COMMENT.sub("", source)  # an import statement holds no string
+    if not code.isascii() or ";" in code or "\\" in code:
+        raise _Unread
+    words = " ".join(code.split())
+    if words.startswith("import"):
+        match = _IMPORT.fullmatch(words)
+        if match is None:
+            raise _Unread
+        parts = match.group(1).split(",")
+        return [_checked(part.split(" as ")[0].replace(" ", "")) for part in parts]
+    match = _FROM.fullmatch(words)
+    if match is None:
+        raise _Unread
+    dots = match.group("dots").replace(" ", "")
+    module = _checked((match.group("module") or "").replace(" ", ""))
+    names = match.group("names").strip()
+    if not dots and not module:
+        raise _Unread
+    if names == "*":
+        return [f"{dots}{module}|"]
+    if names.startswith("("):
+        if not names.endswith(")"):
+            raise _Unread
+        names = names[1:-1].strip()
+        if names.endswith(","):
+            names = names[:-1]
+    written: list[str] = []
+    for part in names.split(","):
+        alias = _ALIAS.fullmatch(part)
+        if alias is None:
+            raise _Unread
+        written.append(_checked(alias.group(1)))
+    return [f"{dots}{module}|{','.join(written)}"]
+
+
+def _checked(dotted: str) -> str:
+    """``dotted`` when none of its parts is a keyword."""
+    if _KEYWORD.search(dotted):
+        raise _Unread
+    return dotted
