@@ -19,7 +19,6 @@ from __future__ import annotations
 import ast
 import keyword
 import re
-from collections.abc import Callable
 
 from memory_banker.digest.facts import Symbol
 from memory_banker.digest.pyskim import STRING, Line, Scan
@@ -32,15 +31,6 @@ _NUMBER = (
     r"|[0-9][0-9_]*\.)(?![0-9A-Za-z_.])"
 )
 """An integer or float literal (not imaginary)."""
-_TOKENS = re.compile(
-    r"(?P<skip>[ \t\n]+|\\\n|\#[^\n]*)"
-    r"|(?P<string>[A-Za-z]{0,2}(?:'[^'\\\n]*'|\"[^\"\\\n]*\"))"
-    r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
-    r"|(?P<number>" + _NUMBER + ")"
-    r"|(?P<op>->|\*\*|\.\.\.|[-()\[\]{},:=*/|.])"
-)
-"""The tokens of the headers read here; a character none of them matches is not read."""
-_OPENERS = {"(": ")", "[": "]", "{": "}"}
 _RESERVED = frozenset(keyword.kwlist) - {"None", "True", "False"}
 """Words that cannot be a name in an expression (``None``, ``True`` and ``False`` are written
 as names are)."""
@@ -171,27 +161,21 @@ def _body_docstring(text: str, first: Line | None, rest: str) -> str:
 # --- headers -------------------------------------------------------------------------------------
 
 
-def _tokens(source: str, position: int) -> tuple[list[str], list[str], str]:
-    """The kinds and texts of the tokens of ``source`` from ``position`` to the colon that ends
-    the header (not included), and what follows that colon."""
-    kinds: list[str] = []
+def _tokens(source: str, position: int) -> tuple[list[str], str]:
+    """The tokens of ``source`` from ``position`` to the colon that ends the header (not
+    included), and what follows that colon."""
     values: list[str] = []
     depth = 0
-    for match in _TOKENS.finditer(source, position):
-        if match.start() != position:
-            raise _Unread  # a character no token matches
-        position = match.end()
-        kind = match.lastgroup or ""
-        if kind == "skip":
+    for match in _WORDS.finditer(source, position):
+        value = match.group(1)
+        if not value:
             continue
-        value = match.group()
-        if value in _OPENERS:
+        if value in "([{":
             depth += 1
         elif value in ")]}":
             depth -= 1
         elif value == ":" and depth == 0:
-            return kinds, values, source[position:]
-        kinds.append(kind)
+            return values, source[match.end() :]
         values.append(value)
     raise _Unread
 
@@ -207,21 +191,17 @@ def _function(source: str) -> tuple[str, str, str]:
     written = None if end is None else _plain(source[match.end() : end.start()])
     if written is not None:
         return name, f"{prefix} {name}{written}"[:MAX_SIGNATURE], ""
-    kinds, values, rest = _tokens(source, match.end())
-    reader = _Reader(kinds, values)
-    arguments = reader.sequence(1, ")", reader.parameter)
-    returns = ""
-    if reader.at < len(values):
-        reader.expect("->")
-        returns = f" -> {reader.expression()}"
-        reader.end()
-    return name, f"{prefix} {name}({', '.join(arguments)}){returns}"[:MAX_SIGNATURE], rest
+    values, rest = _tokens(source, match.end())
+    written = _written(values)
+    if written is None:
+        raise _Unread
+    return name, f"{prefix} {name}{written}"[:MAX_SIGNATURE], rest
 
 
 def _plain(header: str) -> str | None:
     """The parameter list and return annotation ``header`` (from the opening parenthesis up to
-    the colon) stands for, as ``ast.unparse`` writes them; None for anything :class:`_Reader`
-    should read instead.
+    the colon) stands for, as ``ast.unparse`` writes them; None for anything not read
+    here.
 
     A header made only of names, ``...``, integers, ``[]`` and ``{}``, subscripts, lists and
     ``|`` unions, with no comment, string or call (:data:`_PLAIN_HEADER`), is written by
@@ -274,14 +254,15 @@ _WORDS = re.compile(
 )
 """Tokens for :func:`_written`: spaces and comments match as empty strings, and any other
 character is a token of its own."""
-_SPACED = {",": ", ", ":": ": ", "|": " | ", "->": " -> ", "=": "="}
+_CALLS = ("c", "b")
+"""Contexts whose items are call arguments: a call's, and a class's bases."""
 _ATOM_STARTS = frozenset({"open", "sep", "op"})
 
 
-def _written(tokens: list[str]) -> str | None:
+def _written(tokens: list[str], *, bases: bool = False) -> str | None:
     """The parameter list and return annotation the header ``tokens`` (from the opening
     parenthesis up to the colon) stand for, as ``ast.unparse`` writes them, in one pass over
-    the tokens; None for anything :class:`_Reader` should read instead.
+    the tokens; None for anything not read here.
 
     ``prev`` says what the last token was: ``open`` and ``sep`` (an item may start), ``op``
     (an operand must follow), ``neg`` (a unary minus), ``param`` (a parameter's name, ``/`` or
@@ -289,6 +270,8 @@ def _written(tokens: list[str]) -> str | None:
     Each open bracket is a context: ``p`` the parameter list, ``c`` a call, ``s`` a subscript,
     ``l`` a list, with the state of its current item."""
     out: list[str] = []
+    kept: list[str] = []
+    """The bases of a class read so far (with ``bases``)."""
     stack: list[str] = []
     items: list[str] = []
     """Per context: ``p``: start, name, star, ann, default; ``c``: start, name (a first token
@@ -353,9 +336,9 @@ def _written(tokens: list[str]) -> str | None:
                 return None
             out.append(token)
             prev, last = "atom", "name"
-            if top == "c" and item == "start":
+            if top in _CALLS and item == "start":
                 items[-1] = "name"
-            elif top == "c" and item == "name":
+            elif top in _CALLS and item == "name":
                 items[-1] = "pos"
             continue
         if first.isdigit() or (first == "." and len(token) > 1 and token != "..."):
@@ -366,7 +349,7 @@ def _written(tokens: list[str]) -> str | None:
             except _Unread:
                 return None
             prev, last = "atom", "number"
-            if top == "c" and item in ("start", "name"):
+            if top in _CALLS and item in ("start", "name"):
                 items[-1] = "pos"
             continue
         if first in "'\"":
@@ -377,14 +360,14 @@ def _written(tokens: list[str]) -> str | None:
             except _Unread:
                 return None
             prev, last = "atom", "string"
-            if top == "c" and item in ("start", "name"):
+            if top in _CALLS and item in ("start", "name"):
                 items[-1] = "pos"
             continue
-        if top == "c" and item == "name" and token != "=":
+        if top in _CALLS and item == "name" and token != "=":
             items[-1] = "pos"
         if token == "(":
             if prev == "start":
-                stack.append("p")
+                stack.append("b" if bases else "p")
                 items.append("start")
             elif prev == "atom" and last in ("name", "string", "closer"):
                 stack.append("c")
@@ -409,8 +392,17 @@ def _written(tokens: list[str]) -> str | None:
             out.append("[")
             prev = "open"
         elif token in (")", "]"):
-            if top not in (("s", "l") if token == "]" else ("p", "c", "t")):
+            if top not in (("s", "l") if token == "]" else ("p", "c", "t", "b")):
                 return None
+            if top == "b":
+                if prev not in ("open", "sep") and not _base_ends(out, kept, items, keywords):
+                    return None
+                del out[-1:]  # the opening parenthesis
+                if kept:
+                    out.append(f"({', '.join(kept)})")
+                stack.pop()
+                prev = "end"  # nothing may follow a class's arguments
+                continue
             if top == "t" and prev != "open" and (not item or item[0] == "i"):
                 # Parentheses around one expression are not a tuple; ast.unparse writes a
                 # tuple that is a whole subscript without them.
@@ -437,6 +429,11 @@ def _written(tokens: list[str]) -> str | None:
         elif token == ",":
             if not stack or prev not in ("atom", "param"):
                 return None
+            if top == "b":
+                if not _base_ends(out, kept, items, keywords):
+                    return None
+                items[-1], prev = "start", "sep"
+                continue
             if top == "c" and not _argument_ends(items, keywords):
                 return None
             items[-1] = "start" if top in ("p", "c") else item + ","
@@ -451,7 +448,7 @@ def _written(tokens: list[str]) -> str | None:
         elif token == "=":
             if top == "p" and item in ("name", "ann") and prev in ("param", "atom"):
                 items[-1] = "default"
-            elif top == "c" and item == "name" and prev == "atom" and last == "name":
+            elif top in _CALLS and item == "name" and prev == "atom" and last == "name":
                 items[-1] = "kw"
             else:
                 return None
@@ -477,14 +474,14 @@ def _written(tokens: list[str]) -> str | None:
                 return None
             out.append("...")
             prev, last = "atom", "ellipsis"
-        elif token in ("*", "**") and top == "c" and item == "start":
+        elif token in ("*", "**") and top in _CALLS and item == "start":
             if token == "*" and keywords[-1]:
                 return None
             items[-1] = "pos" if token == "*" else "kw"
             out.append(token)
             prev = "op"
         elif token == "->":
-            if stack or prev != "atom" or last != "closer" or "->" in out:
+            if bases or stack or prev != "atom" or last != "closer" or " -> " in out:
                 return None
             out.append(" -> ")
             prev = "op"
@@ -496,9 +493,22 @@ def _written(tokens: list[str]) -> str | None:
             prev, last = "atom", "closer"
         else:
             return None
-    if stack or prev != "atom":
+    if stack or prev not in ("atom", "end"):
         return None
     return "".join(out)
+
+
+def _base_ends(out: list[str], kept: list[str], items: list[str], keywords: list[bool]) -> bool:
+    """Move the class argument that ends here from ``out`` to ``kept`` unless it is a keyword
+    one (a class's bases leave those out); False for a positional argument after a keyword
+    one."""
+    start = out.index("(") + 1
+    if not _argument_ends(items, keywords):
+        return False
+    if items[-1] != "kw":
+        kept.append("".join(out[start:]))
+    del out[start:]
+    return True
 
 
 def _argument_ends(items: list[str], keywords: list[bool]) -> bool:
@@ -517,173 +527,12 @@ def _class(source: str) -> tuple[str, str, str]:
     match = _CLASS.match(source)
     if match is None:
         raise _Unread
-    kinds, values, rest = _tokens(source, match.end())
+    values, rest = _tokens(source, match.end())
     name = match.group(1)
-    if not values:
-        return name, f"class {name}", rest
-    reader = _Reader(kinds, values)
-    arguments = reader.sequence(1, ")", reader.argument)
-    reader.end()
-    bases = ", ".join(argument[1:] for argument in arguments if argument[0] == "p")
-    return name, f"class {name}({bases})" if bases else f"class {name}", rest
-
-
-class _Reader:
-    """Reads an expression grammar's subset from header tokens, writing what it reads as
-    ``ast.unparse`` writes it."""
-
-    def __init__(self, kinds: list[str], values: list[str]) -> None:
-        self.kinds = kinds
-        self.values = values
-        self.at = 0
-        self.keyword_seen = False
-
-    def peek(self) -> str:
-        return self.values[self.at] if self.at < len(self.values) else ""
-
-    def expect(self, value: str) -> None:
-        if self.peek() != value:
-            raise _Unread
-        self.at += 1
-
-    def end(self) -> None:
-        if self.at != len(self.values):
-            raise _Unread
-
-    def sequence(self, start: int, closer: str, item: Callable[[], str]) -> list[str]:
-        """The items of a bracketed sequence whose first item is at token ``start``, read by
-        ``item``, up to ``closer``; a trailing comma is dropped."""
-        self.at = start
-        items: list[str] = []
-        seen = self.keyword_seen
-        self.keyword_seen = False
-        while self.peek() != closer:
-            items.append(item())
-            if self.peek() == ",":
-                self.at += 1
-            elif self.peek() != closer:
-                raise _Unread
-        self.at += 1
-        self.keyword_seen = seen
-        return items
-
-    def parameter(self) -> str:
-        """One parameter: ``/``, ``*``, ``*name``, ``**name`` or ``name``, with its annotation
-        and default."""
-        value = self.peek()
-        if value == "/":
-            self.at += 1
-            return "/"
-        prefix = ""
-        if value in ("*", "**"):
-            prefix = value
-            self.at += 1
-            if value == "*" and self.peek() in (",", ")"):
-                return "*"
-        if self.at >= len(self.values) or self.kinds[self.at] != "name":
-            raise _Unread
-        written = prefix + self.values[self.at]
-        if self.values[self.at] in keyword.kwlist:
-            raise _Unread
-        self.at += 1
-        if self.peek() == ":":
-            self.at += 1
-            written += ": " + self.expression()
-        if self.peek() == "=":
-            if prefix:
-                raise _Unread
-            self.at += 1
-            written += "=" + self.expression()
-        return written
-
-    def argument(self) -> str:
-        """One call argument, written with a first character saying its kind: ``p`` positional,
-        ``=`` keyword (``name=value`` or ``**value``)."""
-        value = self.peek()
-        if value == "**":
-            self.at += 1
-            self.keyword_seen = True
-            return "=**" + self.expression()
-        if value == "*":
-            self.at += 1
-            if self.keyword_seen:
-                raise _Unread  # ast.unparse writes positional arguments first
-            return "p*" + self.expression()
-        if (
-            self.kinds[self.at] == "name"
-            and self.at + 1 < len(self.values)
-            and self.values[self.at + 1] == "="
-        ):
-            name = self.values[self.at]
-            if name in _RESERVED:
-                raise _Unread
-            self.at += 2
-            self.keyword_seen = True
-            return f"={name}={self.expression()}"
-        if self.keyword_seen:
-            raise _Unread
-        return "p" + self.expression()
-
-    def expression(self) -> str:
-        """An expression: operands joined by ``|``."""
-        written = self.operand()
-        while self.peek() == "|":
-            self.at += 1
-            written += " | " + self.operand()
-        return written
-
-    def operand(self) -> str:
-        """A primary with an optional unary minus."""
-        if self.peek() == "-":
-            self.at += 1
-            return "-" + self.primary()
-        return self.primary()
-
-    def primary(self) -> str:
-        """An atom and its trailers (attributes, subscripts, calls)."""
-        if self.at >= len(self.values):
-            raise _Unread
-        kind, value = self.kinds[self.at], self.values[self.at]
-        self.at += 1
-        if kind == "name":
-            if value in _RESERVED:
-                raise _Unread
-            written = value
-        elif kind == "number":
-            written = _number(value)
-        elif kind == "string":
-            written = _string(value)
-        elif value == "...":
-            return "..."
-        elif value == "[":
-            written = "[" + ", ".join(self.sequence(self.at, "]", self.expression)) + "]"
-        elif value == "{":
-            self.expect("}")
-            return "{}"
-        else:
-            raise _Unread
-        while True:
-            value = self.peek()
-            if value == ".":
-                self.at += 1
-                if self.at >= len(self.values) or self.kinds[self.at] != "name":
-                    raise _Unread
-                if self.values[self.at] in keyword.kwlist:
-                    raise _Unread
-                written += "." + self.values[self.at]
-                self.at += 1
-            elif value == "[":
-                items = self.sequence(self.at + 1, "]", self.expression)
-                if not items:
-                    raise _Unread
-                # ast.unparse writes a tuple of one as ``x[a,]``.
-                one = len(items) == 1 and self.values[self.at - 2] == ","
-                written += "[" + ", ".join(items) + ("," if one else "") + "]"
-            elif value == "(":
-                arguments = self.sequence(self.at + 1, ")", self.argument)
-                written += "(" + ", ".join(argument[1:] for argument in arguments) + ")"
-            else:
-                return written
+    bases = _written(values, bases=True) if values else ""
+    if bases is None:
+        raise _Unread
+    return name, f"class {name}{bases}", rest
 
 
 def _number(token: str) -> str:
