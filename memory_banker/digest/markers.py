@@ -52,6 +52,7 @@ def find_markers(
 def _in_file(data: bytes) -> list[tuple[int, str, str]]:
     """The markers of one file: (line, word, text cut to ``MAX_TEXT``), in line order."""
     found: list[tuple[int, str, str]] = []
+    line, counted = 1, 0  # lines are counted on from the last match, not from the start
     for match in _MARKER.finditer(data):
         start = data.rfind(b"\n", 0, match.start()) + 1
         before = data[start : match.start()]
@@ -61,6 +62,7 @@ def _in_file(data: bytes) -> list[tuple[int, str, str]]:
             continue
         text = match.group(2).decode("utf-8", errors="replace").strip()
         text = re.sub(r"\s*(\*/|-->)\s*$", "", text)
-        line = data.count(b"\n", 0, match.start(1)) + 1
+        line += data.count(b"\n", counted, match.start(1))
+        counted = match.start(1)
         found.append((line, match.group(1).decode(), text[:MAX_TEXT]))
     return found
