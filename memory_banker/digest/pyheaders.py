@@ -224,19 +224,20 @@ def _plain(header: str) -> str | None:
 def _plain_header_pattern(depth: int) -> str:
     """The pattern of a compacted header (no white space) :func:`_plain` writes, with
     subscripts and lists nested at most ``depth`` deep (``|`` and ``,`` are alike inside
-    brackets: both are spaced the same way)."""
+    brackets: both are spaced the same way). Each term is followed by a separator and another
+    term or by what may end it, so that every nested pattern appears once."""
     name = r"[A-Za-z_][A-Za-z0-9_]*"
     dotted = rf"{name}(?:\.{name})*"
     atom = rf"(?:{dotted}|\.\.\.|-?(?:0|[1-9][0-9]*)|\[\]|\{{\}}|\(\))"
     term = atom
     for _ in range(depth):
-        term = rf"(?:(?:{dotted})?\[{term}(?:[,|]{term})*\]|{atom})"
-    union = rf"{term}(?:\|{term})*"
+        term = rf"(?:(?:{dotted})?\[(?:{term}(?:[,|](?!\])|(?=\])))+\]|{atom})"
+    union = rf"(?:{term}(?:\|(?![,)=]|$)|(?=[,)=]|$)))+"
     parameter = rf"(?:\*{{1,2}}{name}(?::{union})?|{name}(?::{union})?(?:={union})?|/|\*)"
-    return rf"\((?:{parameter}(?:,{parameter})*,?)?\)(?:->{union})?"
+    return rf"\((?:{parameter}(?:,|(?=\))))*\)(?:->{union})?"
 
 
-_PLAIN_HEADER = re.compile(_plain_header_pattern(2))
+_PLAIN_HEADER = re.compile(_plain_header_pattern(3))
 _WHITE_SPACE = re.compile(r"[ \t\n]+")
 _NOT_PLAIN = re.compile(
     r"[A-Za-z0-9_][ \t\n]+[A-Za-z0-9_]|[#'\"\\]"
