@@ -18,6 +18,9 @@
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import copy
 import fnmatch
 import hashlib
 import importlib.metadata
@@ -27,9 +30,11 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
+from memory_banker.digest.needles import CandidateLines
 from memory_banker.digest.paths import file_name, file_suffix
 from token_tracking.files import write_cache_file
 from token_tracking.settings import cache_dir
@@ -403,20 +408,26 @@ def _replace(text: str, pattern: _Pattern, counts: Counter[str]) -> str:
 
 
 _SECRET_WORD_AT = re.compile(_SECRET_WORD, re.IGNORECASE).match
-_SECRET_WORD_STARTS = re.compile(f"(?=(?i:{_SECRET_WORD}))")
 # Each secret word in lower case starts with one of these (``api_key`` and the other ``*key``
 # words with theirs, ``passwd``, ``password`` and ``passphrase`` with ``pass``).
 _SECRET_STEMS = ("pass", "pwd", "secret", "token", "api", "access", "private", "auth", "signing",
                  "encryption", "master", "account", "credential", "webhook", "dsn")  # fmt: skip
 _WORD_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 _NAME_CHARACTERS = _WORD_CHARACTERS | {".", "-"}
+# The characters beyond ASCII that ``(?i:…)`` matches to an ASCII letter; once they are replaced,
+# lowering a text keeps its length (the dotted capital I is the one character it would lengthen).
+_FOLDED_TO_ASCII = {"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"}
 
 
 def _secret_word_starts(text: str) -> list[int]:
-    """Where a secret word starts in ``text``, in any case, overlapping ones too."""
-    if not text.isascii():  # beyond ASCII, case folding (the long s is an s) is left to the pattern
-        return [match.start() for match in _SECRET_WORD_STARTS.finditer(text)]
-    lowered = text.lower()
+    """Where a secret word starts in ``text``, in any case, overlapping ones too: each start of a
+    stem in the lowered text (the characters folding to ASCII letters replaced first), kept when
+    the word matches there."""
+    lowered = text
+    if not text.isascii():
+        for char, letter in _FOLDED_TO_ASCII.items():
+            lowered = lowered.replace(char, letter)
+    lowered = lowered.lower()
     found: set[int] = set()
     for stem in _SECRET_STEMS:
         position = lowered.find(stem)
@@ -455,32 +466,54 @@ def _named_matches(regex: re.Pattern[str], text: str) -> Iterator[re.Match[str]]
 def _scanner() -> Callable[[str], Iterator[tuple[str, str]]]:
     """Return a function yielding (kind, value) for what detect-secrets flags in a text, scanned
     the way ``detect-secrets scan`` scans a text file: its lines, then, when they flag nothing,
-    the lines its eager transformers make of it (a text that parses as YAML or INI).
+    the lines its eager transformer makes of it (a text that parses as INI).
 
     Only the lines its plugins could flag are handed to detect-secrets: a line none of the
-    plugins' own patterns matches (:func:`_candidate_test`) yields nothing from any of them."""
+    plugins' own patterns matches (:func:`_candidate_test`) yields nothing from any of them.
+    detect-secrets' default settings are entered once and kept while nothing else changes them
+    (entering them busts every filter cache); a text is scanned under exactly those settings."""
     global _SCAN
     if _SCAN is not None:
         return _SCAN
     # Lazy: detect-secrets costs ~0.2 s to import, paid only when a digest is sent or shown.
     from detect_secrets.core.scan import _process_line_based_plugins
-    from detect_secrets.settings import default_settings, get_plugins
-    from detect_secrets.transformers import get_transformed_file
+    from detect_secrets.settings import Settings, default_settings, get_plugins, get_settings
+    from detect_secrets.transformers.config import EagerConfigFileTransformer
+    from detect_secrets.transformers.exceptions import ParsingError
 
-    with default_settings():
+    current = get_settings()
+    if not current.plugins and current.filters == Settings().filters:  # nobody configured them
+        _KEPT.append(default_settings())
+        _KEPT[0].__enter__()
+        atexit.register(_KEPT[0].__exit__, None, None, None)  # not left to a generator's close
+    with contextlib.nullcontext(get_settings()) if _KEPT else default_settings() as settings:
+        defaults = (settings.json(), copy.deepcopy(settings.filters))
         candidate = _candidate_test(get_plugins())
+    eager = EagerConfigFileTransformer()
 
     def found_in(lines: list[str], *, remember: bool) -> list[tuple[str, str]]:
+        tested = [
+            index
+            for index, line in enumerate(lines)
+            if line not in _PLAIN_LINES and not (remember and line in _CLEAN_LINES)
+        ]
         numbered: list[tuple[int, str]] = []
         previous = -2
-        for index, line in enumerate(lines):
-            if candidate(line.rstrip()) and not (remember and line in _CLEAN_LINES):
-                if numbered and index != previous + 1:
-                    # An empty line where lines were left out: a line never becomes the next
-                    # line of one it did not follow (an "allowlist nextline" comment).
-                    numbered.append((len(numbered) + 1, ""))
-                numbered.append((len(numbered) + 1, line))
-                previous = index
+        for index, flag in zip(
+            tested, candidate.which([lines[i].rstrip() for i in tested]), strict=True
+        ):
+            line = lines[index]
+            if not flag:
+                _PLAIN_LINES.add(line)
+                continue
+            if numbered and index != previous + 1:
+                # An empty line where lines were left out: a line never becomes the next
+                # line of one it did not follow (an "allowlist nextline" comment).
+                numbered.append((len(numbered) + 1, ""))
+            numbered.append((len(numbered) + 1, line))
+            previous = index
+        if len(_PLAIN_LINES) > _PLAIN_LINES_LIMIT:
+            _PLAIN_LINES.clear()
         if not numbered:
             return []
         found: list[tuple[str, str]] = []
@@ -496,21 +529,38 @@ def _scanner() -> Callable[[str], Iterator[tuple[str, str]]]:
             _CLEAN_LINES.update(line for number, line in numbered if number not in flagged)
         return found
 
+    def transformed(text: str) -> list[str]:
+        """The lines detect-secrets' eager transformer makes of ``text`` (the only one for a
+        ``.txt`` file), none for a text the INI parser rejects (:data:`_NOT_INI`)."""
+        if _NOT_INI.search(text) is not None:
+            return []
+        handle = io.StringIO(text)
+        handle.name = _SCAN_NAME
+        try:
+            return eager.parse_file(handle)  # type: ignore[arg-type]
+        except ParsingError:
+            return []
+
     def scan(text: str) -> Iterator[tuple[str, str]]:
-        with default_settings():
+        current = get_settings()
+        kept = (current.json(), current.filters) == defaults
+        with contextlib.nullcontext() if kept else default_settings():
             found = found_in(text.split("\n"), remember=True)
             if not found:
-                handle = io.StringIO(text)
-                handle.name = _SCAN_NAME
-                eager = get_transformed_file(handle, use_eager_transformers=True)  # type: ignore[arg-type]
-                found = found_in(eager, remember=False) if eager else []
+                lines = transformed(text)
+                found = found_in(lines, remember=False) if lines else []
         yield from found
 
     _SCAN = scan
     return scan
 
 
-def _candidate_test(plugins: Sequence[object]) -> Callable[[str], bool]:
+# A line configparser rejects, so the eager transformer yields nothing for a text holding one:
+# not indented (no continuation), not a comment (``#``, ``;``) or section (``[``), no ``=``/``:``.
+_NOT_INI = re.compile(r"^[^\s#;\[=:][^\n=:]*$", re.MULTILINE)
+
+
+def _candidate_test(plugins: Sequence[object]) -> CandidateLines:
     """Return a test that is False only for a line none of ``plugins`` can flag.
 
     Each plugin reports a value only where one of its own patterns matches the line: a
@@ -521,7 +571,6 @@ def _candidate_test(plugins: Sequence[object]) -> Callable[[str], bool]:
     # Lazy, as in _scanner: detect-secrets is imported only when a text is redacted.
     from detect_secrets.plugins.base import RegexBasedDetector
     from detect_secrets.plugins.high_entropy_strings import HighEntropyStringsPlugin
-    from detect_secrets.plugins.keyword import DENYLIST as KEYWORDS
     from detect_secrets.plugins.keyword import (
         QUOTES_REQUIRED_DENYLIST_REGEX_TO_GROUP,
         REGEX_BY_FILETYPE,
@@ -530,7 +579,6 @@ def _candidate_test(plugins: Sequence[object]) -> Callable[[str], bool]:
     from detect_secrets.util.filetype import determine_file_type
 
     patterns: list[re.Pattern[str]] = []
-    keyword: list[re.Pattern[str]] = []
     for plugin in plugins:
         if isinstance(plugin, RegexBasedDetector):
             patterns.extend(plugin.denylist)
@@ -542,67 +590,24 @@ def _candidate_test(plugins: Sequence[object]) -> Callable[[str], bool]:
             table = REGEX_BY_FILETYPE.get(
                 determine_file_type(_SCAN_NAME), QUOTES_REQUIRED_DENYLIST_REGEX_TO_GROUP
             )
-            keyword.extend(table)
+            patterns.extend(table)
         else:
-            return lambda line: True
-    # Every keyword pattern holds the keyword alternation, so a line without a keyword skips them.
-    words = "|".join(KEYWORDS)
-    gate: Callable[[str], object] = re.compile(words, re.IGNORECASE).search
-    if not all(words in pattern.pattern for pattern in keyword):
-        gate, patterns, keyword = (lambda line: True), [*patterns, *keyword], []
-    single, separate = _joined(patterns)
-    searches = [pattern.search for pattern in separate]
-    keyword_searches = [pattern.search for pattern in keyword]
-
-    def candidate(line: str) -> bool:
-        if single is not None and single(line):
-            return True
-        if any(search(line) for search in searches):
-            return True
-        return bool(gate(line)) and any(search(line) for search in keyword_searches)
-
-    return candidate
-
-
-_INLINE_FLAGS = {re.IGNORECASE: "i", re.MULTILINE: "m", re.DOTALL: "s"}
-
-
-def _joined(
-    patterns: Sequence[re.Pattern[str]],
-) -> tuple[Callable[[str], object] | None, list[re.Pattern[str]]]:
-    """One search for the patterns that can be joined into one alternation without a change of
-    meaning (no back-references or named groups, no verbose, ASCII or global inline flags, each
-    keeping its own flags), and the patterns left to search one by one."""
-    joined: list[str] = []
-    left: list[re.Pattern[str]] = []
-    for pattern in patterns:
-        source = pattern.pattern
-        flags = pattern.flags & ~re.UNICODE
-        letters = "".join(letter for flag, letter in _INLINE_FLAGS.items() if flags & flag)
-        known = re.IGNORECASE | re.MULTILINE | re.DOTALL
-        if (
-            flags & ~known
-            or re.search(r"\\[1-9]|\(\?P[<=]|\(\?[aiLmsux]+\)", source)
-            or not isinstance(source, str)
-        ):
-            left.append(pattern)
-            continue
-        joined.append(f"(?{letters}:{source})" if letters else f"(?:{source})")
-    if not joined:
-        return None, left
-    try:
-        return re.compile("|".join(joined)).search, left
-    except re.error:
-        return None, list(patterns)
+            patterns.append(re.compile(""))  # matches every line
+    return CandidateLines(patterns)
 
 
 _SCAN_NAME = "digest.txt"
 _SCAN: Callable[[str], Iterator[tuple[str, str]]] | None = None
+_KEPT: list[AbstractContextManager[object]] = []
+"""detect-secrets' default settings, entered for the process."""
 
 # Lines detect-secrets flagged nothing in: the digest's file excerpts are scanned when the digest
 # is built and again, unchanged, in the texts sent; each line is scanned once per process.
 _CLEAN_LINES: set[str] = set()
 _CLEAN_LINES_LIMIT = 500_000
+# Lines no plugin pattern matches, never handed to detect-secrets (looked up before any search).
+_PLAIN_LINES: set[str] = set()
+_PLAIN_LINES_LIMIT = 100_000
 
 
 def _as_in_text(value: str, text: str) -> str | None:

@@ -4,6 +4,7 @@ secret-name patterns tried only near a secret word) give what the plain patterns
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -45,3 +46,27 @@ def test_each_pattern_replaces_what_the_plain_pattern_replaces(text: str) -> Non
             text, _plain(pattern), plain
         )
         assert fast == plain
+
+
+def test_secret_words_beyond_ascii_start_where_the_pattern_finds_them() -> None:
+    every_start = re.compile(f"(?=(?i:{secrets._SECRET_WORD}))")
+    texts = [
+        *TEXTS,
+        "\u0130\u0130 pa\u017f\u017fword \u212aey api_\u212aEY \u0131 \u0130token s\u0131gning_key",
+        "caf\u00e9 \U0001f600 secret \u5bc6\u7801 password=\u00e9t\u00e9 \u017fecret_\u212aey",
+        "\u0130" * 30 + "secret" + "\u0131" * 3 + "AUTH_KEY \u00dfpassword",
+    ]
+    for text in texts:
+        assert secrets._secret_word_starts(text) == [m.start() for m in every_start.finditer(text)]
+
+
+def test_only_the_listed_characters_beyond_ascii_match_an_ascii_letter_in_any_case() -> None:
+    """Every other character lowers to one character beyond ASCII, so positions stay aligned."""
+    beyond = "".join(map(chr, range(0x80, 0x110000)))
+    folding = {match[0] for match in re.finditer("(?i)[a-z]", beyond)}
+    table = secrets._FOLDED_TO_ASCII
+    assert folding == set(table)
+    assert all(re.fullmatch(f"(?i){letter}", char) for char, letter in table.items())
+    lowered = beyond.translate(str.maketrans(table)).lower()
+    assert len(lowered) == len(beyond)
+    assert sum(char.isascii() for char in lowered) == len(table)
