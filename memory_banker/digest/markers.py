@@ -53,7 +53,7 @@ def _in_file(data: bytes) -> list[tuple[int, str, str]]:
     """The markers of one file: (line, word, text cut to ``MAX_TEXT``), in line order."""
     found: list[tuple[int, str, str]] = []
     line, counted = 1, 0  # lines are counted on from the last match, not from the start
-    for match in _MARKER.finditer(data):
+    for match in _matches(data):
         start = data.rfind(b"\n", 0, match.start()) + 1
         before = data[start : match.start()]
         if b"\\" in before:
@@ -65,4 +65,34 @@ def _in_file(data: bytes) -> list[tuple[int, str, str]]:
         line += data.count(b"\n", counted, match.start(1))
         counted = match.start(1)
         found.append((line, match.group(1).decode(), text[:MAX_TEXT]))
+    return found
+
+
+_NOT_BLANK = re.compile(rb"[^ \t\n\r\f\v]")
+
+
+def _matches(data: bytes) -> list[re.Match[bytes]]:
+    """What ``_MARKER.finditer(data)`` yields, with the pattern run only near the lines that
+    hold a marker word: a match ends its line and holds a word; it starts on that word's line,
+    or, through ``^\\s*\\*``, at the first of the blank lines right before it. So a window from
+    there to the end of the word's line holds the same match, and no match crosses two
+    windows."""
+    lines: set[int] = set()
+    for word in _WORDS:
+        position = data.find(word)
+        while position >= 0:
+            start = data.rfind(b"\n", 0, position) + 1
+            lines.add(start)
+            end = data.find(b"\n", position)
+            position = data.find(word, end) if end >= 0 else -1
+    found: list[re.Match[bytes]] = []
+    for start in sorted(lines):
+        window = start  # back over the blank lines right before this one
+        while window > 0:
+            previous = data.rfind(b"\n", 0, window - 1) + 1
+            if _NOT_BLANK.search(data, previous, window - 1):
+                break
+            window = previous
+        end = data.find(b"\n", start)
+        found.extend(_MARKER.finditer(data, window, len(data) if end < 0 else end))
     return found
