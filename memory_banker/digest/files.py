@@ -367,7 +367,7 @@ def read_file(project: Path, path: str) -> FileInfo | None:
     info.todo = _count_markers(_TODO, data, b"TODO")
     info.fixme = _count_markers(_FIXME, data, b"FIXME")
     if path.endswith(".py"):
-        info.main_guard = _MAIN_GUARD.search(data) is not None
+        info.main_guard = b"__main__" in data and _MAIN_GUARD.search(data) is not None
     return info
 
 
