@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 from rich import box
 from rich.console import Console
 from rich.markup import escape
@@ -54,6 +54,7 @@ from memory_banker.writer import read_bank_file
 from pricing import PriceBook, Usage
 from token_tracking import display
 from token_tracking.errors import TrackingError
+from token_tracking.records import DeferredModel
 from token_tracking.reports.file import TokenUsageReport, load_report
 from token_tracking.reports.listing import list_reports, reports_folder
 
@@ -61,7 +62,7 @@ OUTPUT_RANGE = (0.5, 1.5)
 """Low and high factors applied to each agent's expected output length."""
 
 
-class AgentEstimate(BaseModel):
+class AgentEstimate(DeferredModel):
     """The projected request of one agent (the same for every model)."""
 
     agent: str
@@ -81,7 +82,7 @@ class AgentEstimate(BaseModel):
     """Where ``output_tokens`` came from: the latest real report, or the spec's default."""
 
 
-class ModelEstimate(BaseModel):
+class ModelEstimate(DeferredModel):
     """The projection for one model."""
 
     model: str
@@ -117,7 +118,7 @@ class ModelEstimate(BaseModel):
     model has no cache-read price or no known price."""
 
 
-class EstimateResult(BaseModel):
+class EstimateResult(DeferredModel):
     """What ``memory-banker estimate`` prints (``--json`` prints this model)."""
 
     project_path: str

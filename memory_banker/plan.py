@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel
-
 from memory_banker import writer
 from memory_banker.backends import ApiKind, Backend, choose_backend
 from memory_banker.digest.build import build_digest
@@ -29,6 +27,7 @@ from token_tracking.display import plural, usd
 from token_tracking.errors import LedgerError
 from token_tracking.history.ledger import Ledger
 from token_tracking.history.limits import check_limits_before_run
+from token_tracking.records import DeferredModel
 
 Command = Literal["init", "update", "refresh"]
 
@@ -192,7 +191,7 @@ def _check_budget(plan: Plan, max_cost: float) -> None:
         )
 
 
-class PlanSummary(BaseModel):
+class PlanSummary(DeferredModel):
     """What ``--dry-run`` prints (and ``--dry-run --json`` emits): the run that would happen."""
 
     command: str

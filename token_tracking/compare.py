@@ -18,12 +18,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel
 from rich.console import Console
 
 from token_tracking import display
 from token_tracking.counts import sum_exact, sum_known
 from token_tracking.errors import CompareInputError
+from token_tracking.records import DeferredModel
 from token_tracking.reports.file import load_report
 from token_tracking.reports.markdown import MARKER, table, text
 from token_tracking.reports.pricer import PricebookLoader, report_cost
@@ -35,7 +35,7 @@ SideKind = Literal["report", "run"]
 Outcome = Literal["improved", "worse", "unchanged"]
 
 
-class BreakdownItem(BaseModel):
+class BreakdownItem(DeferredModel):
     """Tokens and cost of one agent or operation on one side."""
 
     tokens: int
@@ -44,7 +44,7 @@ class BreakdownItem(BaseModel):
     """Their cost in USD; ``None`` when unknown."""
 
 
-class ComparisonSide(BaseModel):
+class ComparisonSide(DeferredModel):
     """One side of a comparison, reduced to what is compared."""
 
     label: str
@@ -70,7 +70,7 @@ class ComparisonSide(BaseModel):
     """Per agent (reports) or per operation (run directories)."""
 
 
-class BreakdownDelta(BaseModel):
+class BreakdownDelta(DeferredModel):
     """How one agent or operation changed from baseline to optimized."""
 
     name: str
@@ -85,7 +85,7 @@ class BreakdownDelta(BaseModel):
     """``change_tokens`` as a percentage of the baseline; ``None`` when the baseline is 0."""
 
 
-class Comparison(BaseModel):
+class Comparison(DeferredModel):
     """The comparison ``tokens compare --json`` prints."""
 
     baseline: ComparisonSide

@@ -41,7 +41,7 @@ from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from token_tracking import display
 from token_tracking.errors import TrackingError
@@ -55,6 +55,7 @@ from token_tracking.history.ratelimit_store import (
     model_key,
     save_snapshot,
 )
+from token_tracking.records import DeferredModel
 from token_tracking.settings import LedgerSettings, tracking_enabled
 
 logger = logging.getLogger(__name__)
@@ -263,7 +264,7 @@ CEILINGS: tuple[Ceiling, ...] = (
 """The usage limits a provider's per-minute limits imply, in display order."""
 
 
-class ProviderLimitsReport(BaseModel):
+class ProviderLimitsReport(DeferredModel):
     """A provider's rate limits beside the configured usage limits (``fetch-limits --json``)."""
 
     provider: str

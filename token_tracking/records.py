@@ -23,6 +23,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 logger = logging.getLogger(__name__)
 
+
+class DeferredModel(BaseModel):
+    """The base of every pydantic model here: a model's schema, validator and serializer are
+    built on its first use instead of at import, so a command pays only for the models it
+    uses (an offline run uses 7 of 27)."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
 ReportStatus = Literal["success", "partial", "failed", "interrupted", "budget_exceeded"]
 ReportSource = Literal[
     "llm", "offline", "manual", "import", "claude-code", "codex", "gemini", "fetch-limits"
@@ -77,7 +86,7 @@ def local_if_naive(value: datetime | None) -> datetime | None:
     return value.astimezone()
 
 
-class RequestUsage(BaseModel):
+class RequestUsage(DeferredModel):
     """The normalized usage of one LLM request (one line of the journal)."""
 
     model_config = ConfigDict(extra="ignore")
@@ -152,7 +161,7 @@ class RequestUsage(BaseModel):
         return problems
 
 
-class AgentUsage(BaseModel):
+class AgentUsage(DeferredModel):
     """What one agent run spent. memory-banker 0.1's keys first, then the ones added since."""
 
     model_config = ConfigDict(extra="ignore")
@@ -193,7 +202,7 @@ class AgentUsage(BaseModel):
     _aware_times = field_validator("start_time", "end_time")(local_if_naive)
 
 
-class GitInfo(BaseModel):
+class GitInfo(DeferredModel):
     """Where the project stood in git when the session ran."""
 
     model_config = ConfigDict(extra="ignore")
@@ -210,7 +219,7 @@ class GitInfo(BaseModel):
     """``git config user.email``."""
 
 
-class ModelPricing(BaseModel):
+class ModelPricing(DeferredModel):
     """How one model of the session was priced."""
 
     model_config = ConfigDict(extra="ignore")
@@ -233,7 +242,7 @@ class ModelPricing(BaseModel):
     model whose table entry has no cache-read rate); ``None`` otherwise."""
 
 
-class PricingInfo(BaseModel):
+class PricingInfo(DeferredModel):
     """The price table a report was priced with."""
 
     model_config = ConfigDict(extra="ignore")
@@ -246,7 +255,7 @@ class PricingInfo(BaseModel):
     """Per model: the key matched, the tier applied, whether custom."""
 
 
-class IntervalUsage(BaseModel):
+class IntervalUsage(DeferredModel):
     """Usage within one fixed interval (``TOKEN_INTERVAL_MINUTES``) of a session."""
 
     model_config = ConfigDict(extra="ignore")

@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from token_tracking.counts import sum_known
 from token_tracking.history.clock import US_PER_SECOND, from_us, to_us, utc_now
 from token_tracking.history.ledger import Ledger
 from token_tracking.history.models import Filters
+from token_tracking.records import DeferredModel
 
 BLOCK = timedelta(hours=5)
 """How long a usage block lasts."""
@@ -25,7 +26,7 @@ _BLOCK_US = 5 * 3600 * US_PER_SECOND
 _HOUR_US = 3600 * US_PER_SECOND
 
 
-class UsageBlock(BaseModel):
+class UsageBlock(DeferredModel):
     """One 5-hour block of usage (the model of ``tokens blocks --json``)."""
 
     start: datetime

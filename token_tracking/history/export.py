@@ -22,12 +22,13 @@ import io
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from token_tracking.history.clock import utc_now, window_start
 from token_tracking.history.ledger import Ledger
 from token_tracking.history.models import AgentRunRow, Filters
 from token_tracking.history.trends import NO_VALUE, TrendRow, breakdown, periods
+from token_tracking.records import DeferredModel
 from token_tracking.reports.file import TokenUsageReport
 
 CSV_COLUMNS: tuple[str, ...] = (
@@ -57,7 +58,7 @@ CSV_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 ExportFormat = Literal["csv", "json"]
 
 
-class GroupTotals(BaseModel):
+class GroupTotals(DeferredModel):
     """Totals of one day, week, month, branch or model."""
 
     sessions: int
@@ -74,7 +75,7 @@ class GroupTotals(BaseModel):
     """Cost in USD; ``None`` when nothing was priced."""
 
 
-class ExportSummary(BaseModel):
+class ExportSummary(DeferredModel):
     """The export's headline figures."""
 
     total_cost: float | None
@@ -107,7 +108,7 @@ class ExportSession(TokenUsageReport):
     ``None`` when it logged none."""
 
 
-class ExportDocument(BaseModel):
+class ExportDocument(DeferredModel):
     """The JSON export (``tokens export --format json``)."""
 
     summary: ExportSummary

@@ -24,19 +24,20 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from token_tracking import display
 from token_tracking.history.clock import utc_now
 from token_tracking.history.ledger import Ledger
 from token_tracking.history.models import Filters, UsageTotals
 from token_tracking.history.ratelimit_store import RateLimitSnapshot, latest_snapshots
+from token_tracking.records import DeferredModel
 from token_tracking.settings import LIMITS, LedgerSettings, LimitUnit, load_settings
 
 Level = Literal["ok", "warning", "critical", "exceeded"]
 
 
-class LimitStatus(BaseModel):
+class LimitStatus(DeferredModel):
     """Usage against one limit over its rolling window."""
 
     variable: str
@@ -59,7 +60,7 @@ class LimitStatus(BaseModel):
     """True for dollars when some rows in the window have no known price."""
 
 
-class LimitsReport(BaseModel):
+class LimitsReport(DeferredModel):
     """Every configured limit with its usage: the model of ``tokens limits --json``."""
 
     checked_at: datetime
@@ -74,7 +75,7 @@ class LimitsReport(BaseModel):
     """The latest rate limits each provider reported per model, the most recent first."""
 
 
-class LimitsVerdict(BaseModel):
+class LimitsVerdict(DeferredModel):
     """What ``init``/``update``/``refresh`` do about the limits before a run."""
 
     report: LimitsReport

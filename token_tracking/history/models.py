@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from token_tracking.counts import sum_known
 from token_tracking.history.clock import US_PER_SECOND, from_us, to_us
-from token_tracking.records import IntervalUsage
+from token_tracking.records import DeferredModel, IntervalUsage
 
 GroupColumn = Literal[
     "branch",
@@ -86,7 +86,7 @@ def _like_prefix(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-class SessionSummary(BaseModel):
+class SessionSummary(DeferredModel):
     """One ledger session as lists and queries show it."""
 
     session_id: str
@@ -136,7 +136,7 @@ class SessionSummary(BaseModel):
     """Requests whose provider returned no usage; the token totals are lower bounds when > 0."""
 
 
-class SessionDetail(BaseModel):
+class SessionDetail(DeferredModel):
     """A session with its usage per interval: the model of ``tokens sessions --session-id``."""
 
     session: SessionSummary
@@ -152,7 +152,7 @@ class SessionDetail(BaseModel):
     ``requests`` is 0 because nothing was counted, not because no request was made."""
 
 
-class UsageTotals(BaseModel):
+class UsageTotals(DeferredModel):
     """Sums over a set of ledger rows."""
 
     sessions: int = 0
@@ -228,7 +228,7 @@ BUCKET_US = 900 * US_PER_SECOND
 """Length of a bucket: 15 minutes, in microseconds."""
 
 
-class AgentRunRow(BaseModel):
+class AgentRunRow(DeferredModel):
     """One agent run with its session's context: the export grain."""
 
     session_id: str
@@ -270,7 +270,7 @@ class AgentRunRow(BaseModel):
     ``cost_usd``; ``None`` when it logged none."""
 
 
-class PruneResult(BaseModel):
+class PruneResult(DeferredModel):
     """What ``prune`` removed, or would remove."""
 
     cutoff: datetime
@@ -285,7 +285,7 @@ class PruneResult(BaseModel):
     """True when nothing was removed."""
 
 
-class ModelUsage(BaseModel):
+class ModelUsage(DeferredModel):
     """Token sums of one model over a window (the input of "same usage on another model")."""
 
     agent: str | None = None

@@ -17,10 +17,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from token_tracking.errors import LedgerError
 from token_tracking.history.clock import from_us, to_us
+from token_tracking.records import DeferredModel
 
 if TYPE_CHECKING:
     from token_tracking.history.ledger import Ledger
@@ -35,7 +36,7 @@ FETCH_SOURCE = "fetch-limits"
 """The source of snapshots taken by ``tokens fetch-limits`` (kept, never replaced)."""
 
 
-class RateLimitWindow(BaseModel):
+class RateLimitWindow(DeferredModel):
     """One kind of provider limit as the provider reported it; a figure it did not send is null."""
 
     limit: int | None = None
@@ -46,7 +47,7 @@ class RateLimitWindow(BaseModel):
     """Seconds from the snapshot's time until the window is back to ``limit``."""
 
 
-class RateLimitSnapshot(BaseModel):
+class RateLimitSnapshot(DeferredModel):
     """The rate limits one provider response reported for one model."""
 
     provider: str

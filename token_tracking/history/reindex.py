@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from token_tracking.errors import ReportFileError
 from token_tracking.history.ledger import Ledger
+from token_tracking.records import DeferredModel
 from token_tracking.reports.file import REPORT_PREFIX, TokenUsageReport, load_report
 from token_tracking.reports.journal import recover_journals
 
@@ -15,7 +16,7 @@ REPORT_GLOB = f"{REPORT_PREFIX}*.json"
 """The names of report files in a token-reports folder."""
 
 
-class ReindexResult(BaseModel):
+class ReindexResult(DeferredModel):
     """What ``reindex`` found and imported."""
 
     folder: Path

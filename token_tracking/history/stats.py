@@ -10,12 +10,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Literal, get_args
 
-from pydantic import BaseModel
-
 from token_tracking.errors import LedgerError
 from token_tracking.history.clock import utc_now
 from token_tracking.history.ledger import Ledger
 from token_tracking.history.models import Filters, UsageTotals
+from token_tracking.records import DeferredModel
 
 StatsPeriod = Literal["hourly", "daily", "session"]
 """What ``tokens stats --period`` summarizes."""
@@ -24,7 +23,7 @@ STATS_PERIODS: tuple[StatsPeriod, ...] = get_args(StatsPeriod)
 """Every accepted ``--period`` value."""
 
 
-class UsageStats(BaseModel):
+class UsageStats(DeferredModel):
     """The table of ``tokens stats``: the last hour, the last 24 hours, or one session."""
 
     period: StatsPeriod

@@ -18,17 +18,16 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
-
 from token_tracking.errors import LedgerError
 from token_tracking.history.clock import to_us
 from token_tracking.history.database import Database
 from token_tracking.history.ledger import Ledger
+from token_tracking.records import DeferredModel
 
 _CONTEXT_FIELDS = ("project", "branch", "user", "command", "source", "machine")
 
 
-class SyncResult(BaseModel):
+class SyncResult(DeferredModel):
     """What a sync sent."""
 
     sent: int = 0

@@ -22,7 +22,7 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Literal, get_args
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from pricing import PriceBook, Usage
 from token_tracking import display
@@ -38,6 +38,7 @@ from token_tracking.history.models import (
     UsageTotals,
     usage_by_model,
 )
+from token_tracking.records import DeferredModel
 
 TrendBy = Literal[
     "day", "week", "month", "branch", "model", "agent", "command", "user", "machine", "commit"
@@ -80,7 +81,7 @@ def pricebook_cost(book: PriceBook) -> CostFunction:
     return cost
 
 
-class TrendRow(BaseModel):
+class TrendRow(DeferredModel):
     """One line of a trends table: a period or a branch, model, agent, command or user."""
 
     key: str
@@ -103,7 +104,7 @@ class TrendRow(BaseModel):
     """Share of the row's tokens with a known price."""
 
 
-class WeekOverWeek(BaseModel):
+class WeekOverWeek(DeferredModel):
     """The last 7 local days (today included) against the 7 days before them."""
 
     last_7_days_tokens: int
@@ -118,7 +119,7 @@ class WeekOverWeek(BaseModel):
     """Token change in percent; ``None`` when the previous week had no tokens."""
 
 
-class Recommendation(BaseModel):
+class Recommendation(DeferredModel):
     """A suggestion grounded in the window's figures."""
 
     kind: Literal["largest_agent", "largest_model", "cheapest_model"]
@@ -135,7 +136,7 @@ class Recommendation(BaseModel):
     """The window's recorded cost the figure is compared with."""
 
 
-class Insights(BaseModel):
+class Insights(DeferredModel):
     """Facts about the window (see the module docstring for their definitions)."""
 
     peak_day: date | None = None
@@ -160,7 +161,7 @@ class Insights(BaseModel):
     """Suggestions grounded in the window's figures."""
 
 
-class TrendsResult(BaseModel):
+class TrendsResult(DeferredModel):
     """The answer of ``tokens trends``: the table, the window's totals and the insights."""
 
     by: TrendBy

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import Field
 
 from pricing import PriceBook
 from token_tracking import display
@@ -34,6 +34,7 @@ from token_tracking.imports.model import Problems
 from token_tracking.imports.post_commit import LOG_NAME, attribute_rows, hand_off, write_log
 from token_tracking.imports.run import import_lock, import_logs, ledger_lock_path
 from token_tracking.imports.store import file_record
+from token_tracking.records import DeferredModel
 
 HOOK_NAME = "post-commit"
 CHAINED_NAME = "post-commit.before-memory-banker"
@@ -46,7 +47,7 @@ HANDOFF_BYTES = 2 * 1024 * 1024
 lines: what reads in well under a second)."""
 
 
-class HookStatus(BaseModel):
+class HookStatus(DeferredModel):
     """Where the hook is and whether it is installed (the model of ``tokens hook status``)."""
 
     repository: str
@@ -59,7 +60,7 @@ class HookStatus(BaseModel):
     """The earlier hook it runs first, when there was one."""
     log_path: str
     """Where the hook writes what went wrong."""
-    log_tail: list[str] = []
+    log_tail: list[str] = Field(default_factory=list)
     """The last lines of the log."""
 
 

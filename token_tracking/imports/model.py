@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import msgspec
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from token_tracking.records import DeferredModel
 
 SOURCES = ("claude-code", "codex", "gemini")
 """The coding agents whose logs ``tokens import`` reads; each is a ledger ``source``."""
@@ -91,7 +93,7 @@ class Problems:
             self.warnings.append(warning)
 
 
-class ImportSummary(BaseModel):
+class ImportSummary(DeferredModel):
     """What one ``tokens import`` added to the ledger (the ``--json`` document)."""
 
     files: int = 0

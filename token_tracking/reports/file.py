@@ -25,13 +25,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator
 
 from token_tracking import display
 from token_tracking.errors import ReportFileError, ReportNotSavedError
 from token_tracking.files import create_exclusive
 from token_tracking.records import (
     AgentUsage,
+    DeferredModel,
     GitInfo,
     IntervalUsage,
     PricingInfo,
@@ -64,7 +65,7 @@ MAX_REPORT_USD = 1e9
 """The largest cost in USD a report may hold; anything above is a damaged file."""
 
 
-class DigestSummary(BaseModel):
+class DigestSummary(DeferredModel):
     """What a run kept from the provider: counts, never values or names."""
 
     redactions: dict[str, int] = Field(default_factory=dict)
@@ -73,7 +74,7 @@ class DigestSummary(BaseModel):
     """Files never opened because they may hold secrets."""
 
 
-class TokenUsageReport(BaseModel):
+class TokenUsageReport(DeferredModel):
     """The report of one session: what each agent spent, the totals, and how it was priced.
 
     Token semantics: ``prompt`` counts every input token billed, cache reads and writes included;

@@ -13,12 +13,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
 from rich.console import Console
 
 from token_tracking import display
 from token_tracking.counts import sum_known
 from token_tracking.errors import RunDirError
+from token_tracking.records import DeferredModel
 from token_tracking.reports.pricer import PricebookLoader
 from token_tracking.rundirs.log import TOKENS_FILE, read_usage
 from token_tracking.rundirs.summary import (
@@ -38,7 +38,7 @@ WIDE_RULE = "=" * 80
 THIN_RULE = "-" * 80
 
 
-class RunRow(BaseModel):
+class RunRow(DeferredModel):
     """One run of the recent-runs table."""
 
     run_id: str
@@ -61,7 +61,7 @@ class RunRow(BaseModel):
     """When the run's log (or the directory) last changed; the table is newest first."""
 
 
-class RunsReport(BaseModel):
+class RunsReport(DeferredModel):
     """``tokens report``: the newest runs under a folder, with totals and averages."""
 
     runs_dir: str

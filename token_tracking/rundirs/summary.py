@@ -22,14 +22,14 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 from rich.console import Console
 
 from token_tracking import display
 from token_tracking.counts import sum_known
 from token_tracking.errors import RunDirError
 from token_tracking.files import atomic_write
-from token_tracking.records import RequestUsage
+from token_tracking.records import DeferredModel, RequestUsage
 from token_tracking.reports.pricer import PricebookLoader, Pricer
 from token_tracking.reports.render import RULE
 from token_tracking.rundirs.log import TOKENS_FILE, read_usage
@@ -42,7 +42,7 @@ _LOCK_FILE = ".tokens.lock"
 _PHASE_IN_NAME = re.compile(r"^run_([A-Za-z0-9-]+)_")
 
 
-class OperationStats(BaseModel):
+class OperationStats(DeferredModel):
     """Totals of one operation (an entry of ``breakdown_by_operation``)."""
 
     count: int
@@ -57,7 +57,7 @@ class OperationStats(BaseModel):
     """Output tokens (reasoning included)."""
 
 
-class IterationStats(BaseModel):
+class IterationStats(DeferredModel):
     """Totals of one iteration (an entry of ``breakdown_by_iteration``)."""
 
     total_tokens: int
@@ -68,7 +68,7 @@ class IterationStats(BaseModel):
     """The operations logged in the iteration, in first-logged order."""
 
 
-class RunTokenStats(BaseModel):
+class RunTokenStats(DeferredModel):
     """A run's ``token_summary.json``: its totals, per iteration and per operation."""
 
     run_id: str

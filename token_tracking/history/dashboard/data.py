@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from token_tracking.errors import DashboardError
 from token_tracking.history.clock import MAX_DAYS, utc_now
@@ -25,10 +25,11 @@ from token_tracking.history.trends import (
     compute_trends,
     daily_series,
 )
+from token_tracking.records import DeferredModel
 from token_tracking.settings import load_settings
 
 
-class DashboardSummary(BaseModel):
+class DashboardSummary(DeferredModel):
     """The figures of the summary cards, over the dashboard's window."""
 
     sessions: int
@@ -53,7 +54,7 @@ class DashboardSummary(BaseModel):
     """Average cost per calendar day times 30; ``None`` when the cost is unknown."""
 
 
-class DailyUsage(BaseModel):
+class DailyUsage(DeferredModel):
     """One local calendar day of the window (days without sessions are zero)."""
 
     day: date
@@ -72,7 +73,7 @@ class DailyUsage(BaseModel):
     """Cost in USD; ``None`` when every session of the day has an unknown cost."""
 
 
-class GroupUsage(BaseModel):
+class GroupUsage(DeferredModel):
     """Usage of one branch, model or agent over the window."""
 
     name: str
@@ -85,7 +86,7 @@ class GroupUsage(BaseModel):
     """Cost in USD; ``None`` when no row of the group could be priced."""
 
 
-class SessionRow(BaseModel):
+class SessionRow(DeferredModel):
     """One row of the most-expensive-sessions table."""
 
     session_id: str
@@ -112,7 +113,7 @@ class SessionRow(BaseModel):
     """The note of a manual entry."""
 
 
-class DashboardData(BaseModel):
+class DashboardData(DeferredModel):
     """Everything the dashboard shows; ``--json`` prints this model."""
 
     generated_at: datetime
