@@ -61,7 +61,7 @@ BASE_COMMIT = "605a592"
 EXECUTABLE = shutil.which("memory-banker", path=str(Path(sys.executable).parent)) or "memory-banker"
 SECTIONS = ("startup", "listing", "record", "pricing", "offline", "ledger", "others")
 OTHER_SCRIPTS: tuple[tuple[str, ...], ...] = (
-    ("bench_digest.py", "--only", "digest"),
+    ("bench_digest.py", "--only", "digest", "--runs", "9"),
     ("bench_import.py", "--repeat", "3"),
     ("bench_team_ledger.py",),
     ("bench_pipeline.py",),
@@ -469,7 +469,7 @@ def offline(repeat: int, scratch: Path) -> list[Figure]:
     605a592 tree (first on ``PYTHONPATH``); both run with ``-P`` from the scratch folder, because
     ``-m`` would otherwise put the working directory first on ``sys.path``. Which code each run
     imports is printed before the figures. Each run has an empty cache folder (cold)."""
-    runs = max(5, repeat // 3)
+    runs = max(9, repeat // 2)  # each run is seconds long, and its CPU time swings by a third
     print(f"update --offline on this repository, median of {runs} cold runs each", flush=True)
     base = extract(BASE_COMMIT, scratch / "base-tree")
     project = extract("HEAD", scratch / "project")
