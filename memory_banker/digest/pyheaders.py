@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 import keyword
 import re
+from functools import lru_cache
 
 from memory_banker.digest.facts import Symbol
 from memory_banker.digest.pyskim import STRING, Line, Scan
@@ -187,15 +188,24 @@ def _function(source: str) -> tuple[str, str, str]:
         raise _Unread
     prefix = "async def" if match.group(1) else "def"
     name = match.group(2)
-    end = _HEADER_END.search(source, match.end())
-    written = None if end is None else _plain(source[match.end() : end.start()])
+    written, rest = _parameters(source[match.end() :])
+    return name, f"{prefix} {name}{written}"[:MAX_SIGNATURE], rest
+
+
+@lru_cache(maxsize=8192)
+def _parameters(tail: str) -> tuple[str, str]:
+    """The parameter list and return annotation of the function header whose ``tail`` follows
+    its name, and what follows its colon; kept per text, as two in five headers repeat one
+    (``(self):``, the arguments of an overridden method)."""
+    end = _HEADER_END.search(tail)
+    written = None if end is None else _plain(tail[: end.start()])
     if written is not None:
-        return name, f"{prefix} {name}{written}"[:MAX_SIGNATURE], ""
-    values, rest = _tokens(source, match.end())
+        return written, ""
+    values, rest = _tokens(tail, 0)
     written = _written(values)
     if written is None:
         raise _Unread
-    return name, f"{prefix} {name}{written}"[:MAX_SIGNATURE], rest
+    return written, rest
 
 
 def _plain(header: str) -> str | None:
@@ -567,17 +577,19 @@ def _string(token: str) -> str:
 # --- imports -------------------------------------------------------------------------------------
 
 
-def _imports(source: str) -> list[str]:
+@lru_cache(maxsize=8192)
+def _imports(source: str) -> tuple[str, ...]:
     """The import specifiers of the import statement ``source``, written as the repo map writes
-    them (``os.path``; ``from X import a, b`` as ``X|a,b``)."""
+    them (``os.path``; ``from X import a, b`` as ``X|a,b``); kept per text, as most import
+    lines repeat across a project's files."""
     plain = _PLAIN_IMPORT.fullmatch(source)
     if plain is not None:
         dots, module, names, imported = plain.groups()
         if imported is not None:
             if not _KEYWORD.search(imported):
-                return [imported]
+                return (imported,)
         elif (dots or module) and not _KEYWORD.search(f"{module or ''} {names}"):
-            return [f"{dots}{module or ''}|{names.replace(', ', ',')}"]
+            return (f"{dots}{module or ''}|{names.replace(', ', ',')}",)
     code = _COMMENT.sub("", source)  # an import statement holds no string
     if not code.isascii() or ";" in code or "\\" in code:
         raise _Unread
@@ -587,7 +599,7 @@ def _imports(source: str) -> list[str]:
         if match is None:
             raise _Unread
         parts = match.group(1).split(",")
-        return [_checked(part.split(" as ")[0].replace(" ", "")) for part in parts]
+        return tuple(_checked(part.split(" as ")[0].replace(" ", "")) for part in parts)
     match = _FROM.fullmatch(words)
     if match is None:
         raise _Unread
@@ -597,7 +609,7 @@ def _imports(source: str) -> list[str]:
     if not dots and not module:
         raise _Unread
     if names == "*":
-        return [f"{dots}{module}|"]
+        return (f"{dots}{module}|",)
     if names.startswith("("):
         if not names.endswith(")"):
             raise _Unread
@@ -610,7 +622,7 @@ def _imports(source: str) -> list[str]:
         if alias is None:
             raise _Unread
         written.append(_checked(alias.group(1)))
-    return [f"{dots}{module}|{','.join(written)}"]
+    return (f"{dots}{module}|{','.join(written)}",)
 
 
 def _checked(dotted: str) -> str:
