@@ -150,8 +150,7 @@ def test_the_everyday_outline_is_what_the_parse_writes() -> None:
     assert outline is not None
     signatures = {symbol.name: symbol.signature for symbol in outline.symbols}
     assert signatures["floats"] == (
-        "async def floats(timeout: float=60.0, small=0.001, half=0.5, big=1000, hexa=31,"
-        " neg=-2.5)"
+        "async def floats(timeout: float=60.0, small=0.001, half=0.5, big=1000, hexa=31, neg=-2.5)"
     )
     assert signatures["Widget"] == "class Widget(Base, Generic[T])"
     assert signatures["black_style"].startswith(
