@@ -327,16 +327,7 @@ def _written(tokens: list[str], *, bases: bool = False) -> str | None:
             items[-1], prev = "starname", "param"
             out.append(token)
             continue
-        if first.isalpha() or first == "_":
-            if token[-1] in "'\"":
-                if prev not in _ATOM_STARTS:
-                    return None
-                try:
-                    out.append(_string(token))
-                except _Unread:
-                    return None
-                prev, last = "atom", "string"
-                continue
+        if (first.isalpha() or first == "_") and token[-1] not in "'\"":
             if prev == "dot":
                 if token in keyword.kwlist:
                     return None
@@ -352,25 +343,16 @@ def _written(tokens: list[str], *, bases: bool = False) -> str | None:
             elif top in _CALLS and item == "name":
                 items[-1] = "pos"
             continue
-        if first.isdigit() or (first == "." and len(token) > 1 and token != "..."):
-            if prev not in _ATOM_STARTS and prev != "neg":
+        number = first.isdigit() or (first == "." and len(token) > 1 and token != "...")
+        if number or (len(token) > 1 and token[-1] in "'\""):
+            # A literal: a string (prefixed or not) or a number, which alone may follow a minus.
+            if prev not in _ATOM_STARTS and not (number and prev == "neg"):
                 return None
             try:
-                out.append(_number(token))
+                out.append(_number(token) if number else _string(token))
             except _Unread:
                 return None
-            prev, last = "atom", "number"
-            if top in _CALLS and item in ("start", "name"):
-                items[-1] = "pos"
-            continue
-        if first in "'\"":
-            if len(token) < 2 or prev not in _ATOM_STARTS:
-                return None
-            try:
-                out.append(_string(token))
-            except _Unread:
-                return None
-            prev, last = "atom", "string"
+            prev, last = "atom", "number" if number else "string"
             if top in _CALLS and item in ("start", "name"):
                 items[-1] = "pos"
             continue
