@@ -624,20 +624,7 @@ def trend_scan(found: Iterable[Sequence[Any]]) -> TrendScan:
     for kind, first, second, third, name, model, *sums in found:
         requests, prompt, completion, cached, total, cost, priced, cache_write, reasoning = sums[:9]
         if kind == 0:
-            scan.buckets.append(
-                Bucket(
-                    number=first,
-                    session_pk=second,
-                    context_id=third,
-                    requests=requests,
-                    prompt_tokens=prompt if prompt is not None else 0,
-                    completion_tokens=completion if completion is not None else 0,
-                    cached_tokens=cached,
-                    total_tokens=total if total is not None else 0,
-                    cost_usd=cost,
-                    priced_tokens=priced if priced is not None else 0,
-                )
-            )
+            scan.buckets.append(bucket((first, second, third, *sums[:7])))
         elif kind == 1:
             usage = (prompt, completion, cached, cache_write, reasoning, cost, sums[9])
             scan.pairs.append(model_usage((name, model, *usage)))
