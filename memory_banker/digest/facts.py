@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 MAX_COMMITS = 20
@@ -84,21 +85,78 @@ class Command:
     """Where it was found: a project-relative path, with the target or step when useful."""
 
 
-@dataclass(frozen=True)
 class Symbol:
-    """One top-level symbol of a source file, or a method of a top-level class."""
+    """One top-level symbol of a source file, or a method of a top-level class.
+
+    Compared, hashed and shown by its five fields, as a frozen dataclass of them is; instances
+    are not changed once made. A symbol made with :meth:`deferred` writes its signature from
+    its declaration's source on first use, since most symbols of a large repository are never
+    shown: ``signature`` is then computed once and kept.
+    """
+
+    __slots__ = ("_header", "_signature", "_write", "doc", "kind", "line", "name")
 
     kind: str
     """``class``, ``function``, ``method``, ``struct``, ``interface``, ``trait``, ``enum``,
     ``type``, ``module`` or ``constant``."""
     name: str
     """Its name; a method is ``Class.method``."""
-    signature: str
-    """Its declaration line without the body, e.g. ``def get(url, params=None)``."""
     line: int
     """1-based line of the declaration."""
-    doc: str = ""
+    doc: str
     """The first line of its docstring or leading comment, ``""`` when none."""
+
+    def __init__(self, kind: str, name: str, signature: str, line: int, doc: str = "") -> None:
+        self.kind = kind
+        self.name = name
+        self._signature: str | None = signature
+        self.line = line
+        self.doc = doc
+        self._header: str | None = None
+        self._write: Callable[[str], str] | None = None
+
+    @classmethod
+    def deferred(
+        cls, kind: str, name: str, header: str, write: Callable[[str], str], line: int, doc: str
+    ) -> Symbol:
+        """A symbol whose signature is ``write(header)``, written when first read."""
+        symbol = cls(kind, name, "", line, doc)
+        symbol._signature, symbol._header, symbol._write = None, header, write
+        return symbol
+
+    @property
+    def signature(self) -> str:
+        """Its declaration line without the body, e.g. ``def get(url, params=None)``."""
+        if self._signature is None:
+            assert self._write is not None and self._header is not None
+            self._signature = self._write(self._header)
+            self._header = self._write = None
+        return self._signature
+
+    @property
+    def header(self) -> str | None:
+        """The declaration source its signature is written from, while it is not written yet
+        (None once written, or when it was given written)."""
+        return self._header
+
+    def _fields(self) -> tuple[str, str, str, int, str]:
+        return (self.kind, self.name, self.signature, self.line, self.doc)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, Symbol)
+        return self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        kind, name, signature, line, doc = self._fields()
+        return (
+            f"Symbol(kind={kind!r}, name={name!r}, signature={signature!r}, line={line!r}, "
+            f"doc={doc!r})"
+        )
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from functools import lru_cache
 
 from memory_banker.digest.facts import Symbol
 from memory_banker.digest.pyskim import STRING, Line, Scan
+from memory_banker.digest.unparse import unparse
 
 MAX_SIGNATURE = 160
 """Signatures of functions and methods are cut to this many characters."""
@@ -106,10 +107,22 @@ def read_outline(scanned: Scan) -> tuple[str, tuple[Symbol, ...], tuple[str, ...
                 class_names[header.start] = name
                 kind = "class"
             else:
-                name, signature, rest = _function(source)
                 kind = "function" if owner is None else "method"
-                if owner is not None:
-                    name = f"{class_names[owner.start]}.{name}"
+                prefix = "" if owner is None else f"{class_names[owner.start]}."
+                if first is not None:
+                    # The body starts on a later line: the signature is written when shown.
+                    match = _DEF.match(source)
+                    if match is None:
+                        raise _Unread
+                    symbols.append(
+                        Symbol.deferred(
+                            kind, prefix + match.group(2), source, function_signature,
+                            line_number, _body_docstring(text, first, ""),
+                        )
+                    )  # fmt: skip
+                    continue
+                name, signature, rest = _function(source)
+                name = prefix + name
             symbol_doc = _body_docstring(text, first, rest)
             symbols.append(Symbol(kind, name, signature, line_number, symbol_doc))
         imports: list[str] = []
@@ -179,6 +192,33 @@ def _tokens(source: str, position: int) -> tuple[list[str], str]:
             return values, source[match.end() :]
         values.append(value)
     raise _Unread
+
+
+def function_signature(source: str) -> str:
+    """The signature of the function whose header is ``source`` (from ``def`` or ``async def``
+    to the end of the header's logical line), as :func:`node_signature` writes it: read from
+    its tokens, else from a parse of the header alone. A header that does not parse is its
+    source with runs of white space made one space (only a file with a syntax error in a
+    header has one)."""
+    try:
+        return _function(source)[1]
+    except _Unread:
+        pass
+    try:
+        node = ast.parse(source.rstrip() + "\n pass\n").body[0]
+    except (SyntaxError, ValueError, MemoryError, RecursionError, IndexError):
+        node = None
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        return node_signature(node)
+    return " ".join(source.split()).removesuffix(":")[:MAX_SIGNATURE]
+
+
+def node_signature(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
+    """The signature of the parsed function ``node``: ``def``, its name, its parameters and
+    return annotation as ``ast.unparse`` writes them, cut to :data:`MAX_SIGNATURE`."""
+    prefix = "async def" if isinstance(node, ast.AsyncFunctionDef) else "def"
+    returns = f" -> {unparse(node.returns)}" if node.returns is not None else ""
+    return f"{prefix} {node.name}({unparse(node.args)}){returns}"[:MAX_SIGNATURE]
 
 
 def _function(source: str) -> tuple[str, str, str]:

@@ -21,7 +21,13 @@ from typing import Any
 from memory_banker.digest.facts import ModuleMap, Symbol
 from memory_banker.digest.files import FileInfo, is_test, language_of
 from memory_banker.digest.paths import file_name, file_suffix
-from memory_banker.digest.repomap import Outline, OutlineCache, has_outline
+from memory_banker.digest.repomap import (
+    Outline,
+    OutlineCache,
+    has_outline,
+    symbol_from_item,
+    symbol_item,
+)
 
 CATEGORY_ORDER = ("source", "script", "markup", "example", "benchmark", "docs", "generated",
                   "test")  # fmt: skip
@@ -168,7 +174,7 @@ _MAP_CODE: list[bytes] = []
 def _as_json(maps: tuple[ModuleMap, ...]) -> list[list[Any]]:
     return [
         [m.path, m.language, m.category, m.doc,
-         [[s.kind, s.name, s.signature, s.line, s.doc] for s in m.symbols],
+         [symbol_item(s) for s in m.symbols],
          list(m.imports), m.score, m.lines]
         for m in maps
     ]  # fmt: skip
@@ -181,9 +187,7 @@ def _from_json(item: list[Any]) -> ModuleMap:
         language=str(language),
         category=str(category_),
         doc=str(doc),
-        symbols=tuple(
-            Symbol(str(k), str(n), str(s), int(li), str(d)) for k, n, s, li, d in symbols
-        ),
+        symbols=tuple(symbol_from_item(symbol) for symbol in symbols),
         imports=tuple(str(name) for name in imports),
         score=float(score),
         lines=int(lines),

@@ -28,7 +28,14 @@ import msgspec
 
 from memory_banker.digest.facts import Symbol
 from memory_banker.digest.paths import file_suffix
-from memory_banker.digest.pyheaders import MAX_SIGNATURE, docstring_line, first_line, read_outline
+from memory_banker.digest.pyheaders import (
+    MAX_SIGNATURE,
+    docstring_line,
+    first_line,
+    function_signature,
+    node_signature,
+    read_outline,
+)
 from memory_banker.digest.pyskim import scan
 from memory_banker.digest.unparse import unparse
 from token_tracking.files import write_cache_file
@@ -36,7 +43,7 @@ from token_tracking.settings import cache_dir
 
 _encode = msgspec.json.Encoder().encode
 """JSON, several times faster than :func:`json.dumps` for the shards."""
-_CACHE_VERSION = "7"
+_CACHE_VERSION = "8"
 _SHARD_NAME = 1
 """Hex digits of a key that name its shard: 16 shards, so a run reads and writes few files."""
 
@@ -143,16 +150,12 @@ class OutlineCache:
         raw = shard.get(key)
         if isinstance(raw, list) and len(raw) == 3:
             try:
-                symbols = tuple(Symbol(*item) for item in raw[1])
+                symbols = tuple(symbol_from_item(item) for item in raw[1])
                 return Outline(str(raw[0]), symbols, tuple(raw[2]))
-            except TypeError:
+            except (TypeError, ValueError):
                 pass
         result = _python(data) if suffix in {".py", ".pyi"} else _tree_sitter(suffix, data)
-        shard[key] = [
-            result.doc,
-            [[s.kind, s.name, s.signature, s.line, s.doc] for s in result.symbols],
-            list(result.imports),
-        ]
+        shard[key] = [result.doc, [symbol_item(s) for s in result.symbols], list(result.imports)]
         self._dirty.add(key[:_SHARD_NAME])
         return result
 
@@ -204,6 +207,28 @@ class OutlineCache:
             except OSError:
                 pass  # a cache that cannot be written only costs a parse next time
         self._dirty.clear()
+
+
+def symbol_item(symbol: Symbol) -> list[Any]:
+    """``symbol`` as the caches keep it: ``[kind, name, signature, line, doc]``, or for a
+    function whose signature is not written yet ``[kind, name, None, line, doc, header]``."""
+    header = symbol.header
+    if header is not None:
+        return [symbol.kind, symbol.name, None, symbol.line, symbol.doc, header]
+    return [symbol.kind, symbol.name, symbol.signature, symbol.line, symbol.doc]
+
+
+def symbol_from_item(item: list[Any]) -> Symbol:
+    """The symbol :func:`symbol_item` made ``item`` of; raises ``TypeError`` or ``ValueError``
+    for an item it did not make."""
+    kind, name, signature, line, doc, *header = item
+    if signature is None and len(header) == 1 and isinstance(header[0], str):
+        return Symbol.deferred(
+            str(kind), str(name), header[0], function_signature, int(line), str(doc)
+        )
+    if not isinstance(signature, str) or header:
+        raise TypeError(f"not a cached symbol: {item!r}")
+    return Symbol(str(kind), str(name), signature, int(line), str(doc))
 
 
 def _key(name: str, data: bytes, digest: bytes | None) -> str:
@@ -363,12 +388,9 @@ def _statements(body: list[ast.stmt], import_lines: list[int] | None = None) -> 
 
 
 def _py_function(node: ast.FunctionDef | ast.AsyncFunctionDef, owner: str) -> Symbol:
-    prefix = "async def" if isinstance(node, ast.AsyncFunctionDef) else "def"
-    returns = f" -> {unparse(node.returns)}" if node.returns is not None else ""
-    signature = f"{prefix} {node.name}({unparse(node.args)}){returns}"[:MAX_SIGNATURE]
     name = f"{owner}.{node.name}" if owner else node.name
     kind = "method" if owner else "function"
-    return Symbol(kind, name, signature, node.lineno, _doc_line(node))
+    return Symbol(kind, name, node_signature(node), node.lineno, _doc_line(node))
 
 
 # --- tree-sitter languages -----------------------------------------------------------------------

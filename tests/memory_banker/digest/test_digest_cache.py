@@ -12,6 +12,7 @@ from detect_secrets.settings import default_settings, get_plugins
 
 from memory_banker.digest import secrets
 from memory_banker.digest.build import build_digest
+from memory_banker.digest.repomap import OutlineCache, symbol_from_item, symbol_item
 from memory_banker.digest.secrets import _candidate_test, redact_counted
 from tests.memory_banker.digest.planted import make_planted_project
 from tests.support.sample_project import make_sample_project
@@ -37,6 +38,30 @@ def test_a_digest_on_a_sample_project_is_the_same_with_a_filled_cache(
     monkeypatch.setenv("TOKEN_TRACKING_CACHE_DIR", str(tmp_path / "cache"))
 
     assert build_digest(project, context_tokens=2000) == build_digest(project, context_tokens=2000)
+
+
+def test_a_signature_not_yet_written_is_cached_as_its_header(tmp_path: Path) -> None:
+    source = b"class A(Base):\n    def run(self, *, retries: int = 3) -> None:\n        pass\n"
+    filled = OutlineCache(tmp_path)
+    cold = filled.outline("a.py", source)
+    filled.save()
+    assert [s.header for s in cold.symbols] == [
+        None,
+        "def run(self, *, retries: int = 3) -> None:\n",
+    ]
+    assert [symbol_item(s) for s in cold.symbols] == [
+        ["class", "A", "class A(Base)", 1, ""],
+        ["method", "A.run", None, 2, "", "def run(self, *, retries: int = 3) -> None:\n"],
+    ]
+
+    warm = OutlineCache(tmp_path).outline("a.py", source)
+
+    assert warm.symbols[1].header is not None
+    assert warm == cold
+    assert warm.symbols[1].signature == "def run(self, *, retries: int=3) -> None"
+    for damaged in (["method", "A.run", None, 2, ""], ["class", "A", "class A", 1, "", "x"]):
+        with pytest.raises(TypeError):
+            symbol_from_item(damaged)
 
 
 def test_a_cached_redaction_is_the_redaction(

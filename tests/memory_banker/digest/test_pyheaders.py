@@ -120,20 +120,27 @@ NOT_READ = {
     "a statement after the docstring": 'def f():\n    "doc"; x = 1\n',
     "a docstring on the header's line": 'def f(): "doc"\n',
     "an import on the header's line": "def f(): import os\n",
-    "a lambda default": "def f(a=lambda: 0):\n    pass\n",
-    "a grouping parenthesis": "def f(a=(x)):\n    pass\n",
-    "a slice": "def f(a: x[1:2]):\n    pass\n",
-    "a starred annotation": "def f(*args: *Ts):\n    pass\n",
-    "a positional argument after a keyword one": "def f(a=g(b=1, *c)):\n    pass\n",
-    "a tuple in a subscript": "def f(a: x[(1, 2)]):\n    pass\n",
-    "bytes": "def f(a=b'x'):\n    pass\n",
-    "an infinite float": "def f(a=1e400):\n    pass\n",
+    "a lambda on the header's line": "def f(a=lambda: 0): pass\n",
     "a non-ASCII name": "def café():\n    pass\n",
     "a backslash in an import": "import os, \\\n    sys\n",
     "two imports on a line": "import os; import sys\n",
     "type parameters": "def f[T](x: T) -> T:\n    pass\n",
     "a header without a body": "def f():\n",
 }
+"""Lines :func:`read_outline` leaves to the parse of the whole skimmed source."""
+
+SIGNATURES_PARSED = {
+    "a lambda default": "def f(a=lambda: 0):\n    pass\n",
+    "a grouping parenthesis": "def f(a=(x)):\n    pass\n",
+    "a slice": "def f(a: x[1:2]):\n    pass\n",
+    "a starred annotation": "def f(*args: *Ts):\n    pass\n",
+    "a positional argument after a keyword one": "def f(a=g(b=1, *c)):\n    pass\n",
+    "a tuple in a subscript": "def f(a: x[(1, 2)]):\n    pass\n",
+    "bytes": "class A:\n    def f(self, a=b'x'):\n        pass\n",
+    "an infinite float": "async def f(a=1e400):\n    pass\n",
+}
+"""Function headers whose signature is not written from their tokens: their outline is read,
+and the signature is written from a parse of the header alone when it is first read."""
 
 
 @pytest.mark.parametrize("name", sorted(READ))
@@ -169,6 +176,52 @@ def test_lines_it_does_not_read_are_left_to_the_parse(name: str) -> None:
     if scanned is not None:
         assert read_outline(scanned) is None
     assert _python(text.encode()) == _python_whole(text) or parsed(text) is not None
+
+
+@pytest.mark.parametrize("name", sorted(SIGNATURES_PARSED))
+def test_a_signature_not_read_from_its_tokens_is_parsed_when_shown(name: str) -> None:
+    text = SIGNATURES_PARSED[name]
+    outline = read(text)
+    assert outline is not None
+    function = outline.symbols[-1]
+    assert function.header is not None  # not written yet
+    assert outline == parsed(text) == _python_whole(text)
+    assert function.header is None
+    assert function.signature == parsed_signature(text)
+
+
+def parsed_signature(text: str) -> str:
+    """The signature ``ast.unparse`` gives the last function defined in ``text``."""
+    node = [
+        n
+        for n in ast.walk(ast.parse(text))
+        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
+    ][-1]
+    prefix = "async def" if isinstance(node, ast.AsyncFunctionDef) else "def"
+    returns = f" -> {ast.unparse(node.returns)}" if node.returns is not None else ""
+    return f"{prefix} {node.name}({ast.unparse(node.args)}){returns}"
+
+
+def test_signatures_are_written_only_when_read() -> None:
+    text = "def first(a: int = 1) -> str:\n    pass\n\ndef second(b):\n    return b\n"
+    outline = read(text)
+    assert outline is not None
+    first, second = outline.symbols
+    assert (first.header, second.header) == (
+        "def first(a: int = 1) -> str:\n",
+        "def second(b):\n",
+    )
+    assert first.signature == "def first(a: int=1) -> str"
+    assert (first.header, second.header) == (None, "def second(b):\n")
+    assert repr(second) == (
+        "Symbol(kind='function', name='second', signature='def second(b)', line=4, doc='')"
+    )
+
+
+def test_a_header_with_a_syntax_error_is_shown_as_written() -> None:
+    outline = read("def broken(a b):\n    pass\n\ndef fine(c):\n    pass\n")
+    assert outline is not None
+    assert [s.signature for s in outline.symbols] == ["def broken(a b)", "def fine(c)"]
 
 
 def corpus() -> list[Path]:
