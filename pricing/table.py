@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from pricing.errors import PricingError
+from pricing.installed import distribution_version
 
 PRICE_FILE_NAME = "model_prices_and_context_window_backup.json"
 """The file name of LiteLLM's bundled price table inside the ``litellm`` package directory."""
@@ -358,30 +359,10 @@ def read_table(path: Path, version: str) -> PriceTable:
     return PriceTable(raw, version=version, path=path)
 
 
-def litellm_version(package_dir: Path) -> str:
-    """Return the installed litellm version (what ``importlib.metadata.version`` reports).
-
-    Read from the ``litellm-*.dist-info/METADATA`` beside the package when there is exactly one,
-    because importing ``importlib.metadata`` costs more than loading the whole table; otherwise
-    from ``importlib.metadata``. ``"unknown"`` when neither knows.
-    """
-    found = list(package_dir.parent.glob("litellm-*.dist-info"))
-    if len(found) == 1:
-        try:
-            with (found[0] / "METADATA").open(encoding="utf-8") as handle:
-                for line in handle:
-                    if line.startswith("Version:"):
-                        return line.partition(":")[2].strip()
-                    if not line.strip():
-                        break
-        except OSError:
-            pass
-    import importlib.metadata  # only when the dist-info shortcut fails (see above)
-
-    try:
-        return importlib.metadata.version("litellm")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
+def litellm_version() -> str:
+    """Return the installed litellm version (what ``importlib.metadata.version`` reports);
+    ``"unknown"`` when it is not installed as a distribution."""
+    return distribution_version("litellm") or "unknown"
 
 
 @lru_cache(maxsize=1)
@@ -392,4 +373,4 @@ def load_table() -> PriceTable:
         PriceTableError: ``litellm`` is not installed or its price file cannot be read.
     """
     package_dir = litellm_package_dir()
-    return read_table(package_dir / PRICE_FILE_NAME, litellm_version(package_dir))
+    return read_table(package_dir / PRICE_FILE_NAME, litellm_version())

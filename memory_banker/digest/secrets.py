@@ -23,7 +23,6 @@ import contextlib
 import copy
 import fnmatch
 import hashlib
-import importlib.metadata
 import io
 import json
 import math
@@ -36,6 +35,7 @@ from pathlib import Path
 
 from memory_banker.digest.needles import CandidateLines
 from memory_banker.digest.paths import file_name, file_suffix
+from pricing.installed import distribution_version
 from token_tracking.files import write_cache_file
 from token_tracking.settings import cache_dir
 
@@ -692,8 +692,10 @@ def _cache_entry(text: str) -> Path | None:
     if "folder" not in _cache_state:
         try:
             source = Path(__file__).read_bytes()
-            version = importlib.metadata.version("detect-secrets")
-        except (OSError, importlib.metadata.PackageNotFoundError):
+        except OSError:
+            source = None
+        version = distribution_version("detect-secrets")
+        if source is None or version is None:
             _cache_state["folder"] = None
             return None
         _cache_state["folder"] = cache_dir() / "redacted"

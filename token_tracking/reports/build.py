@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from importlib.metadata import PackageNotFoundError, version
 
+from pricing.installed import distribution_version
 from token_tracking.counts import sum_exact, sum_known
 from token_tracking.records import (
     AgentUsage,
@@ -46,10 +46,7 @@ def _total(values: list[int | None], requests: int) -> int | None:
 
 def tool_version() -> str | None:
     """Return the installed memory-banker version (the distribution this package ships in)."""
-    try:
-        return version("memory-banker")
-    except PackageNotFoundError:
-        return None
+    return distribution_version("memory-banker")
 
 
 @dataclass
