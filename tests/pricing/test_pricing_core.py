@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import math
 import subprocess
 import sys
 from dataclasses import FrozenInstanceError
@@ -387,6 +388,21 @@ def test_unreadable_price_table_is_a_clear_error(tmp_path: Path) -> None:
     listed.write_text("[]", encoding="utf-8")
     with pytest.raises(PriceTableError, match=r"list\.json is not a JSON object"):
         read_table(listed, "1.0")
+
+
+def test_the_table_is_read_as_the_json_module_reads_it(tmp_path: Path) -> None:
+    table = load_table()
+    assert table.path is not None
+    whole = json.loads(table.path.read_bytes())
+    assert {key: table.raw(key) for key in table.keys()} == {
+        key: value
+        for key, value in whole.items()
+        if key != "sample_spec" and isinstance(value, dict)
+    }
+    # NaN is not JSON, yet the json module reads it: so does the table.
+    path = tmp_path / "nan.json"
+    path.write_text('{"m": {"input_cost_per_token": NaN, "mode": "chat"}}', encoding="utf-8")
+    assert math.isnan(read_table(path, "1.0").raw("m")["input_cost_per_token"])
 
 
 def test_table_from_a_small_file_skips_the_sample_spec(tmp_path: Path) -> None:
