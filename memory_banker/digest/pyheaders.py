@@ -7,11 +7,16 @@ lines and returns exactly what :mod:`ast` and :func:`ast.unparse` make of the sa
 signatures are rebuilt from their tokens with ``ast.unparse``'s spacing and quotes.
 
 It reads only what it can read with certainty and returns None for anything else (a parse of
-the skimmed source then gives the outline): non-ASCII headers, expressions other than names,
-attributes, subscripts, calls, lists, ``|`` unions, a unary minus, ``...``, ``{}``, decimal
-integers and strings without backslashes or both quote kinds; a trailing comma in a
-subscript; a positional argument after a keyword one; a body on the header's line that
-starts with a string or names ``import``; import statements with ``;`` or ``\\``.
+the skimmed source then gives the outline): a non-ASCII header; in a class header, or a
+function header with its body on the same line, an expression other than names, attributes,
+subscripts, calls, lists, ``|`` unions, a unary minus, ``...``, ``{}``, decimal integers and
+strings without backslashes or both quote kinds, a trailing comma in a subscript or a
+positional argument after a keyword one; a body on the header's line that starts with a
+string or names ``import``; import statements with ``;`` or ``\\``.
+
+A function whose body starts on a later line keeps its header, and its signature is written
+when first read (:func:`function_signature`): from its tokens as above, else from a parse of
+the header alone, which gives what the parse of the whole source gives.
 """
 
 from __future__ import annotations
