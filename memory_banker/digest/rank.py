@@ -148,13 +148,20 @@ def build_map(
         if info.text is not None:
             content = digests[info.path] = hashlib.sha256(info.text).digest()
         state.update(f"{info.path}\0{info.lines}\0".encode("utf-8", "surrogatepass") + content)
-    raw = cache.value(
-        state.digest(), "map", lambda _: _as_json(_build_map(infos, cache, digests)), list
-    )
-    try:
-        maps = tuple(_from_json(item) for item in raw)
-    except (TypeError, ValueError):
-        maps = _build_map(infos, cache, digests)  # a damaged cache entry
+    built: list[tuple[ModuleMap, ...]] = []
+
+    def build(_: bytes) -> list[list[Any]]:
+        built.append(_build_map(infos, cache, digests))
+        return _as_json(built[0])
+
+    raw = cache.value(state.digest(), "map", build, list)
+    if built:  # built now: its cached form is not read back
+        maps = built[0]
+    else:
+        try:
+            maps = tuple(_from_json(item) for item in raw)
+        except (TypeError, ValueError):
+            maps = _build_map(infos, cache, digests)  # a damaged cache entry
     cache.save()
     return maps
 
