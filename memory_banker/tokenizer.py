@@ -20,8 +20,10 @@ import atexit
 import binascii
 import hashlib
 import importlib.util
+import itertools
 import json
 import threading
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -108,6 +110,10 @@ def count_tokens(text: str) -> int:
     Special-token strings such as ``<|endoftext|>`` are counted as plain text, never rejected.
     Raises ``TokenizerUnavailableError`` when LiteLLM's bundled encoding file is missing (and the
     count is not cached).
+
+    A text that ends with a long text counted in this process, after a boundary where counts
+    add up (:func:`splits_at`), is counted as its beginning plus that text's count: a prompt
+    made of instructions and a digest encodes only the instructions.
     """
     if not text:
         return 0
@@ -115,9 +121,79 @@ def count_tokens(text: str) -> int:
     key = _key(text)
     count = known.get(key)
     if count is None:
-        count = len(_encoding().encode(text, disallowed_special=()))
+        count = _count_after_known_tail(text)
+        if count is None:
+            count = len(_encoding().encode(text, disallowed_special=()))
         _remember(key, count)
+        _remember_long(text, count)
     return count
+
+
+def splits_at(before: str, after: str) -> bool:
+    """Whether ``count_tokens(before + after)`` is ``count_tokens(before) +
+    count_tokens(after)`` by the encoding's rules: True when ``before`` ends with a newline and
+    ``after`` starts with neither white space nor ``/``.
+
+    The encoding splits a text into pieces with a pattern and encodes each piece apart. Scanning
+    ``before + after``, the pieces of ``before`` are found unchanged and the last ends at the
+    join: that newline ends a run of white space (which the next character, not white space,
+    does not continue) or trails a run of punctuation (whose trailing ``[\\r\\n/]*`` the
+    next character, neither ``/`` nor a line break, does not continue); no piece starts with a
+    line break, and the pattern looks neither behind nor, past that run, ahead. The scan then
+    goes on from the join exactly as a scan of ``after`` alone. Python's ``str.isspace`` holds
+    for every character the pattern's ``\\s`` matches, so the test errs only toward False.
+    """
+    return before.endswith("\n") and bool(after) and not after[0].isspace() and after[0] != "/"
+
+
+def count_joined(parts: Sequence[str]) -> int:
+    """Return ``count_tokens("".join(parts))`` from the parts' counts where they add up
+    (:func:`splits_at`), counting the parts joined at any other boundary together; the joined
+    text's count is remembered, as :func:`count_tokens` remembers it."""
+    pieces = [part for part in parts if part]
+    if not pieces:
+        return 0
+    key = _key(whole := "".join(pieces))
+    count = _known().get(key)
+    if count is not None:
+        return count
+    count = 0
+    run = [pieces[0]]
+    for before, after in itertools.pairwise(pieces):
+        if splits_at(before, after):
+            count += count_tokens("".join(run))
+            run = []
+        run.append(after)
+    count += count_tokens("".join(run))
+    _remember(key, count)
+    _remember_long(whole, count)
+    return count
+
+
+_LONG_TEXT = 4096
+"""Texts at least this long are kept (a few at a time) as known tails of later texts."""
+_LONG_KEPT = 4
+_long_texts: list[tuple[str, int]] = []
+"""The last long texts counted in this process, with their counts, newest first."""
+
+
+def _remember_long(text: str, count: int) -> None:
+    if len(text) >= _LONG_TEXT:
+        with _cache_lock:
+            _long_texts.insert(0, (text, count))
+            del _long_texts[_LONG_KEPT:]
+
+
+def _count_after_known_tail(text: str) -> int | None:
+    """The count of ``text`` when it ends with a long text counted before, after a boundary
+    where counts add up; None otherwise."""
+    with _cache_lock:
+        kept = list(_long_texts)
+    for tail, tail_count in kept:
+        start = len(text) - len(tail)
+        if start > 0 and text.endswith(tail) and splits_at(text[:start], tail):
+            return count_tokens(text[:start]) + tail_count
+    return None
 
 
 def truncate_to_tokens(text: str, limit: int) -> str:

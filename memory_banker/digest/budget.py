@@ -18,7 +18,7 @@ from memory_banker.digest.facts import ModuleMap
 from memory_banker.digest.files import FileInfo, Texts
 from memory_banker.digest.rank import key_symbols
 from memory_banker.digest.secrets import redact
-from memory_banker.tokenizer import count_tokens, truncate_to_tokens
+from memory_banker.tokenizer import count_joined, count_tokens, truncate_to_tokens
 from token_tracking.display import plural
 
 _MAX_BYTES_PER_TOKEN = 8
@@ -186,16 +186,15 @@ def render_tree(infos: Sequence[FileInfo], shown: set[str], limit: int) -> str:
 def fit_text(
     parts: list[str], required: int, excerpted: list[str], limit: int
 ) -> tuple[str, list[str]]:
-    """Join the parts; drop trailing optional parts (then truncate) until the text fits."""
+    """Join the parts; drop trailing optional parts (then truncate) until the text fits. The
+    joined text is counted from the parts' counts (:func:`count_joined`)."""
     parts = list(parts)
-    text = "".join(parts)
-    while count_tokens(text) > limit:
+    while count_joined(parts) > limit:
         if len(parts) > required:
             dropped = parts.pop()
             heading = re.search(r"^### (\S+)", dropped, re.MULTILINE)
             if heading is not None:
                 excerpted = [path for path in excerpted if path != heading.group(1)]
-            text = "".join(parts)
         else:
-            text = truncate_to_tokens(text, limit)
-    return text, excerpted
+            parts = [truncate_to_tokens("".join(parts), limit)]
+    return "".join(parts), excerpted
