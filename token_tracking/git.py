@@ -94,8 +94,14 @@ def git_info(path: Path) -> GitInfo | None:
             branch = None if head == "(detached)" else head
         elif line and not line.startswith("#"):
             dirty = True
-    remote = run_git(path, "config", "--get", "remote.origin.url")
-    email = run_git(path, "config", "--get", "user.email")
+    # Both settings in one git call; as ``git config --get``, the last value of each wins.
+    settings: dict[str, str] = {}
+    found = run_git(path, "config", "--get-regexp", r"^(remote\.origin\.url|user\.email)$")
+    for line in (found or "").splitlines():
+        key, _, value = line.partition(" ")
+        settings[key] = value
+    remote = settings.get("remote.origin.url")
+    email = settings.get("user.email")
     # Imported here: the records pull in pydantic, which the digest's git reads never need.
     from token_tracking.records import GitInfo
 

@@ -46,6 +46,21 @@ def test_git_info_reads_the_repository(repo: Path) -> None:
     assert dirty.dirty is True
 
 
+def test_remote_and_email_are_what_git_config_get_answers(repo: Path) -> None:
+    git(repo, "config", "--add", "user.email", "Second Dev <second@example.com>")
+    git(repo, "config", "--add", "remote.origin.url", "https://example.com/mirror.git")
+    info = git_info(repo)
+    assert info is not None
+    assert info.user_email == git(repo, "config", "--get", "user.email")
+    assert info.user_email == "Second Dev <second@example.com>"
+    assert info.remote == git(repo, "config", "--get", "remote.origin.url")
+    git(repo, "config", "--unset-all", "user.email")
+    git(repo, "remote", "remove", "origin")
+    bare = git_info(repo)
+    assert bare is not None
+    assert (bare.remote, bare.user_email) == (None, None)
+
+
 def test_a_detached_head_has_no_branch(repo: Path) -> None:
     git(repo, "checkout", "-q", "--detach")
     info = git_info(repo)
