@@ -243,7 +243,7 @@ def _parameters(tail: str) -> tuple[str, str]:
     its name, and what follows its colon; kept per text, as two in five headers repeat one
     (``(self):``, the arguments of an overridden method)."""
     end = _HEADER_END.search(tail)
-    written = None if end is None else _plain(tail[: end.start()])
+    written = None if end is None else _written(_WORDS.findall(tail[: end.start()]))
     if written is not None:
         return written, ""
     values, rest = _tokens(tail, 0)
@@ -253,53 +253,6 @@ def _parameters(tail: str) -> tuple[str, str]:
     return written, rest
 
 
-def _plain(header: str) -> str | None:
-    """The parameter list and return annotation ``header`` (from the opening parenthesis up to
-    the colon) stands for, as ``ast.unparse`` writes them; None for anything not read
-    here.
-
-    A header made only of names, ``...``, integers, ``[]`` and ``{}``, subscripts, lists and
-    ``|`` unions, with no comment, string or call (:data:`_PLAIN_HEADER`), is written by
-    removing its white space and spacing its punctuation as ``ast.unparse`` does: that needs no
-    tokens. Any other header goes through :func:`_written`."""
-    if (
-        _NOT_PLAIN.search(header) is None
-        and _PLAIN_HEADER.fullmatch(compact := _WHITE_SPACE.sub("", header)) is not None
-    ):
-        return (
-            compact.replace(",)", ")")
-            .replace(",", ", ")
-            .replace(":", ": ")
-            .replace("|", " | ")
-            .replace("->", " -> ")
-        )
-    return _written(_WORDS.findall(header))
-
-
-def _plain_header_pattern(depth: int) -> str:
-    """The pattern of a compacted header (no white space) :func:`_plain` writes, with
-    subscripts and lists nested at most ``depth`` deep (``|`` and ``,`` are alike inside
-    brackets: both are spaced the same way). Each term is followed by a separator and another
-    term or by what may end it, so that every nested pattern appears once."""
-    name = r"[A-Za-z_][A-Za-z0-9_]*"
-    dotted = rf"{name}(?:\.{name})*"
-    atom = rf"(?:{dotted}|\.\.\.|-?(?:0|[1-9][0-9]*)|\[\]|\{{\}}|\(\))"
-    term = atom
-    for _ in range(depth):
-        term = rf"(?:(?:{dotted})?\[(?:{term}(?:[,|](?!\])|(?=\])))+\]|{atom})"
-    union = rf"(?:{term}(?:\|(?![,)=]|$)|(?=[,)=]|$)))+"
-    parameter = rf"(?:\*{{1,2}}{name}(?::{union})?|{name}(?::{union})?(?:={union})?|/|\*)"
-    return rf"\((?:{parameter}(?:,|(?=\))))*\)(?:->{union})?"
-
-
-_PLAIN_HEADER = re.compile(_plain_header_pattern(3))
-_WHITE_SPACE = re.compile(r"[ \t\n]+")
-_NOT_PLAIN = re.compile(
-    r"[A-Za-z0-9_][ \t\n]+[A-Za-z0-9_]|[#'\"\\]"
-    rf"|(?<![A-Za-z0-9_])(?:{'|'.join(sorted(_RESERVED))})(?![A-Za-z0-9_])"
-)
-"""Two words apart only by white space (which :func:`_plain` would join), a comment, a
-string, a backslash or a keyword other than ``None``, ``True`` and ``False``."""
 _HEADER_END = re.compile(r":[ \t]*(?:\#[^\n]*)?\n?\Z")
 """The colon that ends a header whose body starts on the next line (when it is not inside a
 string or comment: :func:`_written` then sees an unknown token or a second colon)."""
