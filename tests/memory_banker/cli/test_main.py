@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 from importlib.metadata import version
@@ -136,3 +137,30 @@ def test_a_command_imports_only_the_module_its_table_names(
         check=True,
     )
     assert done.stdout.strip().splitlines()[-1] == repr(modules)
+
+
+def test_the_collector_is_paused_while_the_command_loads_then_resumed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from memory_banker.cli import common, main
+
+    enabled_while_loading: list[bool] = []
+
+    def watched(target: str) -> object:
+        enabled_while_loading.append(gc.isenabled())
+        return load_command(target)
+
+    monkeypatch.setattr(common, "load_command", watched)
+    monkeypatch.setattr(main.cli, "commands", {})  # none loaded by an earlier test
+    monkeypatch.setattr(sys, "argv", ["memory-banker", "pricing", "--help"])
+    assert gc.isenabled()
+    try:
+        with pytest.raises(SystemExit) as ended:
+            main.main()
+        assert ended.value.code == 0
+        assert enabled_while_loading == [False]
+        assert gc.isenabled()
+        assert gc.get_freeze_count() > 0  # what start-up made is never scanned again
+    finally:
+        gc.unfreeze()
+        gc.enable()
