@@ -9,7 +9,7 @@ import bisect
 import importlib
 import itertools
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 
@@ -227,3 +227,46 @@ def _needles_in(
             if all(parts):
                 offer(needle for part in parts if part for needle in part)
     return best
+
+
+# --- where a pattern may match ------------------------------------------------------------------
+
+FOLDED_TO_ASCII = {"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"}
+"""The characters beyond ASCII that ``(?i:…)`` matches to an ASCII letter, with that letter;
+once they are replaced, lowering a text keeps its length (the dotted capital I is the one
+character it would lengthen)."""
+
+
+def folded(text: str) -> str:
+    """``text`` in lower case with the characters of :data:`FOLDED_TO_ASCII` replaced first: an
+    ASCII word found in it is where the word matches in any case, at the same position."""
+    lowered = text
+    if not text.isascii():
+        for char, letter in FOLDED_TO_ASCII.items():
+            lowered = lowered.replace(char, letter)
+    return lowered.lower()
+
+
+def occurrences(text: str, words: Iterable[str]) -> list[int]:
+    """Every position in ``text`` where one of ``words`` starts, overlapping ones too, in
+    order."""
+    found: set[int] = set()
+    for word in words:
+        position = text.find(word)
+        while position >= 0:
+            found.add(position)
+            position = text.find(word, position + 1)
+    return sorted(found)
+
+
+def matches_at(regex: re.Pattern[str], text: str, starts: Iterable[int]) -> Iterator[re.Match[str]]:
+    """What ``regex.finditer(text)`` yields, for a pattern whose every match starts at one of
+    ``starts`` (ascending): only those starts are tried."""
+    done = 0
+    for start in starts:
+        if start < done:
+            continue
+        match = regex.match(text, start)
+        if match is not None:
+            yield match
+            done = max(match.end(), start + 1)

@@ -28,12 +28,12 @@ import json
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
-from memory_banker.digest.needles import CandidateLines
+from memory_banker.digest.needles import CandidateLines, folded, matches_at, occurrences
 from memory_banker.digest.paths import file_name, file_suffix
 from pricing.installed import distribution_version
 from token_tracking.files import write_cache_file
@@ -118,9 +118,11 @@ class _Pattern:
     needs: Callable[[str], object] | None = None
     """False for a text the pattern cannot match (it lacks a text every match holds): a quick
     test that spares the search."""
-    named: bool = False
-    """Every match starts with at most a quote and 40 name characters before a secret word, so
-    only those starts are tried (the matches are the ones ``finditer`` finds)."""
+    starts: Callable[[str], Iterable[int]] | None = None
+    """Where in a text every match starts (and maybe other places): only those starts are
+    tried, and the matches are the ones ``finditer`` finds. A pattern that opens with a
+    look-behind gets no fast scan from the regex engine; a list of starts found with
+    ``str.find`` makes up for it."""
 
 
 def _p(
@@ -129,9 +131,9 @@ def _p(
     group: int | str = 0,
     keep: Callable[[re.Match[str]], bool] | None = None,
     needs: Callable[[str], object] | None = None,
-    named: bool = False,
+    starts: Callable[[str], Iterable[int]] | None = None,
 ) -> _Pattern:
-    return _Pattern(kind, re.compile(regex), group, keep, needs, named)
+    return _Pattern(kind, re.compile(regex), group, keep, needs, starts)
 
 
 def _any(*texts: str) -> Callable[[str], bool]:
@@ -242,6 +244,10 @@ def _keep_auth(match: re.Match[str]) -> bool:
 _QUOTED_VALUE = r"""[bBrRuUf]?(?P<q>["'`])(?P<value>[^"'`\n\r]*?)(?P=q)"""
 _BARE_VALUE = r"""(?P<value>[^\s"'`#;,<>{}()\[\]]+[^\s"'`#;<>{}()\[\]]*)"""
 
+_CONNECTION_WORDS = ("password", "pwd", "accountkey", "sharedaccess", "sig", "client_secret",
+                     "access_token", "refresh_token", "api", "secret")  # fmt: skip
+"""A connection-string setting starts with one of these words, in any case."""
+
 # Ordered: the specific token shapes first, so each is named by its own kind.
 _PATTERNS: tuple[_Pattern, ...] = (
     _p(
@@ -294,7 +300,12 @@ _PATTERNS: tuple[_Pattern, ...] = (
     _p("npm-token", _W + r"npm_[A-Za-z0-9]{36}", needs=_any("npm_")),
     _p("pypi-token", _W + r"pypi-[A-Za-z0-9_\-]{40,}", needs=_any("pypi-")),
     _p("sendgrid-key", _W + r"SG\.[A-Za-z0-9_\-]{16,32}\.[A-Za-z0-9_\-]{30,64}", needs=_any("SG.")),
-    _p("twilio-key", _W + r"(?:AC|SK)[0-9a-f]{32}" + _E, needs=_any("AC", "SK")),
+    _p(
+        "twilio-key",
+        _W + r"(?:AC|SK)[0-9a-f]{32}" + _E,
+        needs=_any("AC", "SK"),
+        starts=lambda text: occurrences(text, ("AC", "SK")),
+    ),
     _p("telegram-bot-token", _W + r"\d{8,10}:AA[A-Za-z0-9_\-]{33}" + _E, needs=_any(":AA")),
     _p(
         "jwt",
@@ -327,6 +338,7 @@ _PATTERNS: tuple[_Pattern, ...] = (
         r"|sig|client_secret|access_token|refresh_token|api[_-]?key|secret)=(?P<value>[^;&\s\"'<>(),\[\]]+)",
         group="value",
         keep=_keep_connection,
+        starts=lambda text: occurrences(folded(text), _CONNECTION_WORDS),
     ),
     _p(
         "authorization",
@@ -359,7 +371,7 @@ _PATTERNS: tuple[_Pattern, ...] = (
         group="value",
         keep=_keep_quoted,
         needs=_SECRET_WORD_SEARCH,
-        named=True,
+        starts=lambda text: _name_starts(text),
     ),
     # Unquoted: YAML/TOML/INI/properties/.env, Dockerfile ENV/ARG, compose, shell export.
     _p(
@@ -368,7 +380,7 @@ _PATTERNS: tuple[_Pattern, ...] = (
         group="value",
         keep=_keep_bare,
         needs=_SECRET_WORD_SEARCH,
-        named=True,
+        starts=lambda text: _name_starts(text),
     ),
 )
 
@@ -390,7 +402,11 @@ def _replace(text: str, pattern: _Pattern, counts: Counter[str]) -> str:
         return text
     out: list[str] = []
     last = 0
-    matches = _named_matches(pattern.regex, text) if pattern.named else pattern.regex.finditer(text)
+    matches = (
+        pattern.regex.finditer(text)
+        if pattern.starts is None
+        else matches_at(pattern.regex, text, pattern.starts(text))
+    )
     for match in matches:
         if pattern.keep is not None and pattern.keep(match):
             continue
@@ -414,34 +430,27 @@ _SECRET_STEMS = ("pass", "pwd", "secret", "token", "api", "access", "private", "
                  "encryption", "master", "account", "credential", "webhook", "dsn")  # fmt: skip
 _WORD_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 _NAME_CHARACTERS = _WORD_CHARACTERS | {".", "-"}
-# The characters beyond ASCII that ``(?i:…)`` matches to an ASCII letter; once they are replaced,
-# lowering a text keeps its length (the dotted capital I is the one character it would lengthen).
-_FOLDED_TO_ASCII = {"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"}
 
 
 def _secret_word_starts(text: str) -> list[int]:
     """Where a secret word starts in ``text``, in any case, overlapping ones too: each start of a
-    stem in the lowered text (the characters folding to ASCII letters replaced first), kept when
-    the word matches there."""
-    lowered = text
-    if not text.isascii():
-        for char, letter in _FOLDED_TO_ASCII.items():
-            lowered = lowered.replace(char, letter)
-    lowered = lowered.lower()
-    found: set[int] = set()
-    for stem in _SECRET_STEMS:
-        position = lowered.find(stem)
-        while position >= 0:
-            if _SECRET_WORD_AT(text, position):
-                found.add(position)
-            position = lowered.find(stem, position + 1)
-    return sorted(found)
+    stem in the folded text (:func:`~memory_banker.digest.needles.folded`), kept when the word
+    matches there."""
+    return [
+        position
+        for position in occurrences(folded(text), _SECRET_STEMS)
+        if _SECRET_WORD_AT(text, position)
+    ]
 
 
-def _named_matches(regex: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
-    """What ``regex.finditer(text)`` yields for a pattern whose matches start, after a character
-    that is not a letter, digit or underscore, with at most one quote (or ``<``) and 40 name
-    characters before a secret word: only those starts are tried."""
+def _name_starts(text: str) -> list[int]:
+    """Where a secret-named setting may start: after a character that is not a letter, digit
+    or underscore, with at most one quote (or ``<``) and 40 name characters before a secret
+    word. The two secret-assignment patterns ask in turn about the same text: the last
+    answer is kept for it."""
+    last = _LAST_NAME_STARTS[0]
+    if last[0] is text:
+        return last[1]
     starts: set[int] = set()
     for position in _secret_word_starts(text):
         first = position
@@ -450,14 +459,12 @@ def _named_matches(regex: re.Pattern[str], text: str) -> Iterator[re.Match[str]]
         for start in range(max(first - 1, 0), position + 1):
             if start == 0 or text[start - 1] not in _WORD_CHARACTERS:
                 starts.add(start)
-    done = 0
-    for start in sorted(starts):
-        if start < done:
-            continue
-        match = regex.match(text, start)
-        if match is not None:
-            yield match
-            done = max(match.end(), start + 1)
+    found = sorted(starts)
+    _LAST_NAME_STARTS[0] = (text, found)
+    return found
+
+
+_LAST_NAME_STARTS: list[tuple[str | None, list[int]]] = [(None, [])]
 
 
 # --- detect-secrets ------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from memory_banker.digest import secrets
+from memory_banker.digest import needles, secrets
 from tests.memory_banker.digest import planted
 
 TEXTS = [
@@ -23,11 +23,17 @@ TEXTS = [
     "\u017fecret = 'abcDEF123456'\npa\u017fsword: value12345\n",  # the long s folds to s
     "a" * 50 + "_secret = 'abcDEF123456'\n",  # a name longer than 40 characters
     "no secrets here, just code()\n",
+    # Connection strings: each setting word in any case, after a separator or inside a word.
+    "Server=db;Password=pa55word;AccountKey=Zm9vYmFy;SharedAccessSignature=sv=2020&sig=abcd1234\n"
+    "x?client_secret=xyz987&ACCESS_TOKEN=tok123&refresh_token=r1;api-key=k9;APIKEY=k8\n"
+    "PA\u017fSWORD=val123 mypassword=nope Pwd=\u212aey42 sharedaccesskey=zz99 secret=(x)\n",
+    # Twilio keys: after a letter (left alone), after a separator, upper-case hex (left alone).
+    "sid=AC" + "0123456789abcdef" * 2 + " xAC" + "0123456789abcdef" * 2 + " SK" + "A" * 32 + "\n",
 ]
 
 
 def _plain(pattern: secrets._Pattern) -> secrets._Pattern:
-    return dataclasses.replace(pattern, needs=None, named=False)
+    return dataclasses.replace(pattern, needs=None, starts=None)
 
 
 def _files() -> list[str]:
@@ -64,7 +70,7 @@ def test_only_the_listed_characters_beyond_ascii_match_an_ascii_letter_in_any_ca
     """Every other character lowers to one character beyond ASCII, so positions stay aligned."""
     beyond = "".join(map(chr, range(0x80, 0x110000)))
     folding = {match[0] for match in re.finditer("(?i)[a-z]", beyond)}
-    table = secrets._FOLDED_TO_ASCII
+    table = needles.FOLDED_TO_ASCII
     assert folding == set(table)
     assert all(re.fullmatch(f"(?i){letter}", char) for char, letter in table.items())
     lowered = beyond.translate(str.maketrans(table)).lower()
