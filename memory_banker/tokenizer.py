@@ -134,14 +134,15 @@ def splits_at(before: str, after: str) -> bool:
     count_tokens(after)`` by the encoding's rules: True when ``before`` ends with a newline and
     ``after`` starts with neither white space nor ``/``.
 
-    The encoding splits a text into pieces with a pattern and encodes each piece apart. Scanning
-    ``before + after``, the pieces of ``before`` are found unchanged and the last ends at the
-    join: that newline ends a run of white space (which the next character, not white space,
-    does not continue) or trails a run of punctuation (whose trailing ``[\\r\\n/]*`` the
-    next character, neither ``/`` nor a line break, does not continue); no piece starts with a
-    line break, and the pattern looks neither behind nor, past that run, ahead. The scan then
-    goes on from the join exactly as a scan of ``after`` alone. Python's ``str.isspace`` holds
-    for every character the pattern's ``\\s`` matches, so the test errs only toward False.
+    The encoding splits a text into pieces with a pattern that looks behind nowhere, and encodes
+    each piece apart. Scanning ``before + after``, the pieces of ``before`` come out unchanged
+    and the last one ends at the join: its final newline either closes a run of white space,
+    which the next character does not continue and the pattern takes whole up to its last line
+    break, or ends the ``[\\r\\n/]*`` tail of a run of punctuation, which a character that is
+    neither ``/`` nor a line break does not continue (no letter or digit piece holds a line
+    break). The scan then goes on from the join exactly as a scan of ``after`` alone. Python's
+    ``str.isspace`` holds for every character the pattern's ``\\s`` matches, so the test errs
+    only toward False.
     """
     return before.endswith("\n") and bool(after) and not after[0].isspace() and after[0] != "/"
 
