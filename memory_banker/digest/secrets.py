@@ -568,13 +568,19 @@ _NOT_INI = re.compile(r"^[^\s#;\[=:][^\n=:]*$", re.MULTILINE)
 
 
 def _candidate_test(plugins: Sequence[object]) -> CandidateLines:
-    """Return a test that is False only for a line none of ``plugins`` can flag.
+    """Return a test that is False only for a line none of ``plugins`` can flag (one none of
+    :func:`_plugin_patterns` matches)."""
+    return CandidateLines(_plugin_patterns(plugins))
+
+
+def _plugin_patterns(plugins: Sequence[object]) -> list[re.Pattern[str]]:
+    """The patterns one of which matches every line one of ``plugins`` can flag.
 
     Each plugin reports a value only where one of its own patterns matches the line: a
     regex-based plugin's denylist, the keyword plugin's patterns for the scanned file's type, a
     high-entropy plugin's quoted-string pattern with at least the length its entropy limit needs
-    (a string of n characters has an entropy of at most log2(n)). A plugin of another kind makes
-    every line a candidate."""
+    (a string of n characters has an entropy of at most log2(n)). A plugin of another kind gets
+    a pattern that matches every line."""
     # Lazy, as in _scanner: detect-secrets is imported only when a text is redacted.
     from detect_secrets.plugins.base import RegexBasedDetector
     from detect_secrets.plugins.high_entropy_strings import HighEntropyStringsPlugin
@@ -600,7 +606,7 @@ def _candidate_test(plugins: Sequence[object]) -> CandidateLines:
             patterns.extend(table)
         else:
             patterns.append(re.compile(""))  # matches every line
-    return CandidateLines(patterns)
+    return patterns
 
 
 _SCAN_NAME = "digest.txt"

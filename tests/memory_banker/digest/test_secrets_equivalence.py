@@ -1,17 +1,17 @@
 """The redactor's detect-secrets pass gives what a plain reference gives, byte for byte.
 
-The reference is the straightforward scan kept here: every line tested with every plugin pattern,
-detect-secrets' default settings entered for each text, the eager transformers asked through
-``get_transformed_file``. The redactor skips lines it has seen, gates each pattern on the strings
-its every match holds, keeps the default settings entered and skips the INI transformer for a text
-configparser rejects; both must redact every corpus text to the same text and counts.
+The reference is the straightforward scan kept here: every line tested with every pattern of the
+plugins (:func:`secrets._plugin_patterns`), detect-secrets' default settings entered for each
+text, the eager transformers asked through ``get_transformed_file``. The redactor skips lines it
+has seen, gates each pattern on the strings its every match holds, keeps the default settings
+entered and skips the INI transformer for a text configparser rejects; both must redact every
+corpus text to the same text and counts.
 """
 
 from __future__ import annotations
 
 import functools
 import io
-import math
 import random
 import re
 import string
@@ -21,18 +21,13 @@ from pathlib import Path
 
 import pytest
 from detect_secrets.core.scan import _process_line_based_plugins
-from detect_secrets.plugins.base import RegexBasedDetector
-from detect_secrets.plugins.high_entropy_strings import HighEntropyStringsPlugin
 from detect_secrets.plugins.keyword import (
     QUOTES_REQUIRED_DENYLIST_REGEX_TO_GROUP,
-    REGEX_BY_FILETYPE,
-    KeywordDetector,
 )
 from detect_secrets.settings import default_settings, get_plugins
 from detect_secrets.transformers import get_transformed_file, get_transformers
 from detect_secrets.transformers.base import BaseTransformer
 from detect_secrets.transformers.config import EagerConfigFileTransformer
-from detect_secrets.util.filetype import determine_file_type
 
 from memory_banker.digest import needles, secrets
 from tests.memory_banker.digest.planted import make_planted_project, plant_bank
@@ -44,22 +39,7 @@ Scan = Callable[[str], Iterator[tuple[str, str]]]
 def _reference_scanner() -> Scan:
     """The scan as written before its shortcuts: the same lines handed to detect-secrets."""
     with default_settings():
-        patterns: list[re.Pattern[str]] = []
-        for plugin in get_plugins():
-            if isinstance(plugin, RegexBasedDetector):
-                patterns.extend(plugin.denylist)
-            elif isinstance(plugin, HighEntropyStringsPlugin):
-                shortest = math.floor(2**plugin.entropy_limit) + 1
-                charset = re.escape(plugin.charset)
-                patterns.append(re.compile(rf"""(['"])([{charset}]{{{shortest},}})(\1)"""))
-            elif isinstance(plugin, KeywordDetector) and plugin.keyword_exclude is None:
-                patterns.extend(
-                    REGEX_BY_FILETYPE.get(
-                        determine_file_type("digest.txt"), QUOTES_REQUIRED_DENYLIST_REGEX_TO_GROUP
-                    )
-                )
-            else:
-                patterns.append(re.compile(""))
+        patterns = secrets._plugin_patterns(get_plugins())
     clean: set[str] = set()
 
     @functools.cache
